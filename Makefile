@@ -1,0 +1,44 @@
+# seg3a: the two commands are `make run` and `make test`; everything else is a step they use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SEG3A := $(VENV)/bin/seg3a
+SEED ?= 42
+PAIRS ?= default
+
+export DBT_PROFILES_DIR := $(CURDIR)
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+
+.PHONY: help venv reference world build run test bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade-strategy only-if-needed -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $@
+
+venv: $(VENV)/.installed ## create the virtual environment with pinned dependencies
+
+reference: venv ## build the reference data (skipped when already built and verified)
+	$(SEG3A) reference build
+
+world: reference ## generate the sample upstream world (SEED, PAIRS)
+	$(SEG3A) world generate --seed $(SEED) --pairs $(PAIRS)
+
+build: venv ## run S0..S7 with dbt on the newest generated world
+	$(VENV)/bin/dbt build --select segment3a
+
+run: world build ## the main job: reference data, sample world, full S0..S7 build
+
+test: reference ## the whole test suite
+	$(PY) -m pytest
+
+bench: reference ## benchmarks (results in bench/results/)
+	$(PY) bench/run_all.py
+
+clean: ## remove generated runs and the DuckDB file (keeps the venv and reference data)
+	rm -rf build/ target/ logs/
