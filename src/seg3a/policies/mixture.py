@@ -1,0 +1,36 @@
+"""zone_mixture_policy content (spec 02 §3.4, values v1.0.0)."""
+from __future__ import annotations
+
+POLICY_ID = "zone_mixture_policy_3A"
+
+
+def mixture_policy(version: str) -> dict:
+    """The governed ladder, smoothing band and S3 dispersion knobs, in the spec's key order."""
+    return {
+        "policy_id": POLICY_ID,
+        "version": version,
+        "theta_mix": 0.35,
+        "s3_dispersion": {
+            "enabled": True,
+            "concentration_scale": 0.65,
+            "alpha_temperature": 1.0,
+            "merchant_jitter": 0.0,
+            "merchant_jitter_clip": 0.0,
+            "alpha_floor": 1.0e-06,
+        },
+        "s1_smoothing": {
+            "enabled": True,
+            "zone_count_min": 5,
+            "zone_count_max": 16,
+            "zone_escalation_prob_min": 0.08,
+            "zone_escalation_prob_max": 0.5,
+            "site_count_slope": 0.2,
+            "site_count_cap": 0.22,
+        },
+        "rules": [
+            {"metric": "site_count_lt", "threshold": 3, "decision_reason": "below_min_sites"},
+            {"metric": "zone_count_country_le", "threshold": 1, "decision_reason": "forced_monolithic"},
+            {"metric": "zone_count_country_ge", "threshold": 4, "decision_reason": "forced_escalation"},
+            {"metric": "site_count_ge", "threshold": 35, "decision_reason": "forced_escalation"},
+        ],
+    }
