@@ -1,0 +1,82 @@
+"""dbt-duckdb plugin: loads the spatial extension from the installed wheel (never INSTALL),
+registers every seg3a UDF from one registry table, and exposes the run identity and the
+physical locations of every dictionary dataset as DuckDB variables on each cursor, so that
+SQL models read `getvariable('seg3a_loc__<dataset_id>')` instead of literal paths."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from dbt.adapters.duckdb.plugins import BasePlugin
+
+from . import digests, sql_udfs
+
+
+@dataclass(frozen=True)
+class Udf:
+    name: str
+    function: Callable
+    parameters: list[str]
+    return_type: str
+
+
+# One row per SQL function: name (prefixed s3a_), Python callable, DuckDB types.
+UDF_REGISTRY: tuple[Udf, ...] = (
+    Udf("s3a_sha256_hex", digests.sha256_hex_arrow, ["VARCHAR"], "VARCHAR"),
+    Udf("s3a_sha256_hexcat", digests.sha256_hexcat_arrow, ["VARCHAR[]"], "VARCHAR"),
+    Udf("s3a_hash_uniform", sql_udfs.hash_uniform_arrow, ["VARCHAR", "UBIGINT", "VARCHAR", "VARCHAR"], "DOUBLE"),
+)
+
+
+class PluginConfigError(ValueError):
+    """The plugin's profile configuration is invalid."""
+
+
+class Plugin(BasePlugin):
+    def initialize(self, plugin_config: dict[str, Any]) -> None:
+        unknown = set(plugin_config) - {"runs_root", "run_id"}
+        if unknown:
+            raise PluginConfigError(f"E3A_PLUGIN_CONFIG: unknown plugin config keys {sorted(unknown)}")
+        self.runs_root = plugin_config.get("runs_root") or None
+        self.run_id = plugin_config.get("run_id") or None
+        self.variables: dict[str, str] = {}
+
+    def configure_connection(self, conn) -> None:
+        from seg3a.core.duck import load_spatial
+
+        load_spatial(conn)
+        for udf in UDF_REGISTRY:
+            conn.create_function(
+                udf.name, udf.function, udf.parameters, udf.return_type,
+                type="arrow", side_effects=False, null_handling="special",
+            )
+        self.variables = run_variables(self.runs_root, self.run_id)
+
+    def configure_cursor(self, cursor) -> None:
+        for name, value in self.variables.items():
+            cursor.execute(f"SET VARIABLE {name} = ?", [value])
+
+
+def run_variables(runs_root: str | None, run_id: str | None) -> dict[str, str]:
+    """Identity and dataset locations of the selected run. Without a usable receipt only
+    the error is exposed; S0 turns it into E3A_S0_010 when the build starts."""
+    from seg3a.core.context import RunContext
+
+    try:
+        ctx = RunContext.resolve(runs_root, run_id)
+    except Exception as exc:  # surfaced by S0 with its code, not at connection time
+        return {"seg3a_context_error": f"{type(exc).__name__}: {exc}", "seg3a_runs_root": str(runs_root or "")}
+    variables = {
+        "seg3a_runs_root": str(ctx.run_root.parent),
+        "seg3a_run_root": str(ctx.run_root),
+        "seg3a_run_id": ctx.tokens.run_id,
+        "seg3a_seed": str(ctx.tokens.seed),
+        "seg3a_parameter_hash": ctx.tokens.parameter_hash,
+        "seg3a_manifest_fingerprint": ctx.tokens.manifest_fingerprint,
+    }
+    for segment_entries in ctx.catalogue.dictionary_entries["3A"].values():
+        dataset_id = segment_entries["id"]
+        if "{utc_day}" in segment_entries["path"]:
+            continue
+        variables[f"seg3a_loc__{dataset_id}"] = str(ctx.path(dataset_id))
+    return variables
