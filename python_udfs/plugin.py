@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-from . import digests, sql_udfs
+from . import digests, publishing, sql_udfs
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,7 @@ class Udf:
     function: Callable
     parameters: list[str]
     return_type: str
+    side_effects: bool = False
 
 
 # One row per SQL function: name (prefixed s3a_), Python callable, DuckDB types.
@@ -25,6 +26,8 @@ UDF_REGISTRY: tuple[Udf, ...] = (
     Udf("s3a_sha256_hex", digests.sha256_hex_arrow, ["VARCHAR"], "VARCHAR"),
     Udf("s3a_sha256_hexcat", digests.sha256_hexcat_arrow, ["VARCHAR[]"], "VARCHAR"),
     Udf("s3a_hash_uniform", sql_udfs.hash_uniform_arrow, ["VARCHAR", "UBIGINT", "VARCHAR", "VARCHAR"], "DOUBLE"),
+    Udf("s3a_make_stage", publishing.make_stage_arrow, ["VARCHAR"], "VARCHAR", side_effects=True),
+    Udf("s3a_commit_partition", publishing.commit_partition_arrow, ["VARCHAR"] * 4, "VARCHAR", side_effects=True),
 )
 
 
@@ -48,7 +51,7 @@ class Plugin(BasePlugin):
         for udf in UDF_REGISTRY:
             conn.create_function(
                 udf.name, udf.function, udf.parameters, udf.return_type,
-                type="arrow", side_effects=False, null_handling="special",
+                type="arrow", side_effects=udf.side_effects, null_handling="special",
             )
         self.variables = run_variables(self.runs_root, self.run_id)
 

@@ -24,7 +24,7 @@ from ..core.hashgate import HashGateError, verify_bundle
 from ..core.identity import RFC3339_MICROS, HEX64, ReceiptError
 from ..core.publish import ImmutabilityViolation, PublishIOError, publish_bytes
 from ..core.reports import StateClock, append_segment_state_run, identity_fields
-from ..core.schemas import SchemaPacks
+from ..core.schemas import PackLoadError, SchemaPacks
 
 STATE = "S0"
 SCHEMA_PACKS = (
@@ -123,10 +123,11 @@ class S0Gate:
     def load_catalogue(self) -> None:
         try:
             self.packs = SchemaPacks.load(self.cat.root / "schemas")
-        except Exception as exc:  # any failure to load a pack is a catalogue failure
-            raise S0Failure("002", "CATALOGUE", f"schema packs unusable: {exc}", catalogue_id=_pack_in(str(exc))) from exc
+        except PackLoadError as exc:
+            raise S0Failure("002", "CATALOGUE", f"schema packs unusable: {exc}",
+                            catalogue_id=exc.pack or "schema_packs") from exc
         for pack in SCHEMA_PACKS:
-            if not self.packs.has_pack(pack):
+            if pack not in self.packs.names:
                 raise S0Failure("002", "CATALOGUE", f"schema pack {pack} missing", catalogue_id=pack)
 
     # step 3 (V-02)
@@ -403,13 +404,6 @@ class S0Gate:
         receipt = self.build_receipt()
         published = self.publish(receipt)
         return S0Outcome(receipt, self.rows, dict(self.gate_status), published)
-
-
-def _pack_in(message: str) -> str:
-    for pack in SCHEMA_PACKS:
-        if pack in message:
-            return pack
-    return "schema_packs"
 
 
 # --------------------------------------------------------------------------- entry points
