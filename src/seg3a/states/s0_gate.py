@@ -280,7 +280,7 @@ class S0Gate:
         except (OSError, ValueError) as exc:
             raise S0Failure("005", "SEALED_INPUT_ENUMERATION", f"{dataset_id}: release manifest unreadable: {exc}",
                             unresolved_ids=[dataset_id], owner_segments=["ingress"]) from exc
-        release = meta.get("release") or (meta.get("source") or {}).get("release")
+        release = meta.get("upstream_release")
         if not release:
             raise S0Failure("005", "SEALED_INPUT_ENUMERATION", f"{dataset_id}: no release recorded in {sidecar.name}",
                             unresolved_ids=[dataset_id], owner_segments=["ingress"])
