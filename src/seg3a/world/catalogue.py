@@ -44,14 +44,14 @@ class Calibration:
         (1.0, 2.0), (0.9, 4.5), (0.75, 8.5), (0.5, 16.0), (0.25, 25.0),
         (0.1, 36.0), (0.03, 80.0), (0.01, 161.0),
     )
-    size_tail_slope: float = 0.85  # decades of N per decade of CCDF beyond the last anchor
+    size_tail_slope: float = 0.84  # decades of N per decade of CCDF beyond the last anchor
     size_jitter_sigma: float = 0.05
     max_outlets: int = 999_999
     home_market_power: float = 1.5
     foreign_market_power: float = 1.4
     neighbour_boost: float = 2.0
     continent_boost: float = 0.5
-    crossborder_base: float = 0.44  # hurdle probability up to the pivot size
+    crossborder_base: float = 0.45  # hurdle probability up to the pivot size
     crossborder_slope: float = 0.08  # per unit of ln(N / pivot) above the pivot
     crossborder_pivot: float = 40.0
     crossborder_min: float = 0.35

