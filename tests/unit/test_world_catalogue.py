@@ -156,3 +156,18 @@ def test_placement_follows_city_population(con):
         SELECT tzid, count(*) AS k FROM st WHERE legal_country_iso = 'US' GROUP BY tzid ORDER BY k DESC""").fetchall()
     assert len(rows) >= 3
     assert rows[0][0] == "America/New_York"
+
+
+@pytest.mark.slow
+def test_polygon_tzids_lie_in_the_spatial_zone_universe(world, con):
+    """Against the project's own Z(c) (02 §1, built by the zone_universe models with DuckDB
+    spatial from the sealed reference files), not only zone.tab. About 30 s."""
+    from seg3a.core.duck import connect
+    from seg3a.zones.evaluate import bind_inputs, load_rule, run_models
+
+    spatial = connect()
+    bind_inputs(spatial, world.path("world_countries"), world.path("tz_world_2025a"))
+    run_models(spatial, load_rule())
+    universe = set(spatial.execute("SELECT country_iso, tzid FROM zone_universe").fetchall())
+    used = set(con.execute("SELECT DISTINCT legal_country_iso, tzid FROM st WHERE tzid_source = 'polygon'").fetchall())
+    assert used - universe == set()
