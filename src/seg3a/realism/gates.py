@@ -1,0 +1,226 @@
+"""The product owner's scorecard (spec 06): B (hard) and B+ (stretch) gates per seed,
+the cross-seed coefficient of variation of the primary medians, the escalation-rate
+band, and the seedpack verdict.
+
+Comparisons are exact binary64 comparisons with no tolerance: `le` passes when
+value <= threshold (0.85 passes "<= 0.85", 0.8500001 does not), `ge` when
+value >= threshold, `eq` when equal, `in` when lo <= value <= hi (both ends
+included). Percent thresholds are fractions (20 % -> 0.20). A metric that could not
+be computed (None) fails every gate it has.
+
+Where ground truth contradicts a B+ threshold (06: "ground truth wins"), that B+ gate
+is waived: it is marked `waived`, the B threshold decides it, and the conflict is
+reported. A gate is waivable only through its declared ground-truth counterpart.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+B = "B"
+BPLUS = "BPLUS"
+LEVELS = (B, BPLUS)
+SEEDPACK: tuple[int, ...] = (42, 7, 101, 202)
+DEFAULT_ESCALATION_BAND: tuple[float, float] = (0.25, 0.75)
+PRIMARY_MEDIANS: tuple[str, ...] = ("S2-top1.median", "S3-std.median", "S4-top1.median", "S4-multi")
+CV_THRESHOLDS = {B: 0.25, BPLUS: 0.15}
+CV_DDOF = 1
+
+PASS, FAIL, WAIVED, NOT_APPLICABLE = "pass", "fail", "waived", "n/a"
+VERDICT_BPLUS, VERDICT_B, VERDICT_FAIL = "PASS_BPLUS", "PASS_B", "FAIL_REALISM"
+
+
+@dataclass(frozen=True)
+class Gate:
+    """One scorecard row. `b` / `bplus` are None where the table has '-'.
+    `counterpart` names the ground-truth value that may waive the B+ threshold."""
+
+    id: str
+    metric: str
+    op: str
+    b: Any
+    bplus: Any
+    label: str
+    counterpart: str | None = None
+
+
+GATES: tuple[Gate, ...] = (
+    Gate("S2-top1.median", "S2-top1.median", "le", 0.85, 0.75, "S2-top1 median (multi-zone countries)",
+         "population.top1_median"),
+    Gate("S2-top1.p75", "S2-top1.p75", "le", 0.93, 0.88, "S2-top1 p75", "population.top1_p75"),
+    Gate("S2-ge99", "S2-ge99", "le", 0.20, 0.10, "S2-ge99 (share of multi-zone countries, top-1 >= 0.99)"),
+    Gate("S3-std.median", "S3-std.median", "ge", 0.02, 0.04, "S3-std median"),
+    Gate("S4-multi", "S4-multi", "ge", 0.35, 0.55, "S4-multi"),
+    Gate("S3-z05.share_ge2", "S3-z05.share_ge2", "ge", 0.20, None, "S3-z05: pairs with >= 2 zones >= 5 %"),
+    Gate("S3-z05.median", "S3-z05.median", "ge", 2, 3, "S3-z05 median"),
+    Gate("S4-top1.median", "S4-top1.median", "le", 0.90, 0.85, "S4-top1 median"),
+    Gate("S4-top1.p75", "S4-top1.p75", "le", 0.97, 0.93, "S4-top1 p75"),
+    Gate("ZA-top1.median", "ZA-top1.median", "le", 0.90, 0.85, "ZA-top1 median"),
+    Gate("S1-curve.major_dip", "S1-curve.major_dip", "le", None, 0.10, "S1-curve major dip"),
+    Gate("CONS.s4", "CONS.s4", "eq", 0, 0, "CONS s4_zone_counts (violating pairs)"),
+    Gate("CONS.zone_alloc", "CONS.zone_alloc", "eq", 0, 0, "CONS zone_alloc (violating pairs)"),
+)
+
+
+def escalation_band_gate(band: Sequence[float] = DEFAULT_ESCALATION_BAND) -> Gate:
+    """06: the escalation rate must stay inside the intended band on every seed;
+    a hard requirement, so it belongs to both levels."""
+    lo, hi = float(band[0]), float(band[1])
+    if not lo <= hi:
+        raise ValueError(f"escalation band [{lo}, {hi}] is empty")
+    return Gate("S1-rate.band", "S1-rate", "in", [lo, hi], [lo, hi], "S1-rate inside the escalation band")
+
+
+def all_gates(band: Sequence[float] = DEFAULT_ESCALATION_BAND) -> tuple[Gate, ...]:
+    return GATES + (escalation_band_gate(band),)
+
+
+def compare(value: Any, op: str, threshold: Any) -> bool:
+    """The gate comparison; None never passes."""
+    if value is None:
+        return False
+    if op == "le":
+        return value <= threshold
+    if op == "ge":
+        return value >= threshold
+    if op == "eq":
+        return value == threshold
+    if op == "in":
+        return threshold[0] <= value <= threshold[1]
+    raise ValueError(f"unknown gate operator {op!r}")
+
+
+def _status(value: Any, op: str, threshold: Any) -> str:
+    if threshold is None:
+        return NOT_APPLICABLE
+    return PASS if compare(value, op, threshold) else FAIL
+
+
+def _bplus_result(gate: Gate, value: Any, b_status: str, ground_truth: Mapping[str, Any]) -> dict[str, Any]:
+    """B+ status; a failing B+ threshold that ground truth itself fails is waived
+    (the B threshold decides). The conflict is recorded whether or not it matters."""
+    result = {"threshold": gate.bplus, "status": _status(value, gate.op, gate.bplus)}
+    truth = ground_truth.get(gate.counterpart) if gate.counterpart else None
+    if gate.bplus is not None and truth is not None and not compare(truth, gate.op, gate.bplus):
+        result["ground_truth_conflict"] = {"ground_truth": gate.counterpart, "value": truth,
+                                           "ground_truth_fails_b": not compare(truth, gate.op, gate.b)}
+        if result["status"] == FAIL:
+            result["status"] = WAIVED if b_status == PASS else FAIL
+    return result
+
+
+def evaluate_gate(gate: Gate, value: Any, ground_truth: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    b_status = _status(value, gate.op, gate.b)
+    return {
+        "gate": gate.id,
+        "metric": gate.metric,
+        "label": gate.label,
+        "op": gate.op,
+        "value": value,
+        B: {"threshold": gate.b, "status": b_status},
+        BPLUS: _bplus_result(gate, value, b_status, ground_truth or {}),
+    }
+
+
+def level_passes(results: Iterable[Mapping[str, Any]], level: str) -> bool:
+    """B: every B threshold passes. B+: B, and every B+ threshold passes or is waived."""
+    results = list(results)
+    b_ok = all(r[B]["status"] in (PASS, NOT_APPLICABLE) for r in results)
+    if level == B:
+        return b_ok
+    return b_ok and all(r[BPLUS]["status"] in (PASS, WAIVED, NOT_APPLICABLE) for r in results)
+
+
+def failed_gates(results: Iterable[Mapping[str, Any]], level: str) -> list[str]:
+    return [r["gate"] for r in results if r[level]["status"] == FAIL]
+
+
+def evaluate_seed(
+    values: Mapping[str, Any],
+    band: Sequence[float] = DEFAULT_ESCALATION_BAND,
+    ground_truth: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """All gates of one seed's metric values."""
+    results = [evaluate_gate(g, values.get(g.metric), ground_truth) for g in all_gates(band)]
+    return {
+        "gates": results,
+        B: level_passes(results, B),
+        BPLUS: level_passes(results, BPLUS),
+        "failed": {level: failed_gates(results, level) for level in LEVELS},
+        "waived": [r["gate"] for r in results if r[BPLUS]["status"] == WAIVED],
+        "ground_truth_conflicts": [r["gate"] for r in results if "ground_truth_conflict" in r[BPLUS]],
+    }
+
+
+# ------------------------------------------------------------------ cross-seed
+
+
+def coefficient_of_variation(values: Sequence[Any], ddof: int = CV_DDOF) -> float | None:
+    """Sample standard deviation (ddof 1) divided by |mean|. None when fewer than two
+    values, any value is missing, or the mean is 0 (undefined)."""
+    if len(values) < 2 or any(v is None for v in values):
+        return None
+    arr = np.asarray(values, dtype=np.float64)
+    mean = float(arr.mean())
+    if mean == 0.0:
+        return None
+    return float(arr.std(ddof=ddof) / abs(mean))
+
+
+def cross_seed_gates(per_seed: Mapping[int, Mapping[str, Any]], seeds: Sequence[int],
+                     metrics: Sequence[str] = PRIMARY_MEDIANS) -> list[dict[str, Any]]:
+    """CV of each primary median over `seeds` (a missing seed counts as a missing value)."""
+    rows = []
+    for metric in metrics:
+        values = [per_seed.get(seed, {}).get(metric) for seed in seeds]
+        cv = coefficient_of_variation(values)
+        rows.append({
+            "gate": f"CV.{metric}",
+            "metric": metric,
+            "label": f"cross-seed CV of {metric}",
+            "op": "le",
+            "values": {str(s): v for s, v in zip(seeds, values)},
+            "value": cv,
+            B: {"threshold": CV_THRESHOLDS[B], "status": _status(cv, "le", CV_THRESHOLDS[B])},
+            BPLUS: {"threshold": CV_THRESHOLDS[BPLUS], "status": _status(cv, "le", CV_THRESHOLDS[BPLUS])},
+        })
+    return rows
+
+
+# ------------------------------------------------------------------ verdict
+
+
+def _reasons(seed_results: Mapping[int, Mapping[str, Any]], cv_rows: Sequence[Mapping[str, Any]], level: str) -> list[str]:
+    reasons = [f"seed {seed}: {gate}" for seed, res in seed_results.items() for gate in res["failed"][level]]
+    reasons += [row["gate"] for row in cv_rows if row[level]["status"] == FAIL]
+    return reasons
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def verdict(
+    seed_results: Mapping[int, Mapping[str, Any]],
+    cv_rows: Sequence[Mapping[str, Any]],
+    seedpack: Sequence[int] = SEEDPACK,
+    blockers: Sequence[str] = (),
+) -> dict[str, Any]:
+    """PASS_BPLUS when every B and B+ gate holds on every seed and the CVs meet B+;
+    PASS_B when every B gate and the B CV hold; else FAIL_REALISM. A seed of the pack
+    without results, or any blocker (e.g. runs with different parameter hashes),
+    fails."""
+    missing = [s for s in seedpack if s not in seed_results]
+    blocking = [f"seed {s}: no score" for s in missing] + list(blockers)
+    ordered = {s: seed_results[s] for s in seedpack if s in seed_results}
+    failed_b = _unique(blocking + _reasons(ordered, cv_rows, B))
+    failed_bplus = _unique(failed_b + _reasons(ordered, cv_rows, BPLUS))
+    if not failed_bplus:
+        outcome = VERDICT_BPLUS
+    elif not failed_b:
+        outcome = VERDICT_B
+    else:
+        outcome = VERDICT_FAIL
+    return {"verdict": outcome, "failed": {B: failed_b, BPLUS: failed_bplus}}

@@ -1,0 +1,140 @@
+"""The two realism commands on small synthetic runs: outputs, determinism, exit codes,
+run selection and the certification's blockers."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from seg3a.core.catalogue import Catalogue, Tokens, resolve_physical
+from seg3a.core.cjson import cj_bytes
+from seg3a.core.identity import RECEIPT_NAME, parse_receipt
+from seg3a.realism import certify, gates, score
+from seg3a.realism.fixtures import write_synthetic_run
+
+
+@pytest.fixture(scope="module")
+def population():
+    return score.load_population()
+
+
+@pytest.fixture(scope="module")
+def runs_root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("realism") / "runs"
+    for seed in gates.SEEDPACK:
+        write_synthetic_run(root, seed)
+    return root
+
+
+def _files(directory: Path) -> dict[str, bytes]:
+    return {p.relative_to(directory).as_posix(): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("module", [score, certify])
+def test_help(module, capsys):
+    with pytest.raises(SystemExit) as exc:
+        module.main(["--help"])
+    assert exc.value.code == 0
+    assert "--out" in capsys.readouterr().out
+
+
+def test_score_writes_reports_and_plots_deterministically(runs_root, tmp_path):
+    run_id = next(p.parent.name for p in sorted(runs_root.glob(f"*/{RECEIPT_NAME}"))
+                  if parse_receipt(p).seed == 42)
+    args = ["--runs-root", str(runs_root), "--run-id", run_id]
+    assert score.main(args + ["--out", str(tmp_path / "a")]) == 0
+    assert score.main(args + ["--out", str(tmp_path / "b")]) == 0
+    first, second = _files(tmp_path / "a"), _files(tmp_path / "b")
+    assert first == second
+    assert {"score.json", "score.md", "prior_top1.png", "share_std.png", "realised_zones.png",
+            "top1_count_share.png", "escalation_curve.png", "population_vs_allocation.png"} <= set(first)
+    doc = json.loads(first["score.json"])
+    assert doc["run"]["seed"] == 42 and doc["run"]["run_id"] == run_id
+    assert set(doc["inputs"]) == {"s1_escalation_queue", "s2_country_zone_priors", "s3_zone_shares",
+                                  "s4_zone_counts", "zone_alloc"}
+    assert all(b["status"] == "bound" for b in doc["inputs"].values())
+    assert doc["metrics"]["CONS.s4"] == 0 and doc["gates"][gates.B] is True
+    assert b"Software" not in first["prior_top1.png"]
+    assert "![escalation curve](escalation_curve.png)" in first["score.md"].decode()
+    import duckdb
+
+    table = duckdb.connect().execute(
+        f"SELECT gate, b_status FROM read_parquet('{tmp_path / 'a' / score.GATES_PARQUET}') ORDER BY gate").fetchall()
+    assert ("CONS.s4", "pass") in table and len(table) == len(gates.all_gates())
+
+
+def _copy_run(run_root: Path, target_root: Path) -> Path:
+    target = target_root / run_root.name
+    shutil.copytree(run_root, target)
+    return target
+
+
+def test_score_survives_a_missing_dataset(runs_root, tmp_path, population):
+    source = next(p.parent for p in runs_root.glob(f"*/{RECEIPT_NAME}") if parse_receipt(p).seed == 7)
+    run = _copy_run(source, tmp_path / "runs")
+    receipt = parse_receipt(run / RECEIPT_NAME)
+    tokens = Tokens(receipt.seed, receipt.parameter_hash, receipt.manifest_fingerprint, receipt.run_id)
+    shutil.rmtree(resolve_physical(Catalogue().render("zone_alloc", tokens), run, []))
+    from seg3a.core.context import RunContext
+
+    result = score.score_run(RunContext.from_receipt(receipt), population=population)
+    doc = result.document
+    assert doc["inputs"]["zone_alloc"]["status"] == "missing"
+    assert doc["metrics"]["ZA-top1.median"] is None and doc["metrics"]["S4-multi"] is not None
+    assert "ZA-top1.median" in doc["gates"]["failed"][gates.B]
+    assert doc["ground_truth"]["population"]["fidelity"] is None
+    score.write_score(result, tmp_path / "out")
+    assert (tmp_path / "out" / "population_vs_allocation.png").is_file()
+
+
+def test_certify_seedpack(runs_root, tmp_path, population):
+    roots = [p.parent for p in sorted(runs_root.glob(f"*/{RECEIPT_NAME}"))]
+    doc = certify.certify(roots, tmp_path / "a", population=population)
+    by_callable = certify.resolve_runs(lambda s: certify.newest_runs(runs_root, [s])[s], gates.SEEDPACK)
+    assert by_callable == certify.resolve_runs(roots, gates.SEEDPACK)
+    assert (tmp_path / "a" / "certification.json").read_bytes() == cj_bytes(doc)
+    assert doc["verdict"] in ("PASS_BPLUS", "PASS_B", "FAIL_REALISM")
+    assert set(doc["runs"]) == {"42", "7", "101", "202"}
+    assert [r["metric"] for r in doc["cross_seed"]] == list(gates.PRIMARY_MEDIANS)
+    for s in gates.SEEDPACK:
+        assert (tmp_path / "a" / f"seed={s}" / "score.json").is_file()
+    # Priors are parameter-scoped: identical across seeds, so their CV is 0.
+    assert next(r for r in doc["cross_seed"] if r["metric"] == "S2-top1.median")["value"] == 0.0
+    # The synthetic priors' top-1 median (0.67) meets B+ although ground truth (about 0.78) does not.
+    row = next(r for r in doc["gate_table"] if r["gate"] == "S2-top1.median")
+    assert row["ground_truth_conflict"]["ground_truth"] == "population.top1_median"
+    assert "Where B+ contradicts ground truth" in (tmp_path / "a" / "certification.md").read_text()
+
+
+def test_certify_command_missing_seed_fails(runs_root, tmp_path):
+    run = next(p.parent for p in runs_root.glob(f"*/{RECEIPT_NAME}") if parse_receipt(p).seed == 42)
+    assert certify.main(["--run", str(run), "--seeds", "42,7", "--out", str(tmp_path / "cert")]) == 1
+    doc = json.loads((tmp_path / "cert" / "certification.json").read_bytes())
+    assert doc["verdict"] == "FAIL_REALISM" and "seed 7: no score" in doc["failed"][gates.B]
+    assert doc["seedpack_is_spec"] is False
+
+
+def test_certify_rejects_two_runs_of_one_seed(runs_root, tmp_path, capsys):
+    run = next(p.parent for p in runs_root.glob(f"*/{RECEIPT_NAME}"))
+    assert certify.main(["--run", str(run), "--run", str(run), "--out", str(tmp_path / "x")]) == 2
+    assert "two runs for seed" in capsys.readouterr().err
+
+
+def test_certify_blocks_mixed_parameter_hashes(runs_root, tmp_path, population):
+    other = write_synthetic_run(tmp_path / "runs", 202, parameter_hash="b" * 64)
+    roots = [p.parent for p in runs_root.glob(f"*/{RECEIPT_NAME}") if parse_receipt(p).seed == 42] + [other]
+    doc = certify.certify(roots, tmp_path / "cert", seedpack=(42, 202), population=population)
+    assert doc["verdict"] == "FAIL_REALISM"
+    assert any("parameter_hash" in reason for reason in doc["failed"][gates.B])
+
+
+def test_newest_runs_picks_the_latest_receipt_per_seed(tmp_path):
+    old = write_synthetic_run(tmp_path, 42)
+    new = write_synthetic_run(tmp_path, 42, parameter_hash="c" * 64)
+    receipt = json.loads((new / RECEIPT_NAME).read_text())
+    receipt["created_utc"] = "2026-02-01T00:00:00.000000Z"
+    (new / RECEIPT_NAME).write_text(json.dumps(receipt))
+    assert certify.newest_runs(tmp_path, [42, 7]) == {42: new}
+    assert old != new
