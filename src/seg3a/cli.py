@@ -5,6 +5,9 @@
     seg3a policies build       write the three 3A policy files from real data
     seg3a zones evaluate       Z(c) precision/recall against IANA zone.tab
     seg3a s0                   run the S0 gate outside dbt (dbt runs it as its first model)
+    seg3a verify               re-check a 3A validation bundle
+    seg3a summary              end-of-run summary
+    seg3a realism score|certify  realism metrics, gates and certification
 """
 from __future__ import annotations
 
@@ -19,6 +22,10 @@ COMMANDS = {
     ("policies", "build"): ("seg3a.policies.build", "write the three 3A policy files"),
     ("zones", "evaluate"): ("seg3a.zones.evaluate", "evaluate Z(c) against IANA zone.tab"),
     ("s0",): ("seg3a.states.s0_gate", "run the S0 gate and sealed-inputs step"),
+    ("verify",): ("seg3a.states.verify", "re-check a 3A validation bundle (no PASS, no read)"),
+    ("summary",): ("seg3a.states.summary", "print the end-of-run summary of a run"),
+    ("realism", "score"): ("seg3a.realism.score", "score one finished run against the realism gates"),
+    ("realism", "certify"): ("seg3a.realism.certify", "certify the seedpack (42, 7, 101, 202)"),
 }
 
 
