@@ -12,13 +12,15 @@ The model follows the shape of the upstream 1A engine:
 2. **Merchant ids**: a sparse subset of the universe 1..U (U = M / multi-site share),
    because single-site merchants do not appear in the baseline profile.
 3. **Home country**: drawn in proportion to market size ** home_market_power.
-4. **Cross-border hurdle**: probability rising with log N; the largest merchant is a
+4. **Cross-border hurdle**: flat probability up to a pivot size, then rising with
+   log N, balanced within blocks of similar-sized merchants; the largest merchant is a
    domestic chain by construction (05 §11 "shape to preserve").
-5. **Foreign count** K = 1 + truncated Poisson with a rate rising with N (max 12).
+5. **Foreign count** K = 1 + truncated Poisson with a rate rising with N (max 11).
 6. **Foreign countries**: K drawn without replacement (Gumbel top-K) with weights
    market ** foreign_market_power, boosted for land neighbours and same continent.
-7. **Split**: log-normal country weights (home favoured), N integerised by largest
-   remainder; a country that receives 0 outlets gets no rows (05 §1 invariant 3).
+7. **Split**: log-normal country weights (home at a disadvantage, and absent for some
+   cross-border merchants), N integerised by largest remainder; a country that
+   receives 0 outlets gets no rows (05 §1 invariant 3).
 """
 from __future__ import annotations
 
