@@ -16,6 +16,8 @@ UPSTREAM_ORDER = ("1A", "1B", "2A", "2B")
 _TOKEN = re.compile(r"\{([a-z_]+)\}")
 _PHYSICAL_RUN_PREFIXES = ("data/", "logs/", "reports/")
 _PHYSICAL_EXTERNAL_PREFIXES = ("config/", "reference/")
+# libyaml's loader when available: the pure-Python one costs ~0.25 s per catalogue load.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class CatalogueError(Exception):
@@ -57,7 +59,7 @@ def registry_file(root: Path, segment: str) -> Path:
 
 def _load_yaml_mapping(path: Path, catalogue_id: str) -> dict:
     try:
-        data = yaml.safe_load(path.read_bytes())
+        data = yaml.load(path.read_bytes(), Loader=_YAML_LOADER)
     except FileNotFoundError as exc:
         raise CatalogueError(f"catalogue file missing: {path.name}", catalogue_id) from exc
     except yaml.YAMLError as exc:
