@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-from . import digests, publishing, sql_udfs
+from . import dirichlet_udf, digests, publishing, sql_udfs
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ UDF_REGISTRY: tuple[Udf, ...] = (
     Udf("s3a_hash_uniform", sql_udfs.hash_uniform_arrow, ["VARCHAR", "UBIGINT", "VARCHAR", "VARCHAR"], "DOUBLE"),
     Udf("s3a_make_stage", publishing.make_stage_arrow, ["VARCHAR"], "VARCHAR", side_effects=True),
     Udf("s3a_commit_partition", publishing.commit_partition_arrow, ["VARCHAR"] * 4, "VARCHAR", side_effects=True),
+    Udf("s3a_dirichlet_draw", dirichlet_udf.dirichlet_draw_arrow, dirichlet_udf.DRAW_PARAMETERS, dirichlet_udf.DRAW_RETURN_TYPE),
 )
 
 

@@ -1,0 +1,70 @@
+{{ config(materialized='view') }}
+-- One row per escalated pair x zone in the columns and order of s3_zone_shares
+-- (spec 03 §3.5): the K shares of each draw unnested against the pair's tzids.
+with
+
+rng_audit_log as (
+    select
+        seed,
+        manifest_fingerprint
+    from {{ ref('rng_audit_log') }}
+),
+
+int_s3__country_priors_checked as (
+    select
+        prior_pack_id,
+        prior_pack_version,
+        floor_policy_id,
+        floor_policy_version
+    from {{ ref('int_s3__country_priors_checked') }}
+),
+
+int_s3__draws as (
+    select
+        merchant_id,
+        legal_country_iso,
+        tzids,
+        shares,
+        share_sum,
+        alpha_sum_country,
+        rng_stream_id
+    from {{ ref('int_s3__draws') }}
+),
+
+zones_unnested as (
+    select
+        merchant_id,
+        legal_country_iso,
+        unnest(tzids) as tzid,
+        unnest(shares) as share_drawn,
+        share_sum,
+        alpha_sum_country,
+        rng_stream_id
+    from int_s3__draws
+),
+
+share_rows as (
+    select
+        rng_audit_log.seed,
+        rng_audit_log.manifest_fingerprint,
+        zones_unnested.merchant_id,
+        zones_unnested.legal_country_iso,
+        zones_unnested.tzid,
+        zones_unnested.share_drawn,
+        zones_unnested.share_sum as share_sum_country,
+        zones_unnested.alpha_sum_country,
+        int_s3__country_priors_checked.prior_pack_id,
+        int_s3__country_priors_checked.prior_pack_version,
+        int_s3__country_priors_checked.floor_policy_id,
+        int_s3__country_priors_checked.floor_policy_version,
+        '3A.S3' as rng_module,
+        'zone_dirichlet' as rng_substream_label,
+        zones_unnested.rng_stream_id,
+        cast(null as varchar) as rng_event_id,
+        cast(null as varchar) as notes
+    from zones_unnested
+    cross join rng_audit_log
+    cross join int_s3__country_priors_checked
+)
+
+select * from share_rows

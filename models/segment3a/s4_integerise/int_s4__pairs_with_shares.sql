@@ -1,0 +1,71 @@
+{{ config(materialized='view') }}
+-- depends_on: {{ ref('int_s4__zone_shares_checked') }}
+-- One row per escalated pair x zone: the S3 share, the pair's site count N from S1 and
+-- the zone's position q in Z_ord(c) (ascending tzid) from S2, plus the values S4 copies.
+-- Inputs are consistent here: int_s4__zone_shares_checked compared them first.
+with
+
+s3_zone_shares as (
+    select
+        merchant_id,
+        legal_country_iso,
+        tzid,
+        share_drawn,
+        share_sum_country,
+        prior_pack_id,
+        prior_pack_version,
+        floor_policy_id,
+        floor_policy_version
+    from {{ ref('s3_zone_shares') }}
+),
+
+s1_escalation_queue as (
+    select
+        merchant_id,
+        legal_country_iso,
+        site_count
+    from {{ ref('s1_escalation_queue') }}
+    where is_escalated
+),
+
+s2_country_zone_priors as (
+    select
+        country_iso,
+        tzid,
+        alpha_sum_country
+    from {{ ref('s2_country_zone_priors') }}
+),
+
+zones_indexed as (
+    select
+        country_iso,
+        tzid,
+        alpha_sum_country,
+        row_number() over (partition by country_iso order by tzid) - 1 as zone_index
+    from s2_country_zone_priors
+),
+
+pairs_with_shares as (
+    select
+        s3_zone_shares.merchant_id,
+        s3_zone_shares.legal_country_iso,
+        s3_zone_shares.tzid,
+        zones_indexed.zone_index,
+        s1_escalation_queue.site_count,
+        s3_zone_shares.share_drawn,
+        s3_zone_shares.share_sum_country,
+        zones_indexed.alpha_sum_country,
+        s3_zone_shares.prior_pack_id,
+        s3_zone_shares.prior_pack_version,
+        s3_zone_shares.floor_policy_id,
+        s3_zone_shares.floor_policy_version
+    from s3_zone_shares
+    inner join s1_escalation_queue
+        on s3_zone_shares.merchant_id = s1_escalation_queue.merchant_id
+        and s3_zone_shares.legal_country_iso = s1_escalation_queue.legal_country_iso
+    inner join zones_indexed
+        on s3_zone_shares.legal_country_iso = zones_indexed.country_iso
+        and s3_zone_shares.tzid = zones_indexed.tzid
+)
+
+select * from pairs_with_shares

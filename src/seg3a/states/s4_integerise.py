@@ -1,0 +1,359 @@
+"""3A.S4 — integer zone counts (spec 03 §4): the Python side of the S4 dbt models.
+
+The integerisation itself is SQL (`int_s4__zone_counts_integerised`, floor + largest
+remainder). This module holds the entry gate with the upstream run-report check, the
+precondition checks of §4.1 and §4.2 steps 1-3 on the S1, S2 and S3 tables (schema
+validation, set comparisons by hash joins, compensated share sums), the output checks
+before publishing and the PASS run report. RNG-free and wall-clock-free for data."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from python_udfs.csum import csum_ragged
+
+from ..core.catalogue import CatalogueError
+from .common import StateFailure, StateSpec, context_from_session, entry_gate, schema_packs, write_state_report
+from .s3_tables import anti_join, check_table, distinct_count, run_offsets, sorted_arrow
+
+CODES = {
+    "001": "E3A_S4_001_PRECONDITION_FAILED",
+    "002": "E3A_S4_002_CATALOGUE_MALFORMED",
+    "003": "E3A_S4_003_DOMAIN_MISMATCH_S1",
+    "004": "E3A_S4_004_DOMAIN_MISMATCH_ZONES",
+    "005": "E3A_S4_005_COUNT_CONSERVATION_BROKEN",
+    "006": "E3A_S4_006_OUTPUT_SCHEMA_INVALID",
+    "007": "E3A_S4_007_OUTPUT_INCONSISTENT",
+    "008": "E3A_S4_008_IMMUTABILITY_VIOLATION",
+    "009": "E3A_S4_009_INFRASTRUCTURE_IO_ERROR",
+}
+CLASS_DETAIL = {
+    "001": "PRECONDITION", "002": "CATALOGUE", "003": "DOMAIN_S1", "004": "DOMAIN_ZONES",
+    "005": "COUNT_CONSERVATION", "006": "OUTPUT_SCHEMA", "007": "OUTPUT_INCONSISTENT", "008": "IMMUTABILITY",
+    "009": "INFRASTRUCTURE",
+}
+PHASES = ("run_receipt", "s0_gate", "s1_run_report", "s1_escalation_queue", "s2_priors", "s3_zone_shares",
+          "integerisation")
+COUNT_KEYS = (
+    "pairs_total", "pairs_escalated", "pairs_monolithic", "zone_rows_total", "zones_per_pair_avg",
+    "zones_zero_allocated", "pairs_with_single_zone_nonzero", "pairs_count_conserved",
+    "pairs_count_conservation_violations",
+)
+_GATE_KINDS = (
+    "receipt_missing", "receipt_invalid", "identity_mismatch", "upstream_not_pass", "inventory_missing",
+    "inventory_invalid", "policy_missing_or_ambiguous", "policy_not_inventoried", "input_not_inventoried",
+    "path_mismatch", "artefact_absent", "digest_mismatch",
+)
+SPEC = StateSpec(
+    state="S4",
+    codes=CODES,
+    classes=dict.fromkeys(CODES, "F4"),
+    gate={**dict.fromkeys(_GATE_KINDS, "001"), "catalogue_malformed": "002", "upstream_state_failed": "001"},
+    gate_phases={**dict.fromkeys(_GATE_KINDS, "s0_gate"), "catalogue_malformed": "s0_gate",
+                 "upstream_state_failed": "s1_run_report"},
+    phases=PHASES,
+    infrastructure="009",
+    report_id="s4_run_report_3A",
+    output_id="s4_zone_counts",
+    output_schema="006",
+    default_phase="integerisation",
+    count_keys=COUNT_KEYS,
+)
+
+POLICY_IDS = ("zone_mixture_policy", "country_zone_alphas", "zone_floor_policy")
+UPSTREAM_REPORTS = (("S1", "s1_run_report_3A"), ("S2", "s2_run_report_3A"), ("S3", "s3_run_report_3A"))
+RUN_REPORT_ANCHOR = "schemas.layer1.yaml#/run_report/segment_state_run"
+LINEAGE = ("prior_pack_id", "prior_pack_version", "floor_policy_id", "floor_policy_version")
+PAIR = ("merchant_id", "legal_country_iso")
+EPSILON = 1e-12
+SAMPLE = 3
+
+
+def fail(number: str, phase: str, message: str, **context: Any) -> StateFailure:
+    return StateFailure(SPEC, number, phase, message, **context)
+
+
+def anchor_of(ctx, dataset_id: str, phase: str) -> str:
+    try:
+        return ctx.catalogue.entry(dataset_id)["schema_ref"]
+    except (CatalogueError, KeyError) as exc:
+        raise fail("002", phase, f"no dictionary entry for {dataset_id}: {exc}", catalogue_id="dictionary_3A",
+                   dataset_id=dataset_id) from exc
+
+
+def pair_samples(table: pa.Table, limit: int = SAMPLE) -> list[dict]:
+    return table.select(list(PAIR)).sort_by([(c, "ascending") for c in PAIR]).slice(0, limit).to_pylist()
+
+
+# --------------------------------------------------------------------------- §4.1 items 1-2
+def _check_policy_set(receipt: dict) -> None:
+    sealed = {p["logical_id"] for p in receipt["sealed_policy_set"]}
+    missing = [p for p in POLICY_IDS if p not in sealed]
+    if missing:
+        raise fail("001", "s0_gate", f"sealed_policy_set lacks {', '.join(missing)}", component="S0_GATE",
+                   reason="missing", missing_policies=missing)
+
+
+def _check_upstream_report(ctx, packs, state: str, report_id: str) -> None:
+    """The state's run report exists, is a valid segment-state run row and is PASS."""
+    path = ctx.path(report_id)
+    context = {"reason": "upstream_state_not_pass", "state": state, "path": ctx.catalogue_path(report_id)}
+    try:
+        report = json.loads(path.read_bytes())
+    except FileNotFoundError as exc:
+        raise fail("001", "s1_run_report", f"{report_id} is missing", reported_status=None, **context) from exc
+    except ValueError as exc:
+        raise fail("001", "s1_run_report", f"{report_id} is not JSON", reported_status=None, **context) from exc
+    except OSError as exc:
+        raise fail("009", "s1_run_report", f"cannot read {report_id}: {exc}", operation="read",
+                   path=context["path"], io_error_class=type(exc).__name__) from exc
+    violations = packs.validate_json(RUN_REPORT_ANCHOR, report)
+    status = report.get("status") if isinstance(report, dict) else None
+    if violations or status != "PASS":
+        detail = str(violations[0]) if violations else f"status {status}"
+        raise fail("001", "s1_run_report", f"{report_id} is not a PASS run row: {detail}",
+                   reported_status=status, **context)
+
+
+def inputs_verified(session) -> pa.Table:
+    """Entry gate (01 §5.1) plus §4.1 items 1-2: the three policies sealed, and the S1,
+    S2 and S3 run reports present, valid and PASS."""
+    ctx = context_from_session(session, SPEC)
+    gate = entry_gate(ctx, SPEC, ())
+    _check_policy_set(gate.receipt)
+    packs = schema_packs(str(ctx.catalogue.root))
+    for state, report_id in UPSTREAM_REPORTS:
+        _check_upstream_report(ctx, packs, state, report_id)
+    tokens = ctx.tokens
+    return pa.table({
+        "seed": pa.array([tokens.seed], pa.uint64()),
+        "manifest_fingerprint": pa.array([tokens.manifest_fingerprint], pa.string()),
+        "parameter_hash": pa.array([tokens.parameter_hash], pa.string()),
+        "run_id": pa.array([tokens.run_id], pa.string()),
+    })
+
+
+# --------------------------------------------------------------------------- §4.1 item 3 (S1)
+def _schema_failure(component: str, phase: str, dataset_id: str, check) -> StateFailure:
+    return fail("001", phase, f"{dataset_id} fails its schema: {check.first_message()}", component=component,
+                reason="schema_invalid", violation_count=check.schema_count, example_field=check.example_field())
+
+
+def escalation_queue_checked(session, queue_relation) -> pa.Table:
+    """S1 queue schema-valid (001), pair-unique (003), escalated site_count >= 1 (003)."""
+    ctx = context_from_session(session, SPEC)
+    phase = "s1_escalation_queue"
+    queue = sorted_arrow(queue_relation, PAIR)
+    tokens = ctx.tokens
+    check = check_table(schema_packs(str(ctx.catalogue.root)), anchor_of(ctx, "s1_escalation_queue", phase), queue,
+                        {"seed": tokens.seed, "manifest_fingerprint": tokens.manifest_fingerprint})
+    if check.schema:
+        raise _schema_failure("S1_ESCALATION_QUEUE", phase, "s1_escalation_queue", check)
+    if check.keys:
+        raise fail("003", phase, f"s1_escalation_queue has duplicate pairs: {check.first_message()}",
+                   reason="duplicate_pairs", duplicate_pairs_count=check.key_count)
+    escalated = queue.filter(queue.column("is_escalated"))
+    empty = escalated.filter(pc.less(escalated.column("site_count"), 1))
+    if empty.num_rows:
+        raise fail("003", phase, f"{empty.num_rows} escalated pairs have site_count < 1", reason="site_count_invalid",
+                   affected_pairs_count=empty.num_rows, sample_pairs=pair_samples(empty))
+    return pa.table({
+        "pairs_total": pa.array([queue.num_rows], pa.int64()),
+        "pairs_escalated": pa.array([escalated.num_rows], pa.int64()),
+    })
+
+
+# --------------------------------------------------------------------------- §4.1 item 4 (S2)
+def country_priors_checked(session, priors_relation, queue_relation) -> pa.Table:
+    """S2 schema-valid (001), zone-unique (004), lineage single-valued (007), one finite
+    positive alpha_sum_country per country (007), priors for every escalated country (004)."""
+    ctx = context_from_session(session, SPEC)
+    phase = "s2_priors"
+    priors = sorted_arrow(priors_relation, ("country_iso", "tzid"))
+    check = check_table(schema_packs(str(ctx.catalogue.root)), anchor_of(ctx, "s2_country_zone_priors", phase),
+                        priors, {"parameter_hash": ctx.tokens.parameter_hash})
+    if check.schema:
+        raise _schema_failure("S2_PRIORS", phase, "s2_country_zone_priors", check)
+    if check.keys:
+        raise fail("004", phase, f"s2_country_zone_priors has duplicate zones: {check.first_message()}",
+                   reason="duplicate_zone_rows", affected_pairs_count=check.key_count)
+    varying = [name for name in LINEAGE if distinct_count(priors, name) > 1]
+    if varying:
+        raise fail("007", phase, f"S2 lineage not single-valued: {', '.join(varying)}",
+                   reason="lineage_inconsistent", lineage_fields=varying)
+    _check_country_alpha_sums(priors, phase)
+    escalated = queue_relation.filter("is_escalated").aggregate("legal_country_iso").to_arrow_table()
+    missing = anti_join(escalated, priors, ["legal_country_iso"], ["country_iso"]).sort_by("legal_country_iso")
+    if missing.num_rows:
+        raise fail("004", phase, f"{missing.num_rows} escalated countries have no priors",
+                   reason="missing_priors", affected_pairs_count=missing.num_rows,
+                   sample_country_iso=missing.column("legal_country_iso")[0].as_py())
+    lineage = {name: priors.column(name)[0].as_py() if priors.num_rows else None for name in LINEAGE}
+    return pa.Table.from_pylist([lineage], schema=pa.schema([(n, pa.string()) for n in LINEAGE]))
+
+
+def _check_country_alpha_sums(priors: pa.Table, phase: str) -> None:
+    per_country = priors.group_by("country_iso", use_threads=False).aggregate(
+        [("alpha_sum_country", "count_distinct"), ("alpha_sum_country", "min")]).sort_by("country_iso")
+    values = per_country.column("alpha_sum_country_min").to_numpy()
+    bad = (per_country.column("alpha_sum_country_count_distinct").to_numpy() > 1) \
+        | ~(np.isfinite(values) & (values > 0.0))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise fail("007", phase, f"alpha_sum_country not single-valued, finite and positive for {int(bad.sum())} countries",
+                   reason="alpha_sum_invalid", sample_country_iso=per_country.column("country_iso")[row].as_py(),
+                   affected_countries_count=int(bad.sum()))
+
+
+# --------------------------------------------------------------------------- §4.1 item 5 and §4.2 steps 1-3 (S3)
+def zone_shares_checked(session, shares_relation, queue_relation, priors_relation) -> pa.Table:
+    """S3 shares consistent with S1 and S2 before any integerisation (see the docstring
+    of each step for its code)."""
+    ctx = context_from_session(session, SPEC)
+    phase = "s3_zone_shares"
+    shares = sorted_arrow(shares_relation, (*PAIR, "tzid"))
+    tokens = ctx.tokens
+    check = check_table(schema_packs(str(ctx.catalogue.root)), anchor_of(ctx, "s3_zone_shares", phase), shares,
+                        {"seed": tokens.seed, "manifest_fingerprint": tokens.manifest_fingerprint})
+    if check.schema:
+        raise _schema_failure("S3_ZONE_SHARES", phase, "s3_zone_shares", check)
+    if check.keys:
+        raise fail("004", phase, f"s3_zone_shares has duplicate keys: {check.first_message()}",
+                   reason="duplicate_share_rows", affected_pairs_count=check.key_count)
+    escalated = queue_relation.filter("is_escalated").select(", ".join(PAIR)).to_arrow_table()
+    priors = sorted_arrow(priors_relation, ("country_iso", "tzid"))
+    _check_pair_set(shares, escalated, phase)
+    _check_lineage(shares, priors, phase)
+    _check_zone_sets(shares, priors, phase)
+    _check_share_sums(shares, phase)
+    return pa.table({"share_rows": pa.array([shares.num_rows], pa.int64())})
+
+
+def _check_pair_set(shares: pa.Table, escalated: pa.Table, phase: str) -> None:
+    """The S3 pair set equals D_esc (E3A_S4_003)."""
+    pairs = shares.select(list(PAIR)).group_by(list(PAIR), use_threads=False).aggregate([])
+    missing = anti_join(escalated, pairs, list(PAIR))
+    unexpected = anti_join(pairs, escalated, list(PAIR))
+    if missing.num_rows or unexpected.num_rows:
+        raise fail("003", phase, "S3 pair set differs from the escalated pairs of S1", reason="pair_set_mismatch",
+                   missing_escalated_pairs_count=missing.num_rows, unexpected_pairs_count=unexpected.num_rows,
+                   sample_missing_pairs=pair_samples(missing), sample_unexpected_pairs=pair_samples(unexpected))
+
+
+def _check_lineage(shares: pa.Table, priors: pa.Table, phase: str) -> None:
+    """S3's four lineage fields single-valued and equal to S2's (E3A_S4_007)."""
+    for name in LINEAGE:
+        values = pc.unique(shares.column(name)).to_pylist()
+        expected = pc.unique(priors.column(name)).to_pylist()
+        if len(values) > 1 or (values and values != expected[:1]):
+            raise fail("007", phase, f"s3_zone_shares {name} differs from S2", reason="lineage_inconsistent",
+                       field=name, expected=expected[:1], observed=values[:SAMPLE])
+
+
+def _check_zone_sets(shares: pa.Table, priors: pa.Table, phase: str) -> None:
+    """§4.2 step 1: each pair's tzids are exactly Z_ord(c) of S2 (E3A_S4_004)."""
+    foreign = anti_join(shares.select([*PAIR, "tzid"]), priors, ["legal_country_iso", "tzid"], ["country_iso", "tzid"])
+    zone_counts = priors.group_by("country_iso", use_threads=False).aggregate([("tzid", "count")])
+    per_pair = shares.group_by(list(PAIR), use_threads=False).aggregate([("tzid", "count")])
+    joined = per_pair.join(zone_counts, keys="legal_country_iso", right_keys="country_iso",
+                           join_type="left outer", right_suffix="_country", use_threads=False)
+    short = joined.filter(pc.not_equal(pc.fill_null(joined.column("tzid_count_country"), 0), joined.column("tzid_count")))
+    if foreign.num_rows or short.num_rows:
+        affected = pair_samples(foreign) or pair_samples(short)
+        raise fail("004", phase, "a pair's S3 tzids differ from Z(c) of S2", reason="zone_set_mismatch",
+                   affected_pairs_count=foreign.group_by(list(PAIR)).aggregate([]).num_rows + short.num_rows,
+                   sample_pairs=affected)
+
+
+def _check_share_sums(shares: pa.Table, phase: str) -> None:
+    """§4.2 steps 2-3: share_sum_country single-valued, finite, > 0, within 1e-12 of 1
+    and of csum of the pair's shares in stored order; shares finite in [0, 1] (007)."""
+    offsets = run_offsets(shares, PAIR)
+    if offsets.size < 2:
+        return
+    starts, lengths = offsets[:-1], np.diff(offsets)
+    sums = shares.column("share_sum_country").to_numpy()
+    p = shares.column("share_drawn").to_numpy()
+    first = sums[starts]
+    with np.errstate(invalid="ignore"):
+        varying = np.zeros(starts.size, dtype=bool)
+        np.logical_or.at(varying, np.repeat(np.arange(starts.size), lengths), sums != np.repeat(first, lengths))
+        bad = varying | ~(np.isfinite(first) & (first > 0.0)) | (np.abs(first - 1.0) > EPSILON) \
+            | (np.abs(first - csum_ragged(p, offsets)) > EPSILON)
+    if bad.any():
+        _share_failure(shares, starts[bad], "share_sum_inconsistent")
+    with np.errstate(invalid="ignore"):
+        bad_share = ~(np.isfinite(p) & (p >= 0.0) & (p <= 1.0))
+    if bad_share.any():
+        _share_failure(shares, np.flatnonzero(bad_share), "integerisation_mismatch")
+
+
+def _share_failure(shares: pa.Table, rows: np.ndarray, reason: str) -> None:
+    sample = shares.take(pa.array(rows[:SAMPLE])).select(list(PAIR)).to_pylist()
+    raise fail("007", "s3_zone_shares", f"{rows.size} pairs fail the share checks ({reason})", reason=reason,
+               affected_pairs_count=int(rows.size), sample_pairs=sample)
+
+
+# --------------------------------------------------------------------------- output (§4.3)
+def zone_counts_checked(session, rows_relation) -> pa.Table:
+    """Before publishing: output path tokens (002), unique key (007), table schema and
+    path<->embed equality (006)."""
+    ctx = context_from_session(session, SPEC)
+    phase = "integerisation"
+    try:
+        template = ctx.catalogue.template("s4_zone_counts")
+    except CatalogueError as exc:
+        raise fail("002", phase, str(exc), catalogue_id=exc.catalogue_id, dataset_id="s4_zone_counts") from exc
+    lacking = [t for t in ("seed={seed}", "manifest_fingerprint={manifest_fingerprint}") if t not in template]
+    if lacking:
+        raise fail("002", phase, f"s4_zone_counts path lacks {', '.join(lacking)}", catalogue_id="dictionary_3A",
+                   dataset_id="s4_zone_counts", template=template)
+    rows = sorted_arrow(rows_relation, (*PAIR, "tzid"))
+    tokens = ctx.tokens
+    check = check_table(schema_packs(str(ctx.catalogue.root)), anchor_of(ctx, "s4_zone_counts", phase), rows,
+                        {"seed": tokens.seed, "manifest_fingerprint": tokens.manifest_fingerprint})
+    if check.keys:
+        raise fail("007", phase, f"duplicate output key: {check.first_message()}", reason="duplicate_output_key",
+                   affected_pairs_count=check.key_count)
+    if check.schema:
+        raise fail("006", phase, f"s4_zone_counts rows fail the table schema: {check.first_message()}",
+                   violation_count=check.schema_count, example_field=check.example_field())
+    return pa.table({"rows_checked": pa.array([rows.num_rows], pa.int64())})
+
+
+# --------------------------------------------------------------------------- run report (§4.5)
+def report_counts(counts_relation, queue_summary: dict) -> dict:
+    pair_stats = counts_relation.aggregate(
+        "merchant_id, legal_country_iso, count(*) as zones, count(*) filter (where zone_site_count = 0) as zeros, "
+        "sum(zone_site_count) as placed, min(zone_site_count_sum) as site_count",
+        "merchant_id, legal_country_iso",
+    )
+    totals = pair_stats.aggregate(
+        "count(*)::bigint, coalesce(sum(zones), 0)::bigint, coalesce(sum(zeros), 0)::bigint, "
+        "count(*) filter (where zones - zeros = 1)::bigint, count(*) filter (where placed = site_count)::bigint"
+    ).fetchone()
+    pairs, rows, zeros, single_nonzero, conserved = (int(v) for v in totals)
+    return {
+        "pairs_total": queue_summary["pairs_total"],
+        "pairs_escalated": queue_summary["pairs_escalated"],
+        "pairs_monolithic": queue_summary["pairs_total"] - queue_summary["pairs_escalated"],
+        "zone_rows_total": rows,
+        "zones_per_pair_avg": rows / pairs if pairs else 0.0,
+        "zones_zero_allocated": zeros,
+        "pairs_with_single_zone_nonzero": single_nonzero,
+        "pairs_count_conserved": conserved,
+        "pairs_count_conservation_violations": pairs - conserved,
+    }
+
+
+def run_report(session, counts_relation, queue_summary: pa.Table, lineage: pa.Table) -> pa.Table:
+    """Write the PASS run report and segment_state_runs row; return the counters."""
+    ctx = context_from_session(session, SPEC)
+    counts = report_counts(counts_relation, queue_summary.to_pylist()[0])
+    blocks = {"policy": lineage.to_pylist()[0], "error_class_detail": None}
+    write_state_report(ctx, SPEC, "PASS", counts=counts, blocks=blocks)
+    return pa.Table.from_pylist([{"status": "PASS", **counts}])
