@@ -21,6 +21,13 @@ class Udf:
     side_effects: bool = False
 
 
+def _report_failed_states(payloads, run_roots):
+    """on-run-end hook: FAIL run reports of the states that failed (seg3a.states.common)."""
+    from seg3a.states.common import report_failed_states_arrow
+
+    return report_failed_states_arrow(payloads, run_roots)
+
+
 # One row per SQL function: name (prefixed s3a_), Python callable, DuckDB types.
 UDF_REGISTRY: tuple[Udf, ...] = (
     Udf("s3a_sha256_hex", digests.sha256_hex_arrow, ["VARCHAR"], "VARCHAR"),
@@ -28,6 +35,7 @@ UDF_REGISTRY: tuple[Udf, ...] = (
     Udf("s3a_hash_uniform", sql_udfs.hash_uniform_arrow, ["VARCHAR", "UBIGINT", "VARCHAR", "VARCHAR"], "DOUBLE"),
     Udf("s3a_make_stage", publishing.make_stage_arrow, ["VARCHAR"], "VARCHAR", side_effects=True),
     Udf("s3a_commit_partition", publishing.commit_partition_arrow, ["VARCHAR"] * 4, "VARCHAR", side_effects=True),
+    Udf("s3a_report_failed_states", _report_failed_states, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True),
     Udf("s3a_dirichlet_draw", dirichlet_udf.dirichlet_draw_arrow, dirichlet_udf.DRAW_PARAMETERS, dirichlet_udf.DRAW_RETURN_TYPE),
 )
 

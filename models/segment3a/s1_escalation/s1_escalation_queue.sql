@@ -1,0 +1,131 @@
+{{ config(
+    materialized='table',
+    meta={'seg3a_phase': 'decision_eval'},
+    post_hook=[
+        "{{ seg3a_publish_partition('s1_escalation_queue', ['merchant_id', 'legal_country_iso'], 'E3A_S1_012_IMMUTABILITY_VIOLATION') }}"
+    ]
+) }}
+-- depends_on: {{ ref('int_s1__decisions_replayed') }}
+-- One row per (merchant_id, legal_country_iso) pair with outlets: the S1 escalation
+-- decision, published write-once as one sorted zstd Parquet file at the dictionary
+-- path (spec 02 §6.2). Before anything is written the pair set and site counts are
+-- checked against a fresh count of the 1A catalogue (E3A_S1_008 / E3A_S1_009).
+with
+
+pairs_decided as (
+    select
+        merchant_id,
+        legal_country_iso,
+        site_count,
+        zone_count_country,
+        is_escalated,
+        decision_reason,
+        eligible_for_escalation,
+        dominant_zone_share_bucket
+    from {{ ref('int_s1__pairs_decided') }}
+),
+
+stg_1a__outlet_catalogue as (
+    select
+        merchant_id,
+        legal_country_iso
+    from {{ ref('stg_1a__outlet_catalogue') }}
+),
+
+inputs_verified as (
+    select distinct
+        seed,
+        manifest_fingerprint
+    from {{ ref('int_s1__inputs_verified') }}
+),
+
+mixture_policy as (
+    select
+        mixture_policy_id,
+        mixture_policy_version,
+        theta_digest
+    from {{ ref('int_s1__mixture_policy_validated') }}
+),
+
+outlet_pairs_counted as (
+    select
+        merchant_id,
+        legal_country_iso,
+        count(*) as site_count
+    from stg_1a__outlet_catalogue
+    group by merchant_id, legal_country_iso
+),
+
+domain_compared as (
+    select
+        count(*) filter (where pairs_decided.merchant_id is null) as missing_pairs_in_s1_count,
+        count(*) filter (where outlet_pairs_counted.merchant_id is null) as extra_pairs_in_s1_count,
+        count(*) filter (
+            where pairs_decided.site_count <> outlet_pairs_counted.site_count
+        ) as site_count_mismatch_count,
+        min(
+            {
+                'merchant_id': pairs_decided.merchant_id,
+                'legal_country_iso': pairs_decided.legal_country_iso,
+                'expected_count': outlet_pairs_counted.site_count,
+                'observed_count': pairs_decided.site_count
+            }
+        ) filter (where pairs_decided.site_count <> outlet_pairs_counted.site_count) as first_site_count_mismatch
+    from outlet_pairs_counted
+    full outer join pairs_decided
+        on outlet_pairs_counted.merchant_id = pairs_decided.merchant_id
+        and outlet_pairs_counted.legal_country_iso = pairs_decided.legal_country_iso
+),
+
+domain_guard as (
+    select
+        case
+            when missing_pairs_in_s1_count > 0 or extra_pairs_in_s1_count > 0 then error(
+                'E3A_S1_008_DOMAIN_MISMATCH_1A: the decided pairs differ from the 1A pairs'
+                || ' | phase=decision_eval | context=' || json_object(
+                    'missing_pairs_in_s1_count', missing_pairs_in_s1_count,
+                    'extra_pairs_in_s1_count', extra_pairs_in_s1_count
+                )::varchar
+            )
+            when site_count_mismatch_count > 0 then error(
+                'E3A_S1_009_SITE_COUNT_MISMATCH: ' || site_count_mismatch_count::varchar
+                || ' pairs have a site_count other than their 1A row count'
+                || ' | phase=decision_eval | context=' || json_object(
+                    'pair_examples', [{
+                        'merchant_id': first_site_count_mismatch.merchant_id,
+                        'legal_country_iso': first_site_count_mismatch.legal_country_iso
+                    }],
+                    'expected_count', first_site_count_mismatch.expected_count,
+                    'observed_count', first_site_count_mismatch.observed_count,
+                    'mismatch_count', site_count_mismatch_count
+                )::varchar
+            )
+            else true
+        end as passed
+    from domain_compared
+),
+
+queue_rows as (
+    select
+        inputs_verified.seed::ubigint as seed,
+        inputs_verified.manifest_fingerprint::varchar as manifest_fingerprint,
+        pairs_decided.merchant_id::ubigint as merchant_id,
+        pairs_decided.legal_country_iso::varchar as legal_country_iso,
+        pairs_decided.site_count::uinteger as site_count,
+        pairs_decided.zone_count_country::uinteger as zone_count_country,
+        pairs_decided.is_escalated::boolean as is_escalated,
+        pairs_decided.decision_reason::varchar as decision_reason,
+        mixture_policy.mixture_policy_id::varchar as mixture_policy_id,
+        mixture_policy.mixture_policy_version::varchar as mixture_policy_version,
+        mixture_policy.theta_digest::varchar as theta_digest,
+        pairs_decided.eligible_for_escalation::boolean as eligible_for_escalation,
+        pairs_decided.dominant_zone_share_bucket::varchar as dominant_zone_share_bucket,
+        null::varchar as notes
+    from domain_guard
+    inner join pairs_decided on domain_guard.passed
+    cross join inputs_verified
+    cross join mixture_policy
+)
+
+select * from queue_rows
+order by merchant_id, legal_country_iso

@@ -1,0 +1,12 @@
+"""The sealed zone_floor_policy, schema-checked, non-placeholder version, one floor per
+tzid (spec 02 §5, §7.1 step 4; E3A_S2_004). One row; `floors` lists (tzid,
+floor_value, bump_threshold) by tzid."""
+
+
+def model(dbt, session):
+    dbt.config(materialized="table", meta={"seg3a_phase": "policy_load"})
+    gate = dbt.ref("int_s2__inputs_verified").to_arrow_table()
+    dbt.ref("int_s2__prior_pack_validated")
+    from seg3a.states.s2_priors import floor_policy_table
+
+    return floor_policy_table(session, gate)

@@ -1,0 +1,11 @@
+"""The sealed country_zone_alphas prior pack, schema-checked with a non-placeholder
+version (spec 02 §4, §7.1 step 4; E3A_S2_004). One row; `alphas` lists every
+(country_iso, tzid, alpha_raw, list_position), countries ascending, file order within."""
+
+
+def model(dbt, session):
+    dbt.config(materialized="table", meta={"seg3a_phase": "policy_load"})
+    gate = dbt.ref("int_s2__inputs_verified").to_arrow_table()
+    from seg3a.states.s2_priors import prior_pack_table
+
+    return prior_pack_table(session, gate)

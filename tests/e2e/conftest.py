@@ -1,0 +1,588 @@
+"""Fixtures of the S1/S2 end-to-end and negative tests: real worlds, real dbt, real DuckDB.
+
+Session setup, once:
+
+1. Z(c): one `dbt build` of the zone-universe models (about 90 s). The resulting DuckDB
+   file is cached under `build/test-cache/`, keyed by the digests of the reference data,
+   the zone-universe and staging SQL and the rule parameters, so later sessions reuse it.
+2. The three 3A policies rebuilt by `seg3a.policies.build` over that Z(c) (the committed
+   ones may still be built over zone.tab), in a private external root that links the
+   project's reference data.
+3. A small world (seed 42, 300 pairs) generated against that external root.
+4. One full S0..S2 build of it: the `built` snapshot.
+
+Every test then restores a snapshot into the same runs root and DuckDB path (fixed, so
+dbt's partial parsing survives from test to test), breaks what it needs, and runs dbt.
+The negative test modules import the fixtures from here.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import yaml
+
+from seg3a.core.catalogue import Catalogue
+from seg3a.core.context import RunContext
+from seg3a.core.identity import RECEIPT_NAME, parse_receipt
+from seg3a.core.paths import default_external_root
+from seg3a.world.generate import generate_world
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DBT = Path(sys.executable).with_name("dbt")
+# The dbt project to run; a copy of the project may be named for isolated work.
+DBT_PROJECT = Path(os.environ.get("SEG3A_DBT_PROJECT_DIR", PROJECT_ROOT))
+CACHE_DIR = PROJECT_ROOT / "build" / "test-cache"
+RULE_FILE = PROJECT_ROOT / "contracts" / "zone_universe_rule.yaml"
+SEED, PAIRS = 42, 300
+STATE_MODELS = "+s1_run_report_3A +s2_run_report_3A"
+POLICY_TEMPLATES = {
+    "zone_mixture_policy": "config/layer1/3A/policy/zone_mixture_policy.yaml",
+    "country_zone_alphas": "config/layer1/3A/allocation/country_zone_alphas.yaml",
+    "zone_floor_policy": "config/layer1/3A/allocation/zone_floor_policy.yaml",
+}
+
+
+@dataclass(frozen=True)
+class DbtResult:
+    returncode: int
+    output: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def dbt_vars() -> str:
+    """The Z(c) rule parameters, passed as the dbt var the zone-universe models read."""
+    return json.dumps(yaml.safe_load(RULE_FILE.read_bytes()), sort_keys=True)
+
+
+def run_dbt(args: list[str], runs_root: Path, database: Path, work: Path, threads: int | None = None) -> DbtResult:
+    env = dict(os.environ)
+    env.update({
+        "DBT_PROFILES_DIR": str(PROJECT_ROOT),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "SEG3A_RUNS_ROOT": str(runs_root),
+        "SEG3A_DUCKDB": str(database),
+        "SEG3A_RUN_ID": "",
+        "DBT_LOG_PATH": str(work / "dbt-logs"),
+        "DBT_TARGET_PATH": str(work / "dbt-target"),
+    })
+    command = [str(DBT), *args, "--project-dir", str(DBT_PROJECT), "--vars", dbt_vars(), "--no-use-colors"]
+    if threads is not None:
+        command += ["--threads", str(threads)]
+    done = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    return DbtResult(done.returncode, done.stdout + done.stderr)
+
+
+def digest_of(paths: list[Path]) -> str:
+    hasher = hashlib.sha256()
+    for path in paths:
+        hasher.update(path.as_posix().encode())
+        hasher.update(hashlib.sha256(path.read_bytes()).digest())
+    return hasher.hexdigest()
+
+
+def zone_universe_key() -> str:
+    """Cache key of the Z(c) DuckDB file: every input of the zone-universe models."""
+    external = default_external_root()
+    inputs = [
+        external / "reference/spatial/world_countries/2024/world_countries.parquet",
+        external / "reference/spatial/tz_world/2025a/tz_world.parquet",
+        RULE_FILE,
+        *sorted((DBT_PROJECT / "models/segment3a/zone_universe").glob("*.sql")),
+        *sorted((DBT_PROJECT / "models/segment3a/staging").glob("stg_ref__*.sql")),
+    ]
+    return digest_of(inputs)[:16]
+
+
+def build_zone_universe(work: Path) -> Path:
+    """The cached DuckDB file holding zone_universe and zone_count_country."""
+    cached = CACHE_DIR / f"zone_universe-{zone_universe_key()}.duckdb"
+    if cached.is_file():
+        return cached
+    runs = work / "zc-runs"
+    generate_world(SEED, PAIRS, runs, default_external_root(), progress=lambda _line: None)
+    database = work / "zc.duckdb"
+    result = run_dbt(["build", "--select", "+zone_count_country"], runs, database, work)
+    assert result.ok, result.output[-4000:]
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    staged = cached.with_suffix(".tmp")
+    shutil.copyfile(database, staged)
+    staged.replace(cached)
+    return cached
+
+
+def build_policies(zone_db: Path, external_root: Path) -> None:
+    """Policies consistent with Z(c): the project's builder over a CSV of zone_universe."""
+    from seg3a.policies.build import build
+
+    conn = duckdb.connect(str(zone_db), read_only=True)
+    try:
+        pairs = conn.execute("select country_iso, tzid from main.zone_universe order by country_iso, tzid").fetchall()
+    finally:
+        conn.close()
+    tz_world = default_external_root() / "reference/spatial/tz_world/2025a/tz_world.parquet"
+    all_tzids = [row[0] for row in duckdb.sql(
+        f"select distinct tzid from read_parquet('{tz_world.as_posix()}') order by tzid").fetchall()]
+    universe_csv = external_root / "zone_universe.csv"
+    with open(universe_csv, "w", newline="", encoding="ascii") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["country_iso", "tzid"])
+        writer.writerows(pairs)
+    build(external_root, str(universe_csv), all_tzids)
+
+
+def make_external_root(base: Path, zone_db: Path) -> Path:
+    root = base / "external"
+    root.mkdir()
+    (root / "reference").symlink_to(default_external_root() / "reference", target_is_directory=True)
+    day_effect = Path("config/layer1/2B/policy/day_effect_policy_v1.json")
+    (root / day_effect).parent.mkdir(parents=True)
+    shutil.copyfile(default_external_root() / day_effect, root / day_effect)
+    build_policies(zone_db, root)
+    return root
+
+
+class Seg3aProject:
+    """One run root and one DuckDB file at fixed paths, restored from snapshots."""
+
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.runs_root = work / "runs"
+        self.database = work / "seg3a.duckdb"
+        self.snapshots = work / "snapshots"
+
+    # -- snapshots ------------------------------------------------------------------
+    def save(self, name: str) -> None:
+        target = self.snapshots / name
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(self.runs_root, target / "runs", symlinks=True)
+        shutil.copyfile(self.database, target / "seg3a.duckdb")
+
+    def restore(self, name: str) -> "Seg3aProject":
+        source = self.snapshots / name
+        shutil.rmtree(self.runs_root, ignore_errors=True)
+        shutil.copytree(source / "runs", self.runs_root, symlinks=True)
+        shutil.copyfile(source / "seg3a.duckdb", self.database)
+        return self
+
+    # -- dbt --------------------------------------------------------------------------
+    def dbt(self, *args: str, threads: int | None = None) -> DbtResult:
+        return run_dbt(list(args), self.runs_root, self.database, self.work, threads)
+
+    def build(self, select: str = STATE_MODELS, threads: int | None = None) -> DbtResult:
+        """S0..S2 (and staging); Z(c) comes from the restored DuckDB file."""
+        return self.dbt("build", "--select", *select.split(), "--exclude", "tag:zone_universe", threads=threads)
+
+    # -- the run ------------------------------------------------------------------------
+    @property
+    def run_root(self) -> Path:
+        (root,) = [p for p in self.runs_root.iterdir() if (p / RECEIPT_NAME).is_file()]
+        return root
+
+    @property
+    def ctx(self) -> RunContext:
+        """The run, always seen through the project's own contracts (a scenario may point
+        the receipt at a broken copy for the states to trip over)."""
+        ctx = RunContext.from_receipt(parse_receipt(self.run_root / RECEIPT_NAME))
+        return replace(ctx, catalogue=Catalogue(PROJECT_ROOT / "contracts"))
+
+    def path(self, dataset_id: str) -> Path:
+        return self.ctx.path(dataset_id)
+
+    def override(self, dataset_id: str) -> Path:
+        """Where a file placed under the run root shadows an external config/reference file."""
+        rel = self.ctx.catalogue_path(dataset_id)
+        path = self.run_root / "reference" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def report(self, state: str) -> dict:
+        return json.loads(self.path(f"{state.lower()}_run_report_3A").read_bytes())
+
+    def state_rows(self, state: str) -> list[dict]:
+        ctx = self.ctx
+        found = []
+        for path in sorted((self.run_root / "reports/layer1/segment_state_runs/segment=3A").glob("*/*.jsonl")):
+            found += [json.loads(line) for line in path.read_text().splitlines()]
+        return [row for row in found if row["state"] == state and row["run_id"] == ctx.tokens.run_id]
+
+    def sql(self, query: str, params: list[Any] | None = None) -> list[tuple]:
+        conn = duckdb.connect(str(self.database))
+        try:
+            return conn.execute(query, params or []).fetchall()
+        finally:
+            conn.close()
+
+    def policy_text(self, dataset_id: str) -> str:
+        return self.path(dataset_id).read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def s1s2_session(tmp_path_factory) -> Seg3aProject:
+    """The session's project with two snapshots: `pristine` (world + Z(c)) and `built`
+    (after a passing S0..S2 build)."""
+    base = tmp_path_factory.getbasetemp() / "s1s2"
+    project = Seg3aProject(base / "work")
+    if (project.snapshots / "built" / "seg3a.duckdb").is_file():
+        return project  # set up already by another module object of this file
+    shutil.rmtree(base, ignore_errors=True)
+    project.work.mkdir(parents=True)
+    zone_db = build_zone_universe(project.work)
+    external = make_external_root(base, zone_db)
+    generate_world(SEED, PAIRS, project.runs_root, external, progress=lambda _line: None)
+    shutil.copyfile(zone_db, project.database)
+    project.save("pristine")
+    result = project.build()
+    assert result.ok, result.output[-4000:]
+    project.save("built")
+    return project
+
+
+@pytest.fixture
+def fresh(s1s2_session) -> Seg3aProject:
+    """The small world before any 3A state ran, with Z(c) in the DuckDB file."""
+    return s1s2_session.restore("pristine")
+
+
+@pytest.fixture
+def built(s1s2_session) -> Seg3aProject:
+    """The small world after a passing S0..S2 build."""
+    return s1s2_session.restore("built")
+
+
+
+
+# ------------------------------------------------------------------ broken-input scenarios
+# A scenario restores a snapshot, breaks inputs for S1 and/or S2, and runs dbt once; the
+# S1 and S2 negative tests both read its outcome (cached per session on disk), so one
+# invocation can provoke an S1 code and an S2 code at the same time. Scenarios on the
+# `built` snapshot first remove the published S1/S2 outputs and reports, so that what
+# is asserted comes from this invocation alone.
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    base: str
+    select: str
+    breaks: Any  # Callable[[Seg3aProject], dict | None]
+
+
+SCENARIOS: dict[str, Scenario] = {}
+S1_S2_MODELS_ONLY = "tag:s1 tag:s2"
+
+
+def scenario(name: str, base: str = "pristine", select: str = STATE_MODELS):
+    def register(breaks):
+        SCENARIOS[name] = Scenario(name, base, select, breaks)
+        return breaks
+    return register
+
+
+def clear_state_outputs(project: Seg3aProject) -> None:
+    for dataset_id in ("s1_escalation_queue", "s2_country_zone_priors", "s1_run_report_3A", "s2_run_report_3A"):
+        path = project.path(dataset_id)
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def scenario_outcome(project: Seg3aProject, name: str) -> dict:
+    """Run a scenario once per session; what the tests assert on."""
+    cache = project.work / "outcomes" / f"{name}.json"
+    if cache.is_file():
+        return json.loads(cache.read_text())
+    spec = SCENARIOS[name]
+    project.restore(spec.base)
+    if spec.base == "built":
+        clear_state_outputs(project)
+    facts = spec.breaks(project) or {}
+    result = project.build(spec.select)
+    reports = {}
+    for state in ("S1", "S2"):
+        path = project.path(f"{state.lower()}_run_report_3A")
+        reports[state] = json.loads(path.read_bytes()) if path.is_file() else None
+    outcome = {
+        "ok": result.ok,
+        "output": result.output[-6000:],
+        "facts": facts,
+        "reports": reports,
+        "rows": {state: project.state_rows(state) for state in ("S1", "S2")},
+        "published": {d: project.path(d).exists() for d in ("s1_escalation_queue", "s2_country_zone_priors")},
+        "partition_columns": {d: partition_columns(project.path(d)) for d in ("s1_escalation_queue", "s2_country_zone_priors")},
+    }
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps(outcome, default=str))
+    return outcome
+
+
+def partition_columns(partition: Path) -> list[str] | None:
+    import pyarrow.parquet as pq
+
+    part = partition / "part-00000.parquet"
+    return pq.read_schema(part).names if part.is_file() else None
+
+
+# -- helpers that break inputs --------------------------------------------------------
+def rewrite_outlets(project: Seg3aProject, transform, **write_options: Any) -> None:
+    """Replace the outlet_catalogue partition by transform(rows), same schema."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    root = project.path("outlet_catalogue")
+    parts = sorted(root.glob("*.parquet"))
+    table = pa.concat_tables([pq.read_table(p) for p in parts])
+    changed = transform(table).cast(table.schema)
+    for part in parts:
+        part.unlink()
+    pq.write_table(changed, root / "part-00000.parquet", compression="zstd", **write_options)
+
+
+def first_pair_mask(table):
+    import pyarrow.compute as pc
+
+    merchant, country = table["merchant_id"][0], table["legal_country_iso"][0]
+    return pc.and_(pc.equal(table["merchant_id"], merchant), pc.equal(table["legal_country_iso"], country))
+
+
+def set_column(table, name: str, mask, value):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    column = table[name]
+    replaced = pc.if_else(mask, pa.scalar(value, column.type), column)
+    return table.set_column(table.schema.get_field_index(name), name, replaced)
+
+
+def load_policy(project: Seg3aProject, dataset_id: str) -> dict:
+    from seg3a.states.s2_priors import load_string_keys
+
+    return load_string_keys(project.path(dataset_id).read_bytes())
+
+
+def write_policy(project: Seg3aProject, dataset_id: str, doc: dict) -> None:
+    """Shadow the external policy file with `doc` under the run root (S0 seals it)."""
+    project.override(dataset_id).write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+
+
+def edit_json(path: Path, edit) -> None:
+    doc = json.loads(path.read_bytes())
+    path.write_text(json.dumps(edit(doc) or doc))
+
+
+def multi_zone_country(project: Seg3aProject, minimum: int = 2) -> str:
+    pack = load_policy(project, "country_zone_alphas")
+    return sorted(c for c, entry in pack["countries"].items() if len(entry["tzid_alphas"]) >= minimum)[0]
+
+
+def outlet_country(project: Seg3aProject) -> str:
+    import pyarrow.parquet as pq
+
+    part = sorted(project.path("outlet_catalogue").glob("*.parquet"))[0]
+    return pq.read_table(part, columns=["legal_country_iso"])["legal_country_iso"][0].as_py()
+
+
+# -- the scenarios ----------------------------------------------------------------------
+@scenario("s0_gate_failed")
+def _s0_gate_failed(project):
+    flag = project.path("validation_passed_flag_1A")
+    flag.write_text("sha256_hex = " + "0" * 64 + "\n")
+
+
+@scenario("receipt_missing", base="built", select=S1_S2_MODELS_ONLY)
+def _receipt_missing(project):
+    project.path("s0_gate_receipt_3A").unlink()
+
+
+@scenario("upstream_gate_not_pass", base="built", select=S1_S2_MODELS_ONLY)
+def _upstream_gate_not_pass(project):
+    def fail_1b(receipt):
+        receipt["upstream_gates"]["segment_1B"]["status"] = "FAIL"
+    edit_json(project.path("s0_gate_receipt_3A"), fail_1b)
+
+
+@scenario("policies_not_sealed", base="built", select=S1_S2_MODELS_ONLY)
+def _policies_not_sealed(project):
+    def drop(receipt):
+        receipt["sealed_policy_set"] = [p for p in receipt["sealed_policy_set"]
+                                        if p["logical_id"] not in ("zone_mixture_policy", "country_zone_alphas")]
+    edit_json(project.path("s0_gate_receipt_3A"), drop)
+
+
+@scenario("sealed_bytes_changed", base="built", select=S1_S2_MODELS_ONLY)
+def _sealed_bytes_changed(project):
+    rewrite_outlets(project, lambda table: table, row_group_size=1000)
+    pack = project.path("country_zone_alphas").read_bytes()
+    project.override("country_zone_alphas").write_bytes(pack + b"# edited after sealing\n")
+
+
+@scenario("input_not_inventoried", base="built", select=S1_S2_MODELS_ONLY)
+def _input_not_inventoried(project):
+    edit_json(project.path("sealed_inputs_3A"),
+              lambda rows: [r for r in rows if r["logical_id"] != "tz_world_2025a"])
+
+
+@scenario("outlet_catalogue_absent", base="built", select="tag:s1")
+def _outlet_catalogue_absent(project):
+    shutil.rmtree(project.path("outlet_catalogue"))
+
+
+@scenario("catalogue_malformed", base="built", select=S1_S2_MODELS_ONLY)
+def _catalogue_malformed(project):
+    contracts = project.work / "contracts-without-outputs"
+    shutil.rmtree(contracts, ignore_errors=True)
+    shutil.copytree(PROJECT_ROOT / "contracts", contracts)
+    dictionary = contracts / "dictionaries" / "dataset_dictionary.layer1.3A.yaml"
+    doc = yaml.safe_load(dictionary.read_bytes())
+    doc["datasets"] = [d for d in doc["datasets"] if d["id"] not in ("s1_escalation_queue", "s2_country_zone_priors")]
+    dictionary.write_text(yaml.safe_dump(doc, sort_keys=False))
+    edit_json(project.run_root / RECEIPT_NAME, lambda receipt: receipt.update(contracts_root=str(contracts)))
+
+
+@scenario("policies_fail_runtime_checks")
+def _policies_fail_runtime_checks(project):
+    mixture = load_policy(project, "zone_mixture_policy")
+    mixture["theta_mix"] = 0.9
+    mixture["rules"] = mixture["rules"][:2]
+    write_policy(project, "zone_mixture_policy", mixture)
+    pack = load_policy(project, "country_zone_alphas")
+    country = multi_zone_country(project)
+    alphas = pack["countries"][country]["tzid_alphas"]
+    alphas.append(dict(alphas[0]))
+    write_policy(project, "country_zone_alphas", pack)
+    return {"country_iso": country, "tzid": alphas[0]["tzid"]}
+
+
+@scenario("empty_catalogue_and_duplicate_floor")
+def _empty_catalogue_and_duplicate_floor(project):
+    rewrite_outlets(project, lambda table: table.slice(0, 0))
+    floors = load_policy(project, "zone_floor_policy")
+    floors["floors"].append(dict(floors["floors"][0]))
+    write_policy(project, "zone_floor_policy", floors)
+    return {"tzid": floors["floors"][0]["tzid"]}
+
+
+@scenario("unknown_country")
+def _unknown_country(project):
+    rewrite_outlets(project, lambda table: set_column(table, "legal_country_iso", first_pair_mask(table), "ZZ"))
+    pack = load_policy(project, "country_zone_alphas")
+    pack["countries"]["ZZ"] = {"tzid_alphas": [{"tzid": "Etc/UTC", "alpha": 1.0}]}
+    write_policy(project, "country_zone_alphas", pack)
+
+
+@scenario("empty_zone_universe")
+def _empty_zone_universe(project):
+    country = outlet_country(project)
+    project.sql("delete from main.zone_universe where country_iso = ?", [country])
+    project.sql("delete from main.zone_count_country where country_iso = ?", [country])
+    return {"country_iso": country}
+
+
+@scenario("tz_release_mismatch")
+def _tz_release_mismatch(project):
+    manifest = project.path("tz_timetable_cache") / "tz_timetable_cache.json"
+    edit_json(manifest, lambda doc: doc.update(tzdb_release_tag="2026b"))
+
+
+@scenario("bad_merchant_id_and_extra_tzid")
+def _bad_merchant_id_and_extra_tzid(project):
+    rewrite_outlets(project, lambda table: set_column(table, "merchant_id", first_pair_mask(table), 0))
+    pack = load_policy(project, "country_zone_alphas")
+    country = multi_zone_country(project)
+    zones = {a["tzid"] for a in pack["countries"][country]["tzid_alphas"]}
+    extra = next(z for z in ("Antarctica/Troll", "Europe/Paris", "Asia/Tokyo") if z not in zones)
+    pack["countries"][country]["tzid_alphas"].append({"tzid": extra, "alpha": 1.0})
+    write_policy(project, "country_zone_alphas", pack)
+    return {"country_iso": country, "tzid": extra}
+
+
+@scenario("pack_missing_zone")
+def _pack_missing_zone(project):
+    pack = load_policy(project, "country_zone_alphas")
+    country = multi_zone_country(project)
+    removed = pack["countries"][country]["tzid_alphas"].pop()
+    write_policy(project, "country_zone_alphas", pack)
+    return {"country_iso": country, "tzid": removed["tzid"]}
+
+
+@scenario("alpha_overflow")
+def _alpha_overflow(project):
+    pack = load_policy(project, "country_zone_alphas")
+    country = multi_zone_country(project)
+    for item in pack["countries"][country]["tzid_alphas"]:
+        item["alpha"] = 1.0e308
+    write_policy(project, "country_zone_alphas", pack)
+    return {"country_iso": country}
+
+
+@scenario("existing_different_outputs")
+def _existing_different_outputs(project):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for dataset_id in ("s1_escalation_queue", "s2_country_zone_priors"):
+        target = project.path(dataset_id)
+        target.mkdir(parents=True)
+        pq.write_table(pa.table({"placeholder": pa.array([1], pa.int64())}), target / "part-00000.parquet")
+
+
+@scenario("reference_unreadable")
+def _reference_unreadable(project):
+    original = project.path("iso3166_canonical_2024")
+    shadow = project.override("iso3166_canonical_2024")
+    shadow.write_bytes(b"this is not a parquet file\n")
+    sidecar = original.with_name(f"{original.stem}.manifest.json")
+    shutil.copyfile(sidecar, shadow.with_name(sidecar.name))
+
+
+@scenario("decision_and_lineage_tampered", base="built",
+          select="int_s1__decisions_replayed+ s2_country_zone_priors+")
+def _decision_and_lineage_tampered(project):
+    project.sql(
+        "update main.int_s1__pairs_decided set decision_reason = 'legacy_default', is_escalated = false, "
+        "eligible_for_escalation = true where (merchant_id, legal_country_iso) = ("
+        "select (merchant_id, legal_country_iso) from main.int_s1__pairs_decided "
+        "where decision_reason = 'forced_escalation' order by merchant_id, legal_country_iso limit 1)"
+    )
+    project.sql("update main.int_s2__prior_pack_validated set prior_pack_version = 'v9.9.9'")
+
+
+@scenario("site_count_and_share_tampered", base="built",
+          select="int_s1__decisions_replayed+ s2_country_zone_priors+")
+def _site_count_and_share_tampered(project):
+    project.sql(
+        "update main.int_s1__pairs_decided set site_count = site_count + 1 "
+        "where (merchant_id, legal_country_iso) = (select (merchant_id, legal_country_iso) "
+        "from main.int_s1__pairs_decided where decision_reason = 'forced_monolithic' and site_count between 3 and 30 "
+        "order by merchant_id, legal_country_iso limit 1)"
+    )
+    project.sql(
+        "update main.int_s2__alpha_floored set share_effective = 1.5 where (country_iso, tzid) = ("
+        "select (country_iso, tzid) from main.int_s2__alpha_floored order by country_iso, tzid limit 1)"
+    )
+
+
+@scenario("extra_decided_pair", base="built", select="int_s1__decisions_replayed+")
+def _extra_decided_pair(project):
+    project.sql(
+        "insert into main.int_s1__pairs_decided by name "
+        "select 999999999999::ubigint as merchant_id, legal_country_iso, 5::bigint as site_count, zone_count_country, "
+        "rule_rank, 'forced_monolithic' as decision_reason, false as is_escalated, false as eligible_for_escalation, "
+        "null as dominant_zone_share_bucket, false as smooth_band_escalated, 0.0 as smooth_band_probability, "
+        "null as smooth_band_u, null as theta_mix_u "
+        "from main.int_s1__pairs_decided where decision_reason = 'forced_monolithic' "
+        "order by merchant_id, legal_country_iso limit 1"
+    )

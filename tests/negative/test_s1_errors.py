@@ -1,0 +1,82 @@
+"""Every E3A_S1 code of spec 02 §6.5, provoked by a broken input (or, for the self-check
+codes, a broken intermediate table) through a real `dbt build` of the small generated
+world. The FAIL run report and the segment_state_runs row carry the code, its class,
+its phase and context; nothing is published; the dbt output names the code wherever
+S1's own code raised it."""
+from __future__ import annotations
+
+import pytest
+
+from seg3a.states.s1_escalation import CLASSES, CODES
+from tests.e2e.conftest import s1s2_session, scenario_outcome  # noqa: F401  (fixture)
+
+# scenario, code number, first_failure_phase, expected context items ("$x" = scenario fact x),
+# whether dbt's output names the code (contract and upstream failures are named by the report only)
+CASES = [
+    ("s0_gate_failed", "001", "s0_receipt", {"reason": "missing_gate_receipt", "failed_state": "S0"}, False),
+    ("receipt_missing", "001", "s0_receipt", {"reason": "missing_gate_receipt"}, True),
+    ("input_not_inventoried", "001", "sealed_inputs",
+     {"reason": "missing_sealed_inputs", "logical_id": "tz_world_2025a"}, True),
+    ("upstream_gate_not_pass", "002", "s0_receipt", {"segment": "1B", "reported_status": "FAIL"}, True),
+    ("outlet_catalogue_absent", "003", "sealed_inputs", {"logical_id": "outlet_catalogue"}, True),
+    ("catalogue_malformed", "003", "sealed_inputs", {"catalogue_id": "dictionary_3A"}, True),
+    ("policies_not_sealed", "004", "sealed_inputs", {"missing_roles": ["zone_mixture_policy"]}, True),
+    ("policies_fail_runtime_checks", "005", "policy_load",
+     {"logical_id": "zone_mixture_policy", "violation_count": 3}, True),
+    ("unknown_country", "006", "zone_structure", {"country_iso": "ZZ", "reason": "unknown_country"}, True),
+    ("empty_zone_universe", "006", "zone_structure", {"country_iso": "$country_iso", "reason": "no_zones_defined"}, True),
+    ("tz_release_mismatch", "006", "zone_structure",
+     {"reason": "tz_release_mismatch", "expected_tag": "2026c", "actual_tag": "2026b"}, True),
+    ("sealed_bytes_changed", "007", "sealed_inputs", {"logical_id": "outlet_catalogue"}, True),
+    ("empty_catalogue_and_duplicate_floor", "008", "outlet_aggregate", {"reason": "no_pairs"}, True),
+    ("extra_decided_pair", "008", "decision_eval", {"extra_pairs_in_s1_count": 1, "missing_pairs_in_s1_count": 0}, True),
+    ("site_count_and_share_tampered", "009", "decision_eval", {"mismatch_count": 1}, True),
+    ("bad_merchant_id_and_extra_tzid", "010", "decision_eval", {"violation_count": 1}, False),
+    ("decision_and_lineage_tampered", "011", "decision_eval", {"mismatch_count": 1}, True),
+    ("existing_different_outputs", "012", "decision_eval", {"difference_kind": "row_set"}, True),
+    ("reference_unreadable", "013", "decision_eval", {"io_error_class": "upstream_model_failed"}, False),
+]
+
+
+def expected_context(items: dict, facts: dict) -> dict:
+    return {k: facts[v[1:]] if isinstance(v, str) and v.startswith("$") else v for k, v in items.items()}
+
+
+@pytest.mark.parametrize("scenario, number, phase, context, named", CASES, ids=[f"{c[1]}-{c[0]}" for c in CASES])
+def test_s1_fails_with_its_code(s1s2_session, scenario, number, phase, context, named):
+    outcome = scenario_outcome(s1s2_session, scenario)
+    code = CODES[number]
+    report = outcome["reports"]["S1"]
+    assert not outcome["ok"]
+    assert report is not None, outcome["output"]
+    assert (report["status"], report["error_code"]) == ("FAIL", code), outcome["output"]
+    assert report["error_class"] == CLASSES[number]
+    assert report["first_failure_phase"] == phase
+    assert report["error_context"].items() >= expected_context(context, outcome["facts"]).items()
+    assert report["output"]["path"] is None
+    row = outcome["rows"]["S1"][-1]
+    assert (row["status"], row["error_code"], row["error_class"]) == ("FAIL", code, CLASSES[number])
+    if named:
+        assert code in outcome["output"]
+    if scenario != "existing_different_outputs":
+        assert not outcome["published"]["s1_escalation_queue"]
+
+
+def test_runtime_check_failures_are_all_listed(s1s2_session):
+    issues = scenario_outcome(s1s2_session, "policies_fail_runtime_checks")["reports"]["S1"]["error_context"]["issues"]
+    assert issues == [
+        "theta_mix 0.9 outside [0.10, 0.70]",
+        "rules has 2 items, at least 3 required",
+        "no forced_escalation rule on site_count_ge or zone_count_country_ge",
+    ]
+
+
+def test_a_different_existing_partition_is_left_untouched(s1s2_session):
+    outcome = scenario_outcome(s1s2_session, "existing_different_outputs")
+    assert outcome["reports"]["S1"]["error_code"] == CODES["012"]
+    assert outcome["published"]["s1_escalation_queue"]
+    assert outcome["partition_columns"]["s1_escalation_queue"] == ["placeholder"]
+
+
+def test_every_s1_code_is_provoked():
+    assert {CODES[number] for _, number, *_ in CASES} == set(CODES.values())
