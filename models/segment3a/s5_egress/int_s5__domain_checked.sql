@@ -1,0 +1,270 @@
+{{ config(materialized='table', meta={'seg3a_phase': 's4_zone_counts'}) }}
+-- depends_on: {{ ref('int_s5__inputs_verified') }}
+-- One summary row once S4 covers exactly the escalated pairs over Z(c) and conserves
+-- every pair's outlets (spec 04 §1.2). The first failing check, in the spec's order,
+-- raises E3A_S5_003_DOMAIN_MISMATCH with the three domain counts and a sample key.
+with
+
+s1_escalation_queue as (
+    select
+        merchant_id,
+        legal_country_iso,
+        site_count,
+        is_escalated
+    from {{ ref('s1_escalation_queue') }}
+),
+
+s2_country_zone_priors as (
+    select
+        country_iso,
+        tzid
+    from {{ ref('s2_country_zone_priors') }}
+),
+
+s3_zone_shares as (
+    select
+        merchant_id,
+        legal_country_iso,
+        tzid
+    from {{ ref('s3_zone_shares') }}
+),
+
+s4_zone_counts as (
+    select
+        merchant_id,
+        legal_country_iso,
+        tzid,
+        zone_site_count,
+        zone_site_count_sum
+    from {{ ref('s4_zone_counts') }}
+),
+
+universe_zones as (
+    select distinct
+        country_iso,
+        tzid
+    from s2_country_zone_priors
+),
+
+universe_zones_counted as (
+    select
+        country_iso,
+        count(*) as zone_count
+    from universe_zones
+    group by country_iso
+),
+
+escalated_pairs as (
+    select distinct
+        merchant_id,
+        legal_country_iso
+    from s1_escalation_queue
+    where is_escalated
+),
+
+s1_pairs_duplicated as (
+    select
+        merchant_id,
+        legal_country_iso
+    from s1_escalation_queue
+    group by merchant_id, legal_country_iso
+    having count(*) > 1
+),
+
+s4_triplets_duplicated as (
+    select
+        merchant_id,
+        legal_country_iso,
+        tzid
+    from s4_zone_counts
+    group by merchant_id, legal_country_iso, tzid
+    having count(*) > 1
+),
+
+s4_pairs_summed as (
+    select
+        merchant_id,
+        legal_country_iso,
+        count(*) as zone_rows,
+        sum(zone_site_count) as zone_site_count_total,
+        -- "first row" is the writer-sort first, i.e. the smallest tzid of the pair
+        arg_min(zone_site_count_sum, tzid) as zone_site_count_sum_first
+    from s4_zone_counts
+    group by merchant_id, legal_country_iso
+),
+
+s3_pairs_counted as (
+    select
+        merchant_id,
+        legal_country_iso,
+        count(*) as zone_rows
+    from s3_zone_shares
+    group by merchant_id, legal_country_iso
+),
+
+escalated_pairs_missing as (
+    select
+        escalated_pairs.merchant_id,
+        escalated_pairs.legal_country_iso
+    from escalated_pairs
+    anti join s4_pairs_summed
+        on escalated_pairs.merchant_id = s4_pairs_summed.merchant_id
+        and escalated_pairs.legal_country_iso = s4_pairs_summed.legal_country_iso
+),
+
+s4_pairs_unexpected as (
+    select
+        s4_pairs_summed.merchant_id,
+        s4_pairs_summed.legal_country_iso
+    from s4_pairs_summed
+    anti join escalated_pairs
+        on s4_pairs_summed.merchant_id = escalated_pairs.merchant_id
+        and s4_pairs_summed.legal_country_iso = escalated_pairs.legal_country_iso
+),
+
+s4_rows_outside_universe as (
+    select
+        s4_zone_counts.merchant_id,
+        s4_zone_counts.legal_country_iso,
+        s4_zone_counts.tzid
+    from s4_zone_counts
+    anti join universe_zones
+        on s4_zone_counts.legal_country_iso = universe_zones.country_iso
+        and s4_zone_counts.tzid = universe_zones.tzid
+),
+
+s3_rows_outside_universe as (
+    select
+        s3_zone_shares.merchant_id,
+        s3_zone_shares.legal_country_iso,
+        s3_zone_shares.tzid
+    from s3_zone_shares
+    anti join universe_zones
+        on s3_zone_shares.legal_country_iso = universe_zones.country_iso
+        and s3_zone_shares.tzid = universe_zones.tzid
+),
+
+-- |rows(m,c) - |Z(c)||, an unknown country having |Z| = 0
+pair_zone_deviations as (
+    select
+        s4_pairs_summed.merchant_id,
+        s4_pairs_summed.legal_country_iso,
+        abs(s4_pairs_summed.zone_rows - coalesce(universe_zones_counted.zone_count, 0)) as deviation
+    from s4_pairs_summed
+    left join universe_zones_counted
+        on s4_pairs_summed.legal_country_iso = universe_zones_counted.country_iso
+    union all
+    select
+        s3_pairs_counted.merchant_id,
+        s3_pairs_counted.legal_country_iso,
+        abs(s3_pairs_counted.zone_rows - coalesce(universe_zones_counted.zone_count, 0)) as deviation
+    from s3_pairs_counted
+    left join universe_zones_counted
+        on s3_pairs_counted.legal_country_iso = universe_zones_counted.country_iso
+),
+
+pairs_conservation_checked as (
+    select
+        s4_pairs_summed.merchant_id,
+        s4_pairs_summed.legal_country_iso,
+        coalesce(
+            s4_pairs_summed.zone_site_count_total = s4_pairs_summed.zone_site_count_sum_first
+            and s4_pairs_summed.zone_site_count_sum_first = s1_escalation_queue.site_count,
+            false
+        ) as conserved
+    from s4_pairs_summed
+    left join s1_escalation_queue
+        on s4_pairs_summed.merchant_id = s1_escalation_queue.merchant_id
+        and s4_pairs_summed.legal_country_iso = s1_escalation_queue.legal_country_iso
+),
+
+-- Offending keys by check (spec order), for the sample of the first failing check.
+domain_offences as (
+    select 1 as check_order, 'duplicate_key' as reason, merchant_id, legal_country_iso, null as tzid
+    from s1_pairs_duplicated
+    union all
+    select 1, 'duplicate_key', merchant_id, legal_country_iso, tzid
+    from s4_triplets_duplicated
+    union all
+    select 2, 'pair_set_mismatch', merchant_id, legal_country_iso, null
+    from escalated_pairs_missing
+    union all
+    select 2, 'pair_set_mismatch', merchant_id, legal_country_iso, null
+    from s4_pairs_unexpected
+    union all
+    select 3, 'zone_domain_mismatch', merchant_id, legal_country_iso, tzid
+    from s4_rows_outside_universe
+    union all
+    select 3, 'zone_domain_mismatch', merchant_id, legal_country_iso, tzid
+    from s3_rows_outside_universe
+    union all
+    select 3, 'zone_domain_mismatch', merchant_id, legal_country_iso, null
+    from pair_zone_deviations
+    where deviation > 0
+    union all
+    select 4, 'count_conservation', merchant_id, legal_country_iso, null
+    from pairs_conservation_checked
+    where not conserved
+),
+
+first_offence as (
+    select
+        check_order,
+        reason,
+        merchant_id,
+        legal_country_iso,
+        tzid
+    from domain_offences
+    order by check_order, merchant_id, legal_country_iso, tzid nulls first
+    limit 1
+),
+
+domain_summary as (
+    select
+        (select count(*) from s1_escalation_queue) as pairs_total,
+        (select count(*) from escalated_pairs) as pairs_escalated,
+        (select count(*) from s4_zone_counts) as zone_rows_total,
+        (select count(*) from s1_pairs_duplicated) as s1_duplicate_pairs_count,
+        (select count(*) from s4_triplets_duplicated) as s4_duplicate_triplets_count,
+        (select count(*) from escalated_pairs_missing) as missing_escalated_pairs_count,
+        (select count(*) from s4_pairs_unexpected) as unexpected_pairs_count,
+        (select count(*) from s4_rows_outside_universe)
+        + (select count(*) from s3_rows_outside_universe)
+        + (select coalesce(sum(deviation), 0) from pair_zone_deviations) as affected_zone_triplets_count,
+        (select count(*) from pairs_conservation_checked where not conserved) as pairs_count_conservation_violations
+),
+
+domain_guarded as (
+    select
+        domain_summary.pairs_total,
+        domain_summary.pairs_escalated,
+        domain_summary.zone_rows_total,
+        domain_summary.missing_escalated_pairs_count,
+        domain_summary.unexpected_pairs_count,
+        cast(domain_summary.affected_zone_triplets_count as bigint) as affected_zone_triplets_count,
+        domain_summary.pairs_count_conservation_violations,
+        case
+            when first_offence.check_order is not null then error(
+                'E3A_S5_003_DOMAIN_MISMATCH: ' || first_offence.reason || ' between S1, S2, S3 and S4'
+                || ' | phase=s4_zone_counts | context='
+                || json_object(
+                    'reason', first_offence.reason,
+                    'missing_escalated_pairs_count', domain_summary.missing_escalated_pairs_count,
+                    'unexpected_pairs_count', domain_summary.unexpected_pairs_count,
+                    'affected_zone_triplets_count', domain_summary.affected_zone_triplets_count,
+                    'pairs_count_conservation_violations', domain_summary.pairs_count_conservation_violations,
+                    's1_duplicate_pairs_count', domain_summary.s1_duplicate_pairs_count,
+                    's4_duplicate_triplets_count', domain_summary.s4_duplicate_triplets_count,
+                    'sample_merchant_id', first_offence.merchant_id,
+                    'sample_country_iso', first_offence.legal_country_iso,
+                    'sample_tzid', first_offence.tzid
+                )::varchar
+            )
+            else true
+        end as passed
+    from domain_summary
+    left join first_offence
+        on true
+)
+
+select * from domain_guarded

@@ -1,0 +1,11 @@
+"""The five component digests and routing_universe_hash (spec 04 §1.3): H_pq of the S2
+partition, H_file of three policies, and the masked zone_alloc digest over a PWP write
+of `int_s5__zone_alloc_masked`. Output path tokens are checked first (E3A_S5_002)."""
+
+
+def model(dbt, session):
+    dbt.config(materialized="table", meta={"seg3a_phase": "zone_alloc_build"})
+    masked = dbt.ref("int_s5__zone_alloc_masked")
+    from seg3a.states.s5_egress import universe_digests
+
+    return universe_digests(session, masked)

@@ -1,0 +1,114 @@
+{{ config(materialized='table', meta={'seg3a_phase': 'zone_alloc_build'}) }}
+-- depends_on: {{ ref('int_s5__domain_checked') }}
+-- The zone_alloc frame with routing_universe_hash masked to 64 zeros (spec 04 §1.3,
+-- steps 1-4): exactly the S4 rows, site_count from the escalated S1 pair, the four
+-- policy columns, contract types and order, writer sort. The component digest is taken
+-- over a PWP write of these rows.
+with
+
+s4_zone_counts as (
+    select
+        seed,
+        manifest_fingerprint,
+        merchant_id,
+        legal_country_iso,
+        tzid,
+        zone_site_count,
+        zone_site_count_sum,
+        prior_pack_id,
+        prior_pack_version,
+        floor_policy_id,
+        floor_policy_version,
+        alpha_sum_country
+    from {{ ref('s4_zone_counts') }}
+),
+
+s1_escalation_queue as (
+    select
+        merchant_id,
+        legal_country_iso,
+        site_count
+    from {{ ref('s1_escalation_queue') }}
+    where is_escalated
+),
+
+int_s5__inputs_verified as (
+    select
+        logical_id,
+        policy_id,
+        policy_version
+    from {{ ref('int_s5__inputs_verified') }}
+),
+
+policy_columns as (
+    select
+        max(policy_id) filter (where logical_id = 'zone_mixture_policy') as mixture_policy_id,
+        max(policy_version) filter (where logical_id = 'zone_mixture_policy') as mixture_policy_version,
+        max(policy_id) filter (where logical_id = 'day_effect_policy_v1') as day_effect_policy_id,
+        max(policy_version) filter (where logical_id = 'day_effect_policy_v1') as day_effect_policy_version
+    from int_s5__inputs_verified
+),
+
+counts_with_site_count as (
+    select
+        s4_zone_counts.seed,
+        s4_zone_counts.manifest_fingerprint,
+        s4_zone_counts.merchant_id,
+        s4_zone_counts.legal_country_iso,
+        s4_zone_counts.tzid,
+        s4_zone_counts.zone_site_count,
+        s4_zone_counts.zone_site_count_sum,
+        case
+            when s1_escalation_queue.site_count is null then error(
+                'E3A_S5_003_DOMAIN_MISMATCH: an S4 pair has no escalated S1 pair'
+                || ' | phase=zone_alloc_build | context='
+                || json_object(
+                    'reason', 'site_count_missing',
+                    'missing_escalated_pairs_count', 0,
+                    'unexpected_pairs_count', 1,
+                    'affected_zone_triplets_count', 0,
+                    'sample_merchant_id', s4_zone_counts.merchant_id,
+                    'sample_country_iso', s4_zone_counts.legal_country_iso,
+                    'sample_tzid', s4_zone_counts.tzid
+                )::varchar
+            )
+            else s1_escalation_queue.site_count
+        end as site_count,
+        s4_zone_counts.prior_pack_id,
+        s4_zone_counts.prior_pack_version,
+        s4_zone_counts.floor_policy_id,
+        s4_zone_counts.floor_policy_version,
+        s4_zone_counts.alpha_sum_country
+    from s4_zone_counts
+    left join s1_escalation_queue
+        on s4_zone_counts.merchant_id = s1_escalation_queue.merchant_id
+        and s4_zone_counts.legal_country_iso = s1_escalation_queue.legal_country_iso
+),
+
+zone_alloc_masked as (
+    select
+        cast(counts_with_site_count.seed as ubigint) as seed,
+        cast(counts_with_site_count.manifest_fingerprint as varchar) as manifest_fingerprint,
+        cast(counts_with_site_count.merchant_id as ubigint) as merchant_id,
+        cast(counts_with_site_count.legal_country_iso as varchar) as legal_country_iso,
+        cast(counts_with_site_count.tzid as varchar) as tzid,
+        cast(counts_with_site_count.zone_site_count as bigint) as zone_site_count,
+        cast(counts_with_site_count.zone_site_count_sum as bigint) as zone_site_count_sum,
+        cast(counts_with_site_count.site_count as uinteger) as site_count,
+        cast(counts_with_site_count.prior_pack_id as varchar) as prior_pack_id,
+        cast(counts_with_site_count.prior_pack_version as varchar) as prior_pack_version,
+        cast(counts_with_site_count.floor_policy_id as varchar) as floor_policy_id,
+        cast(counts_with_site_count.floor_policy_version as varchar) as floor_policy_version,
+        policy_columns.mixture_policy_id,
+        policy_columns.mixture_policy_version,
+        policy_columns.day_effect_policy_id,
+        policy_columns.day_effect_policy_version,
+        repeat('0', 64) as routing_universe_hash,
+        cast(counts_with_site_count.alpha_sum_country as double) as alpha_sum_country,
+        cast(null as varchar) as notes
+    from counts_with_site_count
+    cross join policy_columns
+)
+
+select * from zone_alloc_masked
+order by merchant_id, legal_country_iso, tzid

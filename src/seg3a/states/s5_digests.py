@@ -1,0 +1,142 @@
+"""The routing universe hash and its five components (spec 04 §1.3), in one place for
+the producer (S5) and the validator (S6).
+
+`zone_alloc_parquet_digest` hashes the output of the Parquet writer profile (PWP) over
+the zone_alloc frame with `routing_universe_hash` masked to 64 zeros. A digest of
+writer output is only reproducible with the same writer, version and settings, so both
+states call `masked_zone_alloc_digest` here, which uses exactly the options of the
+`seg3a_publish_partition` post-hook that writes the published file (a unit test keeps
+the two strings equal).
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Union
+
+import duckdb
+
+from ..core.catalogue import Tokens
+from ..core.digests import sha256_file, sha256_hexcat, sha256_parquet
+
+# The options of the `seg3a_publish_partition` COPY (macros/seg3a_publish_partition.sql).
+PWP_OPTIONS = "format parquet, compression zstd, row_group_size 122880"
+PWP_FILE = "part-00000.parquet"
+Z64 = "0" * 64
+WRITER_SORT = ("merchant_id", "legal_country_iso", "tzid")
+DIGEST_RULE = "mask_routing_universe_hash"
+UNIVERSE_NOTES = "zone_alloc_parquet_digest computed with routing_universe_hash masked to hex-zero"
+COMPONENT_ORDER = ("zone_alpha_digest", "theta_digest", "zone_floor_digest", "day_effect_digest",
+                   "zone_alloc_parquet_digest")
+
+# A zone_alloc frame: a relation of the caller's connection, a table or view name, or a
+# Parquet file / partition directory.
+Source = Union[duckdb.DuckDBPyRelation, str, Path]
+
+
+@dataclass(frozen=True)
+class ComponentDigests:
+    """The five components, in the order H_hexcat takes them."""
+
+    zone_alpha_digest: str
+    theta_digest: str
+    zone_floor_digest: str
+    day_effect_digest: str
+    zone_alloc_parquet_digest: str
+
+    @property
+    def routing_universe_hash(self) -> str:
+        return sha256_hexcat(*(getattr(self, name) for name in COMPONENT_ORDER))
+
+    def as_dict(self) -> dict[str, str]:
+        return {**asdict(self), "routing_universe_hash": self.routing_universe_hash}
+
+
+def _copy_sql(source_sql: str, target: Path, masked: bool) -> str:
+    """COPY of the frame in writer sort with the PWP options; `masked` sets the hash to Z64."""
+    projection = f"* replace ('{Z64}' as routing_universe_hash)" if masked else "*"
+    return (
+        f"copy (select {projection} from {source_sql} order by {', '.join(WRITER_SORT)}) "
+        f"to '{_sql_text(Path(target).as_posix())}' ({PWP_OPTIONS})"
+    )
+
+
+def _sql_text(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _parquet_scan(path: Path) -> str:
+    """The file's own columns: without `hive_partitioning = false` DuckDB would replace
+    `seed` by the `seed=` token of the path, as BIGINT instead of the stored UBIGINT."""
+    path = Path(path)
+    pattern = path.as_posix() if path.is_file() else f"{path.as_posix()}/**/*.parquet"
+    return f"read_parquet('{_sql_text(pattern)}', hive_partitioning = false)"
+
+
+def write_pwp(conn: duckdb.DuckDBPyConnection, source: Source, target: Path, *, masked: bool = False) -> None:
+    """Write one PWP file of `source` (masked or as it is) to `target`."""
+    if isinstance(source, duckdb.DuckDBPyRelation):
+        source.query("zone_alloc_source", _copy_sql("zone_alloc_source", target, masked))
+    elif isinstance(source, Path):
+        conn.execute(_copy_sql(_parquet_scan(source), target, masked))
+    else:
+        conn.execute(_copy_sql(source, target, masked))
+
+
+def masked_zone_alloc_digest(conn: duckdb.DuckDBPyConnection, source: Source, scratch: Path | None = None) -> str:
+    """H_pq of a fresh directory holding one PWP file of the zone_alloc frame with
+    `routing_universe_hash` set to Z64 (04 §1.3). The directory is deleted afterwards."""
+    if scratch is not None:
+        Path(scratch).mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="_tmp.masked.", dir=scratch))
+    try:
+        write_pwp(conn, source, workdir / PWP_FILE, masked=True)
+        return sha256_parquet(workdir)[0]
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def component_digests(
+    conn: duckdb.DuckDBPyConnection,
+    zone_alloc: Source,
+    *,
+    s2_partition: Path,
+    mixture_policy: Path,
+    floor_policy: Path,
+    day_effect_policy: Path,
+    scratch: Path | None = None,
+) -> ComponentDigests:
+    """The five components of 04 §1.3: H_pq of the S2 partition, H_file of the three
+    policy files, and the masked zone_alloc digest of `zone_alloc`."""
+    return ComponentDigests(
+        zone_alpha_digest=sha256_parquet(Path(s2_partition))[0],
+        theta_digest=sha256_file(Path(mixture_policy)),
+        zone_floor_digest=sha256_file(Path(floor_policy)),
+        day_effect_digest=sha256_file(Path(day_effect_policy)),
+        zone_alloc_parquet_digest=masked_zone_alloc_digest(conn, zone_alloc, scratch),
+    )
+
+
+def component_digests_for_run(ctx, conn: duckdb.DuckDBPyConnection, zone_alloc: Source,
+                              scratch: Path | None = None) -> ComponentDigests:
+    """`component_digests` with every file located through the run's catalogue."""
+    return component_digests(
+        conn, zone_alloc,
+        s2_partition=ctx.path("s2_country_zone_priors"),
+        mixture_policy=ctx.path("zone_mixture_policy"),
+        floor_policy=ctx.path("zone_floor_policy"),
+        day_effect_policy=ctx.path("day_effect_policy_v1"),
+        scratch=scratch,
+    )
+
+
+def universe_hash_document(tokens: Tokens, digests: ComponentDigests) -> dict[str, Any]:
+    """The zone_alloc_universe_hash object of 04 §1.4 (stored as CJ)."""
+    return {
+        "manifest_fingerprint": tokens.manifest_fingerprint,
+        "parameter_hash": tokens.parameter_hash,
+        **digests.as_dict(),
+        "notes": UNIVERSE_NOTES,
+    }
