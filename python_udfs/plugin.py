@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-from . import dirichlet_udf, digests, publishing, sql_udfs
+from . import dirichlet_udf, digests, egress_udf, publishing, sql_udfs
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ UDF_REGISTRY: tuple[Udf, ...] = (
     Udf("s3a_commit_partition", publishing.commit_partition_arrow, ["VARCHAR"] * 4, "VARCHAR", side_effects=True),
     Udf("s3a_report_failed_states", _report_failed_states, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True),
     Udf("s3a_dirichlet_draw", dirichlet_udf.dirichlet_draw_arrow, dirichlet_udf.DRAW_PARAMETERS, dirichlet_udf.DRAW_RETURN_TYPE),
+    Udf("s3a_run_summary", egress_udf.run_summary_arrow, ["VARCHAR"], "VARCHAR", side_effects=True),
 )
 
 
