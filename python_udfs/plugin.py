@@ -5,6 +5,7 @@ SQL models read `getvariable('seg3a_loc__<dataset_id>')` instead of literal path
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 from dbt.adapters.duckdb.plugins import BasePlugin
@@ -52,7 +53,7 @@ class Plugin(BasePlugin):
             raise PluginConfigError(f"E3A_PLUGIN_CONFIG: unknown plugin config keys {sorted(unknown)}")
         self.runs_root = plugin_config.get("runs_root") or None
         self.run_id = plugin_config.get("run_id") or None
-        self.variables: dict[str, str] = {}
+        self.variables: dict[str, Any] = {}
 
     def configure_connection(self, conn) -> None:
         from seg3a.core.duck import load_spatial
@@ -70,7 +71,7 @@ class Plugin(BasePlugin):
             cursor.execute(f"SET VARIABLE {name} = ?", [value])
 
 
-def run_variables(runs_root: str | None, run_id: str | None) -> dict[str, str]:
+def run_variables(runs_root: str | None, run_id: str | None) -> dict[str, Any]:
     """Identity and dataset locations of the selected run. Without a usable receipt only
     the error is exposed; S0 turns it into E3A_S0_010 when the build starts."""
     from seg3a.core.context import RunContext
@@ -78,7 +79,13 @@ def run_variables(runs_root: str | None, run_id: str | None) -> dict[str, str]:
     try:
         ctx = RunContext.resolve(runs_root, run_id)
     except Exception as exc:  # surfaced by S0 with its code, not at connection time
-        return {"seg3a_context_error": f"{type(exc).__name__}: {exc}", "seg3a_runs_root": str(runs_root or "")}
+        from seg3a.core.paths import contracts_root
+
+        return {
+            "seg3a_context_error": f"{type(exc).__name__}: {exc}",
+            "seg3a_runs_root": str(runs_root or ""),
+            **zone_rule_variables(contracts_root()),
+        }
     variables = {
         "seg3a_runs_root": str(ctx.run_root.parent),
         "seg3a_run_root": str(ctx.run_root),
@@ -87,9 +94,17 @@ def run_variables(runs_root: str | None, run_id: str | None) -> dict[str, str]:
         "seg3a_parameter_hash": ctx.tokens.parameter_hash,
         "seg3a_manifest_fingerprint": ctx.tokens.manifest_fingerprint,
     }
+    variables.update(zone_rule_variables(ctx.catalogue.root))
     for segment_entries in ctx.catalogue.dictionary_entries["3A"].values():
         dataset_id = segment_entries["id"]
         if "{utc_day}" in segment_entries["path"]:
             continue
         variables[f"seg3a_loc__{dataset_id}"] = str(ctx.path(dataset_id))
     return variables
+
+
+def zone_rule_variables(contracts: Path) -> dict[str, Any]:
+    """Z(c) rule parameters from the contract file (the only place they live)."""
+    from seg3a.zones.rule import RULE_FILE, load_rule, rule_variables
+
+    return rule_variables(load_rule(Path(contracts) / RULE_FILE))

@@ -39,12 +39,14 @@ from typing import Any
 
 import yaml
 
+from seg3a.zones import rule as rule_module
+
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 MODEL_DIR = PROJECT_ROOT / "models" / "segment3a" / "zone_universe"
 RULE_PATH = PROJECT_ROOT / "contracts" / "zone_universe_rule.yaml"
 SEED_DIR = PROJECT_ROOT / "seeds"
 SEED_NAME = "iana_zone_tab"
-RULE_VAR = "zone_universe_rule"
+RULE_VAR = rule_module.RULE_VAR
 # Dataset dictionary paths (spec 05 §0), relative to the project root.
 WORLD_COUNTRIES_PATH = Path("reference/spatial/world_countries/2024/world_countries.parquet")
 TZ_WORLD_PATH = Path("reference/spatial/tz_world/2025a/tz_world.parquet")
@@ -53,7 +55,7 @@ TZ_WORLD_PATH = Path("reference/spatial/tz_world/2025a/tz_world.parquet")
 MODELS = ("zone_universe_candidates", "zone_universe", "zone_count_country")
 STAGING_WORLD = "stg_ref__world_countries"
 STAGING_TZ = "stg_ref__tz_world"
-RULE_KEYS = ("min_overlap_km2", "min_share_of_zone_land", "uninhabited_countries", "non_civil_tzid_prefix")
+RULE_KEYS = rule_module.RULE_KEYS
 TARGET = 0.95
 
 
@@ -67,15 +69,7 @@ _JINJA_LEFT = re.compile(r"\{\{|\{%|\{#")
 
 def load_rule(path: Path = RULE_PATH) -> dict[str, Any]:
     """The rule parameters: the `zone_universe_rule` mapping of the contract file."""
-    with open(path, encoding="utf-8") as handle:
-        document = yaml.safe_load(handle)
-    rule = document.get(RULE_VAR) if isinstance(document, dict) else None
-    if not isinstance(rule, dict):
-        raise ValueError(f"{path}: top-level key {RULE_VAR!r} with a mapping is required")
-    missing = [key for key in RULE_KEYS if key not in rule]
-    if missing:
-        raise ValueError(f"{path}: {RULE_VAR} lacks {missing}")
-    return rule
+    return rule_module.load_rule(path)
 
 
 def _jinja_text(value: Any) -> str:
@@ -137,6 +131,7 @@ def bind_inputs(conn, world_countries: Path, tz_world: Path) -> None:
 def run_models(conn, rule: dict[str, Any], model_dir: Path = MODEL_DIR) -> dict[str, float]:
     """Materialise the three models as tables; returns seconds per model."""
     variables = {RULE_VAR: rule}
+    rule_module.set_rule_variables(conn, rule)
     seconds = {}
     for name in MODELS:
         sql = render_model(name, variables, model_dir)
