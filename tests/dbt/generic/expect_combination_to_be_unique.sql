@@ -1,0 +1,35 @@
+{#
+  One issue per combination of `combination` that occurs on more than one row of the
+  model (after `row_condition`), with details `rows=<n>`. S1 pairs, S2 zones, S3/S4
+  triplets and RNG events per pair.
+#}
+{% test expect_combination_to_be_unique(model, combination, issue_code, message, row_condition=none, inline=false) %}
+with
+
+rows_in_scope as (
+    select {{ combination | join(', ') }}
+    from {{ model }}
+    {%- if row_condition %}
+    where {{ row_condition }}
+    {%- endif %}
+),
+
+duplicated_combinations as (
+    select
+        {{ combination | join(',\n        ') }},
+        count(*) as row_count
+    from rows_in_scope
+    group by {{ combination | join(', ') }}
+    having count(*) > 1
+),
+
+validation_errors as (
+    {{ seg3a_s6_validation_errors(
+        'duplicated_combinations', issue_code, message,
+        entity=seg3a_s6_entity_columns(combination),
+        details="'rows=' || row_count"
+    ) }}
+)
+
+select * from validation_errors
+{% endtest %}

@@ -1,0 +1,49 @@
+{#
+  Keys of the model (after `row_condition`) with no row of `reference` (after
+  `reference_condition`) carrying the same values in `reference_keys`. One issue per
+  distinct key, or per model row with `per_row=true` (S1_EXTRA_PAIR counts rows).
+  Missing/extra pairs and triplets, tzids outside Z(c), RNG events without a pair.
+  `entity_keys` (default `keys`) are the model columns an issue names, e.g. the whole
+  triplet when only (country, tzid) is looked up.
+#}
+{% test expect_keys_to_exist_in(model, keys, reference, reference_keys, issue_code, message, row_condition=none,
+                                reference_condition=none, per_row=false, entity_keys=none, inline=false) %}
+{%- set entity_keys = entity_keys or keys %}
+with
+
+model_keys as (
+    select {{ '' if per_row else 'distinct' }} {{ (entity_keys + keys) | unique | join(', ') }}
+    from {{ model }}
+    {%- if row_condition %}
+    where {{ row_condition }}
+    {%- endif %}
+),
+
+reference_keys as (
+    select distinct {{ reference_keys | join(', ') }}
+    from {{ seg3a_s6_relation(reference, inline) }}
+    {%- if reference_condition %}
+    where {{ reference_condition }}
+    {%- endif %}
+),
+
+keys_without_reference as (
+    select model_keys.*
+    from model_keys
+    where not exists (
+        select 1
+        from reference_keys
+        where {% for key in keys -%}
+            model_keys.{{ key }} = reference_keys.{{ reference_keys[loop.index0] }}{{ ' and ' if not loop.last }}
+        {%- endfor %}
+    )
+),
+
+validation_errors as (
+    {{ seg3a_s6_validation_errors(
+        'keys_without_reference', issue_code, message, entity=seg3a_s6_entity_columns(entity_keys)
+    ) }}
+)
+
+select * from validation_errors
+{% endtest %}
