@@ -3,11 +3,11 @@
 Session setup, once:
 
 1. Z(c): one `dbt build` of the zone-universe models (about 90 s). The resulting DuckDB
-   file is cached under `build/test-cache/`, keyed by the digests of the reference data,
-   the zone-universe and staging SQL and the rule parameters, so later sessions reuse it.
-2. The three 3A policies rebuilt by `seg3a.policies.build` over that Z(c) (the committed
-   ones may still be built over zone.tab), in a private external root that links the
-   project's reference data.
+   file is cached under `build/zone-universe-cache/` (shared with bench/bench_s1_s2.py),
+   keyed by the digests of the reference data, the zone-universe and staging SQL and the
+   rule parameters, so later sessions reuse it.
+2. A private external root with the project's reference data linked and its committed
+   policies copied (the prior pack checked to cover exactly that Z(c)).
 3. A small world (seed 42, 300 pairs) generated against that external root.
 4. One full S0..S2 build of it: the `built` snapshot.
 
@@ -17,7 +17,6 @@ The negative test modules import the fixtures from here.
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
@@ -36,13 +35,14 @@ from seg3a.core.catalogue import Catalogue
 from seg3a.core.context import RunContext
 from seg3a.core.identity import RECEIPT_NAME, parse_receipt
 from seg3a.core.paths import default_external_root
+from seg3a.states.s2_priors import load_string_keys
 from seg3a.world.generate import generate_world
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DBT = Path(sys.executable).with_name("dbt")
 # The dbt project to run; a copy of the project may be named for isolated work.
 DBT_PROJECT = Path(os.environ.get("SEG3A_DBT_PROJECT_DIR", PROJECT_ROOT))
-CACHE_DIR = PROJECT_ROOT / "build" / "test-cache"
+CACHE_DIR = PROJECT_ROOT / "build" / "zone-universe-cache"
 RULE_FILE = PROJECT_ROOT / "contracts" / "zone_universe_rule.yaml"
 SEED, PAIRS = 42, 300
 STATE_MODELS = "+s1_run_report_3A +s2_run_report_3A"
@@ -89,7 +89,7 @@ def run_dbt(args: list[str], runs_root: Path, database: Path, work: Path, thread
 def digest_of(paths: list[Path]) -> str:
     hasher = hashlib.sha256()
     for path in paths:
-        hasher.update(path.as_posix().encode())
+        hasher.update(path.name.encode())
         hasher.update(hashlib.sha256(path.read_bytes()).digest())
     return hasher.hexdigest()
 
@@ -103,6 +103,7 @@ def zone_universe_key() -> str:
         RULE_FILE,
         *sorted((DBT_PROJECT / "models/segment3a/zone_universe").glob("*.sql")),
         *sorted((DBT_PROJECT / "models/segment3a/staging").glob("stg_ref__*.sql")),
+        *sorted((PROJECT_ROOT / "src/seg3a/zones").glob("*.py")),
     ]
     return digest_of(inputs)[:16]
 
@@ -124,34 +125,24 @@ def build_zone_universe(work: Path) -> Path:
     return cached
 
 
-def build_policies(zone_db: Path, external_root: Path) -> None:
-    """Policies consistent with Z(c): the project's builder over a CSV of zone_universe."""
-    from seg3a.policies.build import build
-
-    conn = duckdb.connect(str(zone_db), read_only=True)
-    try:
-        pairs = conn.execute("select country_iso, tzid from main.zone_universe order by country_iso, tzid").fetchall()
-    finally:
-        conn.close()
-    tz_world = default_external_root() / "reference/spatial/tz_world/2025a/tz_world.parquet"
-    all_tzids = [row[0] for row in duckdb.sql(
-        f"select distinct tzid from read_parquet('{tz_world.as_posix()}') order by tzid").fetchall()]
-    universe_csv = external_root / "zone_universe.csv"
-    with open(universe_csv, "w", newline="", encoding="ascii") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["country_iso", "tzid"])
-        writer.writerows(pairs)
-    build(external_root, str(universe_csv), all_tzids)
-
-
 def make_external_root(base: Path, zone_db: Path) -> Path:
+    """A private external root: the project's reference data linked and its committed
+    policies copied. The committed prior pack must cover exactly the Z(c) in `zone_db`
+    (05 §10.7); when it does not, S2 cannot pass and the session stops here."""
     root = base / "external"
     root.mkdir()
     (root / "reference").symlink_to(default_external_root() / "reference", target_is_directory=True)
-    day_effect = Path("config/layer1/2B/policy/day_effect_policy_v1.json")
-    (root / day_effect).parent.mkdir(parents=True)
-    shutil.copyfile(default_external_root() / day_effect, root / day_effect)
-    build_policies(zone_db, root)
+    shutil.copytree(default_external_root() / "config", root / "config")
+    pack = load_string_keys((root / POLICY_TEMPLATES["country_zone_alphas"]).read_bytes())
+    listed = {(c, a["tzid"]) for c, entry in pack["countries"].items() for a in entry["tzid_alphas"]}
+    conn = duckdb.connect(str(zone_db), read_only=True)
+    try:
+        universe = set(conn.execute("select country_iso, tzid from main.zone_universe").fetchall())
+    finally:
+        conn.close()
+    assert listed == universe, (
+        f"the committed country_zone_alphas does not match Z(c) (pack only: {sorted(listed - universe)[:5]}, "
+        f"Z(c) only: {sorted(universe - listed)[:5]}); rebuild it with `seg3a policies build`")
     return root
 
 
@@ -317,7 +308,7 @@ def scenario_outcome(project: Seg3aProject, name: str) -> dict:
         reports[state] = json.loads(path.read_bytes()) if path.is_file() else None
     outcome = {
         "ok": result.ok,
-        "output": result.output[-6000:],
+        "output": result.output,
         "facts": facts,
         "reports": reports,
         "rows": {state: project.state_rows(state) for state in ("S1", "S2")},
@@ -368,8 +359,6 @@ def set_column(table, name: str, mask, value):
 
 
 def load_policy(project: Seg3aProject, dataset_id: str) -> dict:
-    from seg3a.states.s2_priors import load_string_keys
-
     return load_string_keys(project.path(dataset_id).read_bytes())
 
 

@@ -1,15 +1,11 @@
 {{ config(materialized='table', meta={'seg3a_phase': 'outlet_aggregate'}) }}
+-- depends_on: {{ ref('int_s1__inputs_verified') }}
 -- depends_on: {{ ref('int_s1__mixture_policy_validated') }}
 -- One row per (merchant_id, legal_country_iso) pair with outlets: site_count = the
 -- number of 1A outlet rows of the pair (spec 02 §6.1 step 6). A catalogue without any
 -- pair is E3A_S1_008. Runs after the entry gate and the policy load, so their
 -- failures come first.
 with
-
-inputs_verified as (
-    select logical_id from {{ ref('int_s1__inputs_verified') }}
-    where logical_id = 'outlet_catalogue'
-),
 
 stg_1a__outlet_catalogue as (
     select
@@ -24,7 +20,6 @@ pairs_counted as (
         stg_1a__outlet_catalogue.legal_country_iso,
         count(*) as site_count
     from stg_1a__outlet_catalogue
-    cross join inputs_verified
     group by stg_1a__outlet_catalogue.merchant_id, stg_1a__outlet_catalogue.legal_country_iso
 ),
 

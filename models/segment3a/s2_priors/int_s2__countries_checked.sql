@@ -70,7 +70,8 @@ tz_releases as (
 
 zone_universe_verdict as (
     select
-        min(country_iso) filter (where not in_iso) as unknown_country,
+        -- A null country is unknown too (min() would skip it).
+        min(coalesce(country_iso, '<null>')) filter (where not in_iso) as unknown_country,
         min(country_iso) filter (where in_iso and not has_polygon) as country_without_polygon,
         min(country_iso) filter (where in_iso and has_polygon and zone_count_country = 0) as country_without_zones,
         count(*) filter (where not in_iso or not has_polygon or zone_count_country = 0) as countries_failing

@@ -6,7 +6,6 @@ plus the §3.1 runtime checks, every failure listed), an independent replay of t
 decisions (E3A_S1_011), and the PASS run report with the §6.6 counters."""
 from __future__ import annotations
 
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
