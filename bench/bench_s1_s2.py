@@ -39,7 +39,7 @@ DBT = Path(sys.executable).with_name("dbt")
 DEFAULT_SIZES = (3_000, 100_000, 1_000_000)
 STATE_SELECT = ["+s1_run_report_3A", "+s2_run_report_3A"]
 SPANS = {"S0": ("s0_gate_receipt_3A", "sealed_inputs_3A"), "S1": ("int_s1__", "s1_"), "S2": ("int_s2__", "s2_"),
-         "staging": ("stg_",)}
+         "staging": ("stg_",), "Z(c)": ("zone_",)}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
