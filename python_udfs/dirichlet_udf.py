@@ -1,15 +1,17 @@
 """Arrow adapter of the S3 Dirichlet draw (spec 03 §1, §3.3, §3.4) for DuckDB.
 
-`s3a_dirichlet_draw` takes one escalated pair per row: merchant id, country, the S2
-shapes in ascending tzid order, the run's fingerprint, seed and parameter hash, the six
-`s3_dispersion` knobs and a sub-batch size. It returns one STRUCT per row with the
+`s3a_dirichlet_draw` takes one **chunk** of escalated pairs per row: the merchant ids,
+countries and S2 shapes (each pair's list in ascending tzid order) of the chunk, the
+run's fingerprint, seed and parameter hash, and the six `s3_dispersion` knobs. It
+returns, per row, a list with one STRUCT per pair of the chunk, in input order: the
 event fields of 03 §2.1 (stream id, counters, blocks, draws, K, A_eff, alpha min/max)
 plus S, share_sum and the shares in the input zone order.
 
-Each pair owns a fresh Philox substream, so a row's result depends only on that row:
-DuckDB may hand the rows over in any vector, thread or order, and `batch_pairs` (the
-number of pairs given to one `dirichlet_batch` call) changes nothing but speed. That is
-what lets tests prove order independence by varying it.
+Chunks exist for speed: DuckDB hands an Arrow UDF at most 2048 rows per call, while the
+vectorised sampler runs best on tens of thousands of pairs, so the SQL groups pairs into
+chunks of a configurable size and each chunk is one `dirichlet_batch` call. Each pair
+owns a fresh Philox substream, so a pair's result depends only on that pair: chunk size,
+chunk composition, thread and order change nothing, which tests prove by varying them.
 """
 from __future__ import annotations
 
@@ -24,19 +26,18 @@ __all__ = ["DRAW_PARAMETERS", "DRAW_RETURN_TYPE", "DRAW_FIELDS", "dirichlet_draw
 E_INFRASTRUCTURE = "E3A_S3_012_INFRASTRUCTURE_IO_ERROR"
 
 DRAW_PARAMETERS = [
-    "UBIGINT",   # merchant_id
-    "VARCHAR",   # legal_country_iso
-    "DOUBLE[]",  # S2 alpha_effective in ascending tzid order
-    "VARCHAR",   # manifest_fingerprint
-    "UBIGINT",   # seed
-    "VARCHAR",   # parameter_hash
-    "BOOLEAN",   # s3_dispersion.enabled
-    "DOUBLE",    # concentration_scale
-    "DOUBLE",    # alpha_temperature
-    "DOUBLE",    # merchant_jitter
-    "DOUBLE",    # merchant_jitter_clip
-    "DOUBLE",    # alpha_floor
-    "INTEGER",   # batch_pairs: pairs per sampler call (speed only)
+    "UBIGINT[]",   # merchant_id of each pair of the chunk
+    "VARCHAR[]",   # legal_country_iso of each pair
+    "DOUBLE[][]",  # each pair's S2 alpha_effective in ascending tzid order
+    "VARCHAR",     # manifest_fingerprint
+    "UBIGINT",     # seed
+    "VARCHAR",     # parameter_hash
+    "BOOLEAN",     # s3_dispersion.enabled
+    "DOUBLE",      # concentration_scale
+    "DOUBLE",      # alpha_temperature
+    "DOUBLE",      # merchant_jitter
+    "DOUBLE",      # merchant_jitter_clip
+    "DOUBLE",      # alpha_floor
 ]
 
 DRAW_FIELDS = pa.struct([
@@ -60,13 +61,12 @@ DRAW_RETURN_TYPE = (
     "STRUCT(rng_stream_id VARCHAR, rng_counter_before_hi UBIGINT, rng_counter_before_lo UBIGINT, "
     "rng_counter_after_hi UBIGINT, rng_counter_after_lo UBIGINT, blocks UBIGINT, draws VARCHAR, "
     "zone_count INTEGER, alpha_sum_country DOUBLE, alpha_min DOUBLE, alpha_max DOUBLE, "
-    "gamma_sum DOUBLE, share_sum DOUBLE, shares DOUBLE[])"
+    "gamma_sum DOUBLE, share_sum DOUBLE, shares DOUBLE[])[]"
 )
 
-# Columns that are constant for a run; rows are grouped by them (normally one group).
 _RUN_COLUMNS = (
     "manifest_fingerprint", "seed", "parameter_hash", "enabled", "concentration_scale",
-    "alpha_temperature", "merchant_jitter", "merchant_jitter_clip", "alpha_floor", "batch_pairs",
+    "alpha_temperature", "merchant_jitter", "merchant_jitter_clip", "alpha_floor",
 )
 
 
@@ -75,77 +75,51 @@ class DirichletUdfError(ValueError):
 
 
 def dirichlet_draw_arrow(merchant_ids, countries, alphas, fingerprints, seeds, parameter_hashes,
-                         enabled, scale, temperature, jitter, clip, alpha_floor, batch_pairs) -> pa.StructArray:
-    """One DuckDB vector of pairs in, one STRUCT per pair out (see the module docstring)."""
+                         enabled, scale, temperature, jitter, clip, alpha_floor) -> pa.ListArray:
+    """One DuckDB vector of chunks in, one list of per-pair STRUCTs per chunk out."""
     columns = [_plain(c) for c in (merchant_ids, countries, alphas, fingerprints, seeds, parameter_hashes,
-                                   enabled, scale, temperature, jitter, clip, alpha_floor, batch_pairs)]
-    names = ("merchant_id", "country_iso", "alphas", *_RUN_COLUMNS)
-    table = pa.table(dict(zip(names, columns)))
-    _reject_nulls(table)
-    if table.num_rows == 0:
-        return pa.array([], type=DRAW_FIELDS)
-    parts, order = [], []
-    for rows in _run_groups(table):
-        group = table.take(rows)
-        parts.append(_draw_group(group))
-        order.append(rows)
-    if len(parts) == 1:
-        return parts[0]
-    # Restore input row order after drawing each run-constant group separately.
-    merged = pa.concat_arrays(parts)
-    position = np.argsort(np.concatenate([r.to_numpy() for r in order]), kind="stable")
-    return merged.take(pa.array(position))
+                                   enabled, scale, temperature, jitter, clip, alpha_floor)]
+    chunks = pa.table(dict(zip(("merchant_ids", "countries", "alphas", *_RUN_COLUMNS), columns)))
+    _reject_nulls(chunks)
+    drawn = [_draw_chunk(chunks.slice(i, 1)) for i in range(chunks.num_rows)]
+    lengths = np.array([len(d) for d in drawn], dtype=np.int32)
+    offsets = pa.array(np.concatenate(([0], np.cumsum(lengths))).astype(np.int32))
+    values = pa.concat_arrays(drawn) if drawn else pa.array([], type=DRAW_FIELDS)
+    return pa.ListArray.from_arrays(offsets, values, type=pa.list_(DRAW_FIELDS))
 
 
 def _plain(column) -> pa.Array:
     return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
 
 
-def _reject_nulls(table: pa.Table) -> None:
-    for name in table.column_names:
-        column = table.column(name)
-        if column.null_count:
+def _reject_nulls(chunks: pa.Table) -> None:
+    for name in chunks.column_names:
+        if chunks.column(name).null_count:
             raise DirichletUdfError(f"{E_INFRASTRUCTURE}: s3a_dirichlet_draw got NULL {name}")
-    values = pc.list_flatten(table.column("alphas"))
-    if values.null_count:
-        raise DirichletUdfError(f"{E_INFRASTRUCTURE}: s3a_dirichlet_draw got a NULL alpha inside a list")
+    for name in ("merchant_ids", "countries", "alphas"):
+        if pc.list_flatten(chunks.column(name)).null_count:
+            raise DirichletUdfError(f"{E_INFRASTRUCTURE}: s3a_dirichlet_draw got a NULL inside {name}")
+    if pc.list_flatten(pc.list_flatten(chunks.column("alphas"))).null_count:
+        raise DirichletUdfError(f"{E_INFRASTRUCTURE}: s3a_dirichlet_draw got a NULL alpha")
 
 
-def _run_groups(table: pa.Table) -> list[pa.Array]:
-    """Row indices per distinct combination of the run-constant columns."""
-    if all(pc.count_distinct(table.column(c)).as_py() == 1 for c in _RUN_COLUMNS):
-        return [pa.array(np.arange(table.num_rows, dtype=np.int64))]
-    indexed = table.select(list(_RUN_COLUMNS)).append_column("row", pa.array(np.arange(table.num_rows)))
-    grouped = indexed.group_by(list(_RUN_COLUMNS), use_threads=False).aggregate([("row", "list")])
-    return [pa.array(rows, type=pa.int64()) for rows in grouped.column("row_list").to_pylist()]
-
-
-def _draw_group(group: pa.Table) -> pa.StructArray:
-    """Draw a group sharing one run identity and policy, `batch_pairs` pairs per call."""
-    first = {name: group.column(name)[0].as_py() for name in _RUN_COLUMNS}
-    if first["batch_pairs"] < 1:
-        raise DirichletUdfError(f"{E_INFRASTRUCTURE}: batch_pairs must be >= 1, got {first['batch_pairs']}")
+def _draw_chunk(chunk: pa.Table) -> pa.StructArray:
+    """All pairs of one chunk (one run identity and policy) in one sampler call."""
+    run = {name: chunk.column(name)[0].as_py() for name in _RUN_COLUMNS}
+    merchants = pc.list_flatten(chunk.column("merchant_ids")).to_numpy(zero_copy_only=False)
+    countries = pc.list_flatten(chunk.column("countries")).to_pylist()
+    per_pair = pc.list_flatten(chunk.column("alphas"))
+    if not (len(merchants) == len(countries) == len(per_pair)):
+        raise DirichletUdfError(f"{E_INFRASTRUCTURE}: a chunk's merchant, country and alpha lists differ in length")
+    if len(merchants) == 0:
+        return pa.array([], type=DRAW_FIELDS)
+    values = pc.list_flatten(per_pair).to_numpy(zero_copy_only=False)
+    offsets = np.concatenate(([0], np.cumsum(pc.list_value_length(per_pair).to_numpy(zero_copy_only=False))))
     policy = Dispersion(
-        enabled=first["enabled"], concentration_scale=first["concentration_scale"],
-        alpha_temperature=first["alpha_temperature"], merchant_jitter=first["merchant_jitter"],
-        merchant_jitter_clip=first["merchant_jitter_clip"], alpha_floor=first["alpha_floor"],
+        enabled=run["enabled"], concentration_scale=run["concentration_scale"],
+        alpha_temperature=run["alpha_temperature"], merchant_jitter=run["merchant_jitter"],
+        merchant_jitter_clip=run["merchant_jitter_clip"], alpha_floor=run["alpha_floor"],
     )
-    merchants = group.column("merchant_id").to_numpy()
-    countries = group.column("country_iso").to_pylist()
-    lists = group.column("alphas").combine_chunks()
-    values = pc.list_flatten(lists).to_numpy(zero_copy_only=False)
-    offsets = np.concatenate(([0], np.cumsum(pc.list_value_length(lists).to_numpy(zero_copy_only=False))))
-    step = first["batch_pairs"]
-    batches = [
-        _draw_batch(first, policy, merchants[start:start + step], countries[start:start + step],
-                    values[offsets[start]:offsets[min(start + step, len(countries))]],
-                    offsets[start:start + step + 1] - offsets[start])
-        for start in range(0, len(countries), step)
-    ]
-    return pa.concat_arrays(batches) if len(batches) > 1 else batches[0]
-
-
-def _draw_batch(run: dict, policy: Dispersion, merchants, countries, values, offsets) -> pa.StructArray:
     try:
         batch = dirichlet_batch(run["manifest_fingerprint"], run["seed"], merchants, countries, values, offsets,
                                 dispersion=policy, parameter_hash=run["parameter_hash"])
@@ -153,6 +127,10 @@ def _draw_batch(run: dict, policy: Dispersion, merchants, countries, values, off
         raise DirichletUdfError(f"{exc} context={exc.context}") from exc
     except ValueError as exc:
         raise DirichletUdfError(f"{E_INFRASTRUCTURE}: {exc}") from exc
+    return _as_structs(batch)
+
+
+def _as_structs(batch) -> pa.StructArray:
     shares = pa.ListArray.from_arrays(pa.array(batch.offsets.astype(np.int32)), pa.array(batch.shares))
     arrays = [
         pa.array(batch.rng_stream_id.tolist(), type=pa.string()),

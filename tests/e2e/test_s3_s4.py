@@ -60,11 +60,12 @@ def engine_commit() -> str:
     return _ENGINE_COMMIT[0]
 
 
-def build(project: Seg3aProject, *select: str, threads: int | None = None, batch_pairs: int = 2048,
-          shard_count: int = 1):
-    """`dbt build` of the selected models with the S3 speed knobs."""
-    with environment(ENGINE_GIT_COMMIT=engine_commit(), SEG3A_S3_BATCH_PAIRS=str(batch_pairs),
-                     SEG3A_S3_SHARD_COUNT=str(shard_count)):
+def build(project: Seg3aProject, *select: str, threads: int | None = None, batch_pairs: int | None = None,
+          shard_count: int | None = None):
+    """`dbt build` of the selected models (default: S3 and S4), optionally with the S3
+    chunking knobs (the models' defaults otherwise)."""
+    knobs = {"SEG3A_S3_BATCH_PAIRS": batch_pairs, "SEG3A_S3_SHARD_COUNT": shard_count}
+    with environment(ENGINE_GIT_COMMIT=engine_commit(), **{k: str(v) for k, v in knobs.items() if v is not None}):
         return project.dbt("build", "--select", *(select or S3_S4[1:]), "--exclude", "tag:zone_universe",
                            threads=threads)
 
@@ -261,7 +262,7 @@ def test_rerun_is_byte_identical_and_writes_no_log_lines(s3s4):
 # ----------------------------------------------------------------------------- order independence
 @pytest.mark.parametrize(
     ("threads", "batch_pairs", "shard_count"),
-    [(1, 1, 1), (2, 7, 3), (1, 2048, 2)],
+    [(1, 1, None), (2, 7, 3), (1, None, 2)],
     ids=["threads1-batch1", "threads2-batch7-shards3", "threads1-shards2"],
 )
 def test_outputs_do_not_depend_on_batches_shards_or_threads(s1s2_session, threads, batch_pairs, shard_count):
@@ -281,8 +282,8 @@ def test_udf_on_disjoint_merchant_halves_equals_the_whole(s3s4):
     knobs = ", ".join(str(v).lower() if isinstance(v, bool) else repr(v) for v in (
         policy.enabled, policy.concentration_scale, policy.alpha_temperature, policy.merchant_jitter,
         policy.merchant_jitter_clip, policy.alpha_floor))
-    draw = (f"s3a_dirichlet_draw(merchant_id, legal_country_iso, alphas, '{tokens.manifest_fingerprint}', "
-            f"{tokens.seed}::ubigint, '{tokens.parameter_hash}', {knobs}, 3)")
+    draw = (f"s3a_dirichlet_draw(merchant_ids, countries, alpha_lists, '{tokens.manifest_fingerprint}', "
+            f"{tokens.seed}::ubigint, '{tokens.parameter_hash}', {knobs})")
     pairs = """
         select queue.merchant_id, queue.legal_country_iso,
                list(priors.tzid order by priors.tzid) as tzids,
@@ -300,9 +301,21 @@ def test_udf_on_disjoint_merchant_halves_equals_the_whole(s3s4):
         middle = con.execute(f"select median(merchant_id) from ({pairs})").fetchone()[0]
         halves = []
         for condition in (f"merchant_id <= {middle}", f"merchant_id > {middle}"):
+            # Chunks of 3 pairs, taken in descending merchant order within the half.
+            chunks = f"""
+                select list(merchant_id order by position) as merchant_ids,
+                       list(legal_country_iso order by position) as countries,
+                       list(tzids order by position) as tzid_lists,
+                       list(alphas order by position) as alpha_lists
+                from (select *, row_number() over (order by merchant_id desc, legal_country_iso) as position
+                      from ({pairs}) where {condition})
+                group by (position - 1) // 3
+            """
             halves += con.execute(f"""
                 select merchant_id, legal_country_iso, unnest(tzids), unnest(struct_extract(drawn, 'shares'))
-                from (select *, {draw} as drawn from ({pairs}) where {condition} order by merchant_id desc)
+                from (select unnest(merchant_ids) as merchant_id, unnest(countries) as legal_country_iso,
+                             unnest(tzid_lists) as tzids, unnest({draw}) as drawn
+                      from ({chunks}))
             """).fetchall()
     finally:
         con.close()

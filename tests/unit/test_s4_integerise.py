@@ -43,6 +43,11 @@ def integerise(rows: list[tuple]) -> list[dict]:
         "zone_index": pa.array([r[3] for r in rows], pa.int64()),
         "site_count": pa.array([r[4] for r in rows], pa.uint32()),
         "share_drawn": pa.array([r[5] for r in rows], pa.float64()),
+        # Values the model only passes through to s4_zone_counts.
+        "share_sum_country": pa.array([1.0] * len(rows), pa.float64()),
+        "alpha_sum_country": pa.array([4.6] * len(rows), pa.float64()),
+        **{name: pa.array(["lineage"] * len(rows), pa.string())
+           for name in ("prior_pack_id", "prior_pack_version", "floor_policy_id", "floor_policy_version")},
     })
     con = duckdb.connect()
     try:

@@ -1,14 +1,15 @@
 {{ config(materialized='table', meta={'seg3a_phase': 'sampling'}) }}
 -- One row per escalated pair: the Dirichlet draw of spec 03 §1.9 and §3.3-§3.4 through
 -- the s3a_dirichlet_draw UDF (event fields, S, share_sum, shares in tzid order).
--- Each pair owns its Philox substream, so the result of a row depends only on its key:
--- `s3_shard_count` splits D_esc into merchant_id % n shards drawn by separate UDF calls
--- and `s3_batch_pairs` sets the pairs per sampler call; neither changes a bit of the
--- output (they exist so tests can prove it). Both are dbt vars, with the environment
--- variables SEG3A_S3_SHARD_COUNT / SEG3A_S3_BATCH_PAIRS as defaults. Checks of §1.10
--- and §3.4 step 4 come last.
+-- Pairs reach the UDF in chunks (one sampler call each) because the vectorised sampler
+-- runs best on large batches. Each pair owns its Philox substream, so the result of a
+-- pair depends only on its key: `s3_batch_pairs` sets the pairs per chunk and
+-- `s3_shard_count` splits D_esc into merchant_id % n shards that never share a chunk;
+-- neither changes a bit of the output (they exist so tests can prove it). Both are dbt
+-- vars, with the environment variables SEG3A_S3_BATCH_PAIRS / SEG3A_S3_SHARD_COUNT as
+-- defaults. Checks of §1.10 and §3.4 step 4 come last.
 {%- set shard_count = var('s3_shard_count', env_var('SEG3A_S3_SHARD_COUNT', '1')) | int %}
-{%- set batch_pairs = var('s3_batch_pairs', env_var('SEG3A_S3_BATCH_PAIRS', '2048')) | int %}
+{%- set batch_pairs = var('s3_batch_pairs', env_var('SEG3A_S3_BATCH_PAIRS', '16384')) | int %}
 {%- if shard_count < 1 or batch_pairs < 1 -%}
     {{ exceptions.raise_compiler_error('E3A_S3_012_INFRASTRUCTURE_IO_ERROR: s3_shard_count and s3_batch_pairs must be >= 1') }}
 {%- endif %}
@@ -42,50 +43,57 @@ int_s3__pairs_with_alpha as (
     from {{ ref('int_s3__pairs_with_alpha') }}
 ),
 
-pairs_with_run_parameters as (
+pairs_chunked as (
     select
-        int_s3__pairs_with_alpha.merchant_id,
-        int_s3__pairs_with_alpha.legal_country_iso,
-        int_s3__pairs_with_alpha.tzids,
-        int_s3__pairs_with_alpha.alphas,
-        rng_audit_log.manifest_fingerprint,
-        rng_audit_log.seed,
-        rng_audit_log.parameter_hash,
-        int_s3__dispersion_policy.enabled,
-        int_s3__dispersion_policy.concentration_scale,
-        int_s3__dispersion_policy.alpha_temperature,
-        int_s3__dispersion_policy.merchant_jitter,
-        int_s3__dispersion_policy.merchant_jitter_clip,
-        int_s3__dispersion_policy.alpha_floor
+        merchant_id,
+        legal_country_iso,
+        tzids,
+        alphas,
+        merchant_id % {{ shard_count }} as shard,
+        (row_number() over (
+            partition by merchant_id % {{ shard_count }}
+            order by merchant_id, legal_country_iso
+        ) - 1) // {{ batch_pairs }} as chunk_index
     from int_s3__pairs_with_alpha
+),
+
+chunks_listed as (
+    select
+        shard,
+        chunk_index,
+        list(merchant_id order by merchant_id, legal_country_iso) as merchant_ids,
+        list(legal_country_iso order by merchant_id, legal_country_iso) as countries,
+        list(tzids order by merchant_id, legal_country_iso) as tzid_lists,
+        list(alphas order by merchant_id, legal_country_iso) as alpha_lists
+    from pairs_chunked
+    group by shard, chunk_index
+),
+
+chunks_drawn as (
+    select
+        chunks_listed.merchant_ids,
+        chunks_listed.countries,
+        chunks_listed.tzid_lists,
+        s3a_dirichlet_draw(
+            chunks_listed.merchant_ids, chunks_listed.countries, chunks_listed.alpha_lists,
+            rng_audit_log.manifest_fingerprint, rng_audit_log.seed, rng_audit_log.parameter_hash,
+            int_s3__dispersion_policy.enabled, int_s3__dispersion_policy.concentration_scale,
+            int_s3__dispersion_policy.alpha_temperature, int_s3__dispersion_policy.merchant_jitter,
+            int_s3__dispersion_policy.merchant_jitter_clip, int_s3__dispersion_policy.alpha_floor
+        ) as draws
+    from chunks_listed
     cross join rng_audit_log
     cross join int_s3__dispersion_policy
 ),
-{% for shard in range(shard_count) %}
-shard_{{ shard }}_drawn as (
-    select
-        merchant_id,
-        legal_country_iso,
-        tzids,
-        s3a_dirichlet_draw(
-            merchant_id, legal_country_iso, alphas, manifest_fingerprint, seed, parameter_hash,
-            enabled, concentration_scale, alpha_temperature, merchant_jitter, merchant_jitter_clip,
-            alpha_floor, {{ batch_pairs }}
-        ) as draw
-    from pairs_with_run_parameters
-    where merchant_id % {{ shard_count }} = {{ shard }}
-),
-{% endfor %}
+
 pairs_drawn as (
-{%- for shard in range(shard_count) %}
+    -- The four lists of a chunk have one element per pair, in the same order.
     select
-        merchant_id,
-        legal_country_iso,
-        tzids,
-        draw
-    from shard_{{ shard }}_drawn
-    {% if not loop.last %}union all{% endif %}
-{%- endfor %}
+        unnest(merchant_ids) as merchant_id,
+        unnest(countries) as legal_country_iso,
+        unnest(tzid_lists) as tzids,
+        unnest(draws) as draw
+    from chunks_drawn
 ),
 
 draws_flattened as (
@@ -114,13 +122,19 @@ draws_assessed as (
     select
         merchant_id,
         legal_country_iso,
-        zone_count = len(tzids) and len(shares) = len(tzids) as zones_consistent,
-        ((cast(rng_counter_after_hi as uhugeint) << 64) | cast(rng_counter_after_lo as uhugeint))
-        = ((cast(rng_counter_before_hi as uhugeint) << 64) | cast(rng_counter_before_lo as uhugeint))
-        + cast(blocks as uhugeint) as envelope_consistent,
-        isfinite(gamma_sum) and gamma_sum > 0
-        and isfinite(share_sum) and share_sum > 0 and abs(share_sum - 1.0) <= 1e-12
-        and list_min(shares) >= 0 and list_max(shares) <= 1 as shares_consistent
+        coalesce(
+            merchant_id is not null and zone_count = len(tzids) and len(shares) = len(tzids), false
+        ) as zones_consistent,
+        coalesce(
+            ((cast(rng_counter_after_hi as uhugeint) << 64) | cast(rng_counter_after_lo as uhugeint))
+            = ((cast(rng_counter_before_hi as uhugeint) << 64) | cast(rng_counter_before_lo as uhugeint))
+            + cast(blocks as uhugeint), false
+        ) as envelope_consistent,
+        coalesce(
+            isfinite(gamma_sum) and gamma_sum > 0
+            and isfinite(share_sum) and share_sum > 0 and abs(share_sum - 1.0) <= 1e-12
+            and list_min(shares) >= 0 and list_max(shares) <= 1, false
+        ) as shares_consistent
     from draws_flattened
 ),
 

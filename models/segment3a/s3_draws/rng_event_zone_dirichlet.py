@@ -5,7 +5,7 @@ into place; in replay mode write nothing. One summary row."""
 
 def model(dbt, session):
     dbt.config(materialized="table", meta={"seg3a_phase": "sampling"})
-    dbt.ref("s3_zone_shares")
+    dbt.ref("int_s3__zone_shares_published")
     mode = dbt.ref("rng_audit_log").to_arrow_table()
     lines = dbt.ref("int_s3__rng_log_lines")
     from seg3a.states.s3_rng_logs import emit_logs

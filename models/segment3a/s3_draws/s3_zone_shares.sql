@@ -1,31 +1,76 @@
-{{ config(materialized='table', meta={'seg3a_phase': 'sampling'}) }}
--- depends_on: {{ ref('int_s3__zone_shares_checked') }}
--- s3_zone_shares (spec 03 §3.5): one row per escalated pair x zone of Z(c), sorted by
--- the key, published write-once as part-00000.parquet by the post-hook (§3.6). Runs
--- only after int_s3__zone_shares_checked validated the same rows.
+{{ config(materialized='view', meta={'seg3a_phase': 'sampling'}) }}
+-- s3_zone_shares (spec 03 §3.5): one row per escalated pair x zone of Z(c), the K
+-- shares of each draw unnested against the pair's tzids. A view over int_s3__draws:
+-- writing long, mostly repeated strings (fingerprint, stream id, lineage) per zone row
+-- would cost more than everything that reads them. The rows stream in key order (the
+-- draws are stored in pair order, tzids ascend within a pair, and unnest and 1-row
+-- cross joins keep order); int_s3__zone_shares_checked verifies that row by row, and
+-- int_s3__zone_shares_published publishes them write-once as part-00000.parquet (§3.6),
+-- sorting first should the order ever differ.
 with
 
-int_s3__zone_share_rows as (
+rng_audit_log as (
     select
         seed,
-        manifest_fingerprint,
-        merchant_id,
-        legal_country_iso,
-        tzid,
-        share_drawn,
-        share_sum_country,
-        alpha_sum_country,
+        manifest_fingerprint
+    from {{ ref('rng_audit_log') }}
+),
+
+int_s3__country_priors_checked as (
+    select
         prior_pack_id,
         prior_pack_version,
         floor_policy_id,
-        floor_policy_version,
-        rng_module,
-        rng_substream_label,
-        rng_stream_id,
-        rng_event_id,
-        notes
-    from {{ ref('int_s3__zone_share_rows') }}
+        floor_policy_version
+    from {{ ref('int_s3__country_priors_checked') }}
+),
+
+int_s3__draws as (
+    select
+        merchant_id,
+        legal_country_iso,
+        tzids,
+        shares,
+        share_sum,
+        alpha_sum_country,
+        rng_stream_id
+    from {{ ref('int_s3__draws') }}
+),
+
+zones_unnested as (
+    select
+        merchant_id,
+        legal_country_iso,
+        unnest(tzids) as tzid,
+        unnest(shares) as share_drawn,
+        share_sum,
+        alpha_sum_country,
+        rng_stream_id
+    from int_s3__draws
+),
+
+share_rows as (
+    select
+        rng_audit_log.seed,
+        rng_audit_log.manifest_fingerprint,
+        zones_unnested.merchant_id,
+        zones_unnested.legal_country_iso,
+        zones_unnested.tzid,
+        zones_unnested.share_drawn,
+        zones_unnested.share_sum as share_sum_country,
+        zones_unnested.alpha_sum_country,
+        int_s3__country_priors_checked.prior_pack_id,
+        int_s3__country_priors_checked.prior_pack_version,
+        int_s3__country_priors_checked.floor_policy_id,
+        int_s3__country_priors_checked.floor_policy_version,
+        '3A.S3' as rng_module,
+        'zone_dirichlet' as rng_substream_label,
+        zones_unnested.rng_stream_id,
+        cast(null as varchar) as rng_event_id,
+        cast(null as varchar) as notes
+    from zones_unnested
+    cross join rng_audit_log
+    cross join int_s3__country_priors_checked
 )
 
-select * from int_s3__zone_share_rows
-order by merchant_id, legal_country_iso, tzid
+select * from share_rows

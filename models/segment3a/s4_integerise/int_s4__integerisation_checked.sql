@@ -1,32 +1,44 @@
 {{ config(materialized='table', meta={'seg3a_phase': 'integerisation'}) }}
--- One row (passed = true) once every pair's integerisation is sound (spec 03 §4.2):
+-- One row (passed = true) once every pair of the built s4_zone_counts table is a sound
+-- integerisation (spec 03 §4.2), with b = floor(T), r = T - b and R = N - sum(b)
+-- re-derived from fractional_target exactly as the integerisation computes them:
 -- residuals in [0, 1) (E3A_S4_007 integerisation_mismatch), R in [0, K] (E3A_S4_005
--- remainder_invalid), counts >= 0 summing to N (E3A_S4_005). Checked in that order.
+-- remainder_invalid), counts >= 0 summing to N (E3A_S4_005). Checked in that order,
+-- before anything is published.
 with
 
-int_s4__zone_counts_integerised as (
+s4_zone_counts as (
     select
         merchant_id,
         legal_country_iso,
-        site_count,
-        residual,
-        remainder_to_place,
-        zone_count,
-        zone_site_count
-    from {{ ref('int_s4__zone_counts_integerised') }}
+        zone_site_count,
+        zone_site_count_sum,
+        fractional_target
+    from {{ ref('s4_zone_counts') }}
+),
+
+zones_rederived as (
+    select
+        merchant_id,
+        legal_country_iso,
+        zone_site_count,
+        zone_site_count_sum,
+        cast(floor(fractional_target) as bigint) as base_count,
+        fractional_target - floor(fractional_target) as residual
+    from s4_zone_counts
 ),
 
 pairs_summarised as (
     select
         merchant_id,
         legal_country_iso,
-        max(site_count) as site_count,
-        max(remainder_to_place) as remainder_to_place,
-        max(zone_count) as zone_count,
+        max(zone_site_count_sum) as site_count,
+        count(*) as zone_count,
+        max(zone_site_count_sum) - sum(base_count) as remainder_to_place,
         sum(zone_site_count) as zone_site_count_sum,
         min(zone_site_count) as smallest_count,
         count(*) filter (where not (residual >= 0 and residual < 1)) as residuals_outside
-    from int_s4__zone_counts_integerised
+    from zones_rederived
     group by merchant_id, legal_country_iso
 ),
 

@@ -1,8 +1,9 @@
 {{ config(materialized='view') }}
--- depends_on: {{ ref('int_s4__zone_shares_checked') }}
--- One row per escalated pair x zone: the S3 share, the pair's site count N from S1 and
--- the zone's position q in Z_ord(c) (ascending tzid) from S2, plus the values S4 copies.
--- Inputs are consistent here: int_s4__zone_shares_checked compared them first.
+-- depends_on: {{ ref('int_s4__share_sums_checked') }}
+-- One row per escalated pair x zone: the S3 share and share sum, the pair's site count
+-- N from S1, and from S2 the zone's position q in Z_ord(c) (ascending tzid) and the
+-- country's stored alpha_sum_country. Narrow on purpose: run constants join at the end.
+-- Inputs are consistent here: the S4 check models compared them first.
 with
 
 s3_zone_shares as (
@@ -11,11 +12,7 @@ s3_zone_shares as (
         legal_country_iso,
         tzid,
         share_drawn,
-        share_sum_country,
-        prior_pack_id,
-        prior_pack_version,
-        floor_policy_id,
-        floor_policy_version
+        share_sum_country
     from {{ ref('s3_zone_shares') }}
 ),
 
@@ -54,11 +51,7 @@ pairs_with_shares as (
         s1_escalation_queue.site_count,
         s3_zone_shares.share_drawn,
         s3_zone_shares.share_sum_country,
-        zones_indexed.alpha_sum_country,
-        s3_zone_shares.prior_pack_id,
-        s3_zone_shares.prior_pack_version,
-        s3_zone_shares.floor_policy_id,
-        s3_zone_shares.floor_policy_version
+        zones_indexed.alpha_sum_country
     from s3_zone_shares
     inner join s1_escalation_queue
         on s3_zone_shares.merchant_id = s1_escalation_queue.merchant_id

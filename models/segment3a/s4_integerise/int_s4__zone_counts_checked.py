@@ -1,11 +1,12 @@
 """Output checks before s4_zone_counts is published (spec 03 §4.3): output path tokens
 (E3A_S4_002), unique key (E3A_S4_007), table schema and path<->embed equality
-(E3A_S4_006)."""
+(E3A_S4_006), evaluated in DuckDB on the built table."""
 
 
 def model(dbt, session):
     dbt.config(materialized="table", meta={"seg3a_phase": "integerisation"})
-    rows = dbt.ref("int_s4__zone_count_rows")
+    dbt.ref("int_s4__integerisation_checked")
+    counts = dbt.ref("s4_zone_counts")
     from seg3a.states.s4_integerise import zone_counts_checked
 
-    return zone_counts_checked(session, rows)
+    return zone_counts_checked(session, counts)

@@ -4,6 +4,9 @@
 -- ranked by (r desc, tzid asc, zone_index asc) and the R best get b + 1. No minimum per
 -- zone and no renormalisation: a zone whose target is below 1 and misses the ranking
 -- gets 0. Checks on r, R and conservation live in int_s4__integerisation_checked.
+-- The share sum of the pair and the S2 alpha sum of the country, which s4_zone_counts
+-- copies, pass through. Stored narrow and in key order: s4_zone_counts is a view on it.
+{%- set copied = ['share_sum_country', 'alpha_sum_country'] %}
 with
 
 int_s4__pairs_with_shares as (
@@ -13,7 +16,8 @@ int_s4__pairs_with_shares as (
         tzid,
         zone_index,
         site_count,
-        share_drawn
+        share_drawn,
+        {{ copied | join(',\n        ') }}
     from {{ ref('int_s4__pairs_with_shares') }}
 ),
 
@@ -25,6 +29,7 @@ targets_floored as (
         zone_index,
         site_count,
         share_drawn,
+        {{ copied | join(',\n        ') }},
         cast(site_count as double) * share_drawn as fractional_target,
         cast(floor(cast(site_count as double) * share_drawn) as bigint) as base_count
     from int_s4__pairs_with_shares
@@ -38,6 +43,7 @@ residuals_computed as (
         zone_index,
         site_count,
         share_drawn,
+        {{ copied | join(',\n        ') }},
         fractional_target,
         base_count,
         -- b is an integer below 2^53, so double(b) is exact and r is the binary64 T - b.
@@ -56,6 +62,7 @@ remainders_ranked as (
         zone_index,
         site_count,
         share_drawn,
+        {{ copied | join(',\n        ') }},
         fractional_target,
         base_count,
         residual,
@@ -78,6 +85,7 @@ counts_assigned as (
         zone_index,
         site_count,
         share_drawn,
+        {{ copied | join(',\n        ') }},
         fractional_target,
         base_count,
         residual,

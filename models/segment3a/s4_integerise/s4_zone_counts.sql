@@ -1,30 +1,63 @@
-{{ config(materialized='table', meta={'seg3a_phase': 'integerisation'}) }}
--- depends_on: {{ ref('int_s4__zone_counts_checked') }}
--- s4_zone_counts (spec 03 §4.3): one row per escalated pair x zone of Z(c), sorted by
--- the key, published write-once as part-00000.parquet by the post-hook. Runs only after
--- int_s4__zone_counts_checked validated the same rows.
+{{ config(materialized='view', meta={'seg3a_phase': 'integerisation'}) }}
+-- s4_zone_counts (spec 03 §4.3): one row per escalated pair x zone of Z(c) with its
+-- integer count. A view over the narrow, key-ordered int_s4__zone_counts_integerised
+-- table with the run constants (seed, fingerprint, lineage) added by 1-row cross joins,
+-- which keep the order; int_s4__zone_counts_checked verifies it row by row and
+-- int_s4__zone_counts_published writes the rows write-once, sorting first should the
+-- order ever differ. int_s4__integerisation_checked checks the integerisation first.
 with
 
-int_s4__zone_count_rows as (
+int_s4__inputs_verified as (
     select
         seed,
-        manifest_fingerprint,
-        merchant_id,
-        legal_country_iso,
-        tzid,
-        zone_site_count,
-        zone_site_count_sum,
-        share_sum_country,
-        fractional_target,
-        residual_rank,
+        manifest_fingerprint
+    from {{ ref('int_s4__inputs_verified') }}
+),
+
+int_s4__country_priors_checked as (
+    select
         prior_pack_id,
         prior_pack_version,
         floor_policy_id,
-        floor_policy_version,
+        floor_policy_version
+    from {{ ref('int_s4__country_priors_checked') }}
+),
+
+int_s4__zone_counts_integerised as (
+    select
+        merchant_id,
+        legal_country_iso,
+        tzid,
+        site_count,
+        share_sum_country,
         alpha_sum_country,
-        notes
-    from {{ ref('int_s4__zone_count_rows') }}
+        fractional_target,
+        residual_rank,
+        zone_site_count
+    from {{ ref('int_s4__zone_counts_integerised') }}
+),
+
+count_rows as (
+    select
+        int_s4__inputs_verified.seed,
+        int_s4__inputs_verified.manifest_fingerprint,
+        int_s4__zone_counts_integerised.merchant_id,
+        int_s4__zone_counts_integerised.legal_country_iso,
+        int_s4__zone_counts_integerised.tzid,
+        int_s4__zone_counts_integerised.zone_site_count,
+        cast(int_s4__zone_counts_integerised.site_count as bigint) as zone_site_count_sum,
+        int_s4__zone_counts_integerised.share_sum_country,
+        int_s4__zone_counts_integerised.fractional_target,
+        int_s4__zone_counts_integerised.residual_rank,
+        int_s4__country_priors_checked.prior_pack_id,
+        int_s4__country_priors_checked.prior_pack_version,
+        int_s4__country_priors_checked.floor_policy_id,
+        int_s4__country_priors_checked.floor_policy_version,
+        int_s4__zone_counts_integerised.alpha_sum_country,
+        cast(null as varchar) as notes
+    from int_s4__zone_counts_integerised
+    cross join int_s4__inputs_verified
+    cross join int_s4__country_priors_checked
 )
 
-select * from int_s4__zone_count_rows
-order by merchant_id, legal_country_iso, tzid
+select * from count_rows

@@ -22,7 +22,7 @@ from .common import (
     StateFailure, StateSpec, context_from_session, entry_gate, read_verified_bytes, schema_packs,
     write_state_report,
 )
-from .s3_tables import check_table, distinct_count, run_offsets, sorted_arrow
+from .s3_tables import check_relation, distinct_count, run_offsets, sorted_arrow
 
 CODES = {
     "001": "E3A_S3_001_PRECONDITION_FAILED",
@@ -108,7 +108,8 @@ def inputs_verified(session) -> pa.Table:
     try:
         return entry_gate(ctx, SPEC, POLICY_IDS).table()
     except StateFailure as failure:
-        raise _with_s3_context(failure) from failure
+        # Unchained, so the failure text dbt shows (and the report parses) is this one.
+        raise _with_s3_context(failure) from None
 
 
 # --------------------------------------------------------------------------- S1 queue (§3.1 item 2)
@@ -116,10 +117,9 @@ def escalation_queue_checked(session, queue_relation) -> pa.Table:
     """S1 queue schema-valid (else 001) and pair-unique (else 004). One summary row."""
     ctx = context_from_session(session, SPEC)
     phase = "s1_escalation_queue"
-    queue = sorted_arrow(queue_relation, ("merchant_id", "legal_country_iso"))
     tokens = ctx.tokens
-    check = check_table(schema_packs(str(ctx.catalogue.root)), anchor_of(ctx, "s1_escalation_queue", phase), queue,
-                        {"seed": tokens.seed, "manifest_fingerprint": tokens.manifest_fingerprint})
+    check = check_relation(schema_packs(str(ctx.catalogue.root)), anchor_of(ctx, "s1_escalation_queue", phase),
+                           queue_relation, {"seed": tokens.seed, "manifest_fingerprint": tokens.manifest_fingerprint})
     if check.schema:
         raise fail("001", phase, f"s1_escalation_queue fails its schema: {check.first_message()}",
                    component="S1_ESCALATION_QUEUE", reason="schema_invalid", violation_count=check.schema_count,
@@ -127,11 +127,13 @@ def escalation_queue_checked(session, queue_relation) -> pa.Table:
     if check.keys:
         raise fail("004", phase, f"s1_escalation_queue has duplicate pairs: {check.first_message()}",
                    component="S1_ESCALATION_QUEUE", reason="duplicate_pairs", duplicate_pairs_count=check.key_count)
-    escalated = queue.filter(queue.column("is_escalated"))
+    total, escalated, countries = queue_relation.aggregate(
+        "count(*)::bigint, count(*) filter (where is_escalated)::bigint, "
+        "count(distinct legal_country_iso) filter (where is_escalated)::bigint").fetchone()
     return pa.table({
-        "pairs_total": pa.array([queue.num_rows], pa.int64()),
-        "pairs_escalated": pa.array([escalated.num_rows], pa.int64()),
-        "countries_escalated": pa.array([distinct_count(escalated, "legal_country_iso")], pa.int64()),
+        "pairs_total": pa.array([total], pa.int64()),
+        "pairs_escalated": pa.array([escalated], pa.int64()),
+        "countries_escalated": pa.array([countries], pa.int64()),
     })
 
 
@@ -140,9 +142,8 @@ def country_priors_checked(session, priors_relation, queue_relation) -> pa.Table
     """S2 priors valid for sampling; one row with the lineage S3 copies."""
     ctx = context_from_session(session, SPEC)
     phase = "s2_priors"
-    priors = sorted_arrow(priors_relation, ("country_iso", "tzid"))
-    check = check_table(schema_packs(str(ctx.catalogue.root)), anchor_of(ctx, "s2_country_zone_priors", phase),
-                        priors, {"parameter_hash": ctx.tokens.parameter_hash})
+    check = check_relation(schema_packs(str(ctx.catalogue.root)), anchor_of(ctx, "s2_country_zone_priors", phase),
+                           priors_relation, {"parameter_hash": ctx.tokens.parameter_hash})
     if check.schema:
         raise fail("001", phase, f"s2_country_zone_priors fails its schema: {check.first_message()}",
                    component="S2_PRIORS", reason="schema_invalid", violation_count=check.schema_count,
@@ -150,6 +151,7 @@ def country_priors_checked(session, priors_relation, queue_relation) -> pa.Table
     if check.keys:
         raise fail("005", phase, f"s2_country_zone_priors has duplicate (country_iso, tzid): {check.first_message()}",
                    reason="duplicate_zone_rows", duplicate_rows_count=check.key_count)
+    priors = sorted_arrow(priors_relation, ("country_iso", "tzid"))  # one row per country x zone: small
     lineage = _single_valued_lineage(priors, phase)
     _check_alpha_sums(priors, phase)
     _check_coverage(priors, queue_relation, phase)
@@ -298,33 +300,37 @@ def dispersion_policy(session, gate_table: pa.Table) -> pa.Table:
     except StateFailure as failure:
         # Sealed bytes changed since the gate (001) or unreadable (012): same code, S3's phase.
         raise StateFailure(SPEC, failure.number, phase, failure.message, component="ZONE_MIXTURE_POLICY",
-                           **failure.context) from failure
+                           **failure.context) from None
     schema_ref = anchor_of(ctx, MIXTURE_POLICY, phase)
     knobs = parse_dispersion(data, schema_ref, schema_packs(str(ctx.catalogue.root)))
     return pa.Table.from_pylist([knobs], schema=DISPERSION_SCHEMA)
 
 
 # --------------------------------------------------------------------------- output checks (§3.4-§3.6)
-def zone_shares_checked(session, rows_relation, draws_relation) -> pa.Table:
+def zone_shares_checked(session, shares_relation, draws_relation) -> pa.Table:
     """Before publishing: K rows per pair (else 005), unique key (else 004), table
-    schema and path<->embed equality (else 009). One summary row."""
+    schema and path<->embed equality (else 009). One summary row, saying whether the
+    rows are stored in writer order (the publisher then writes them without sorting)."""
     ctx = context_from_session(session, SPEC)
     phase = "sampling"
-    rows = sorted_arrow(rows_relation, ("merchant_id", "legal_country_iso", "tzid"))
+    rows = int(shares_relation.aggregate("count(*)::bigint").fetchone()[0])
     expected = int(draws_relation.aggregate("coalesce(sum(zone_count), 0)::bigint").fetchone()[0])
-    if rows.num_rows != expected:
-        raise fail("005", phase, f"{rows.num_rows} share rows for sum(K) = {expected}",
-                   reason="row_count_mismatch", expected_rows=expected, observed_rows=rows.num_rows)
+    if rows != expected:
+        raise fail("005", phase, f"{rows} share rows for sum(K) = {expected}",
+                   reason="row_count_mismatch", expected_rows=expected, observed_rows=rows)
     tokens = ctx.tokens
-    check = check_table(schema_packs(str(ctx.catalogue.root)), anchor_of(ctx, "s3_zone_shares", phase), rows,
-                        {"seed": tokens.seed, "manifest_fingerprint": tokens.manifest_fingerprint})
+    check = check_relation(schema_packs(str(ctx.catalogue.root)), anchor_of(ctx, "s3_zone_shares", phase),
+                           shares_relation, {"seed": tokens.seed, "manifest_fingerprint": tokens.manifest_fingerprint})
     if check.keys:
         raise fail("004", phase, f"duplicate key in the output: {check.first_message()}",
                    reason="duplicate_output_key", duplicate_keys_count=check.key_count)
     if check.schema:
         raise fail("009", phase, f"s3_zone_shares rows fail the table schema: {check.first_message()}",
                    violation_count=check.schema_count, example_field=check.example_field())
-    return pa.table({"rows_checked": pa.array([rows.num_rows], pa.int64())})
+    return pa.table({
+        "rows_checked": pa.array([rows], pa.int64()),
+        "in_writer_order": pa.array([check.in_writer_order], pa.bool_()),
+    })
 
 
 # --------------------------------------------------------------------------- run report (§3.8)

@@ -1,17 +1,40 @@
-"""Table checks shared by S3 and S4: read a dbt relation in key order, validate it
-against its schema anchor with primary-key violations kept apart (the states give
-duplicates their own code), and check path<->embed equality (01 §2.4)."""
+"""Table checks shared by S3 and S4.
+
+`check_relation` validates a DuckDB relation (a dbt model's table) against a table
+anchor of the schema packs without copying it into Python: the anchor's column rules
+(column set and order, types, nullability, finiteness, bounds, patterns, lengths,
+enums) are compiled to one `count(*) filter (where ...)` aggregate that DuckDB runs as a
+single parallel scan, and key duplicates to one grouped count. Path<->embed equality
+(01 §2.4) is checked in the same scan. Violations use the paths of
+`SchemaPacks.validate_table` (`columns`, `columns.<name>`, `primary_key`,
+`unique_keys`, `sort_keys`), so both kinds of validation read alike.
+
+Keys are checked by order first: the key columns are streamed once in the relation's
+stored order and compared row to row (vectorised, bounded memory). Strictly increasing
+keys prove uniqueness without a grouped count, which then only runs for relations that
+are not in key order. The result also says whether the stored order is the writer sort
+(`in_writer_order`), so a publisher can skip sorting again when it is."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..core.schemas import SchemaPacks, Violation
 
 KEY_PATHS = ("primary_key", "unique_keys")
+DUCKDB_TYPES = {
+    "string": {"VARCHAR"}, "bool": {"BOOLEAN"}, "int16": {"SMALLINT"}, "int32": {"INTEGER"},
+    "int64": {"BIGINT"}, "uint32": {"UINTEGER"}, "uint64": {"UBIGINT"}, "float64": {"DOUBLE"},
+    "date": {"DATE"}, "geometry": {"BLOB", "GEOMETRY"},
+}
+_BOUNDS = (("minimum", "<", "below minimum"), ("exclusiveMinimum", "<=", "not above exclusive minimum"),
+           ("maximum", ">", "above maximum"), ("exclusiveMaximum", ">=", "not below exclusive maximum"))
+EXAMPLES = 3
+KEY_BATCH_ROWS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -20,6 +43,7 @@ class TableCheck:
 
     schema: list[Violation]
     keys: list[Violation]
+    in_writer_order: bool = False
 
     @property
     def schema_count(self) -> int:
@@ -33,39 +57,183 @@ class TableCheck:
         return self.schema[0].path.removeprefix("columns.") if self.schema else None
 
     def first_message(self) -> str:
-        return str((self.schema or self.keys)[0]) if (self.schema or self.keys) else ""
+        found = self.schema or self.keys
+        return str(found[0]) if found else ""
 
 
-def sorted_arrow(relation, key: tuple[str, ...]) -> pa.Table:
-    """A dbt relation (DuckDBPyRelation) as an Arrow table in the order of its key."""
-    return relation.order(", ".join(key)).to_arrow_table()
+# --------------------------------------------------------------------------- SQL rendering
+def quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
-def check_table(packs: SchemaPacks, anchor: str, table: pa.Table, embedded: Mapping[str, Any]) -> TableCheck:
-    """Schema violations of `table`, plus one violation per column whose value differs
-    from the partition token it embeds (`embedded` = column -> token value)."""
-    violations = packs.validate_table(anchor, table)
-    keys = [v for v in violations if v.path in KEY_PATHS]
-    schema = [v for v in violations if v.path not in KEY_PATHS]
-    for column, token in embedded.items():
-        if column not in table.column_names or table.num_rows == 0:
+def literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value!r}::double"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def column_rules(column: dict) -> list[tuple[str, str]]:
+    """(message, SQL predicate true for a violating row) for one column's value rules."""
+    name, ctype = quoted(column["name"]), column["type"]
+    rules = []
+    if not column.get("nullable", False):
+        rules.append(("null in non-nullable column", f"{name} is null"))
+    if ctype == "float64":
+        rules.append(("non-finite value", f"not isfinite({name})"))
+    if ctype in ("geometry", "bool", "date"):
+        return rules
+    for keyword, operator, label in _BOUNDS:
+        if keyword in column:
+            rules.append((f"{label} {column[keyword]}", f"{name} {operator} {literal(column[keyword])}"))
+    if ctype == "string":
+        if "pattern" in column:
+            rules.append((f"does not match {column['pattern']!r}",
+                          f"not regexp_full_match({name}, {literal(column['pattern'])})"))
+        if "minLength" in column:
+            rules.append((f"shorter than {column['minLength']}", f"length({name}) < {column['minLength']}"))
+        if "maxLength" in column:
+            rules.append((f"longer than {column['maxLength']}", f"length({name}) > {column['maxLength']}"))
+    if "enum" in column:
+        rules.append((f"not one of {column['enum']}",
+                      f"{name} not in ({', '.join(literal(v) for v in column['enum'])})"))
+    return rules
+
+
+# --------------------------------------------------------------------------- the check
+def _column_shape(packs: SchemaPacks, anchor: str, relation) -> tuple[list[Violation], list[dict]]:
+    """Column set, order and types; returns the violations and the columns whose value
+    rules can be evaluated (present with a matching type)."""
+    columns = packs.table_columns(anchor)
+    strict = packs.table_spec(anchor)["columns_strict"]
+    expected = [c["name"] for c in columns]
+    actual = dict(zip(relation.columns, (str(t).upper() for t in relation.types)))
+    out = []
+    missing = [n for n in expected if n not in actual]
+    extra = [n for n in actual if n not in expected]
+    if missing:
+        out.append(Violation("columns", f"missing column(s): {', '.join(missing)}", len(missing)))
+    if extra and strict:
+        out.append(Violation("columns", f"unexpected column(s): {', '.join(extra)}", len(extra)))
+    common = [n for n in actual if n in expected]
+    if strict and common != [n for n in expected if n in actual]:
+        out.append(Violation("columns", f"columns out of contract order: got {common}"))
+    usable = []
+    for column in columns:
+        found = actual.get(column["name"])
+        if found is None:
             continue
-        values = table.column(column)
-        scalar = pa.scalar(token, type=values.type) if not pa.types.is_string(values.type) else pa.scalar(str(token))
-        differing = int(pc.sum(pc.invert(pc.fill_null(pc.equal(values, scalar), False))).as_py() or 0)
-        if differing:
-            schema.append(Violation(f"columns.{column}", f"differs from the partition token {token!r}", differing))
-    return TableCheck(schema, keys)
+        if found not in DUCKDB_TYPES.get(column["type"], set()):
+            out.append(Violation(f"columns.{column['name']}", f"type {found} does not match contract type {column['type']}"))
+            continue
+        usable.append(column)
+    return out, usable
+
+
+def _value_violations(relation, rules: list[tuple[str, str, str]]) -> list[Violation]:
+    """One scan: the count of violating rows for every (column, message, predicate)."""
+    if not rules:
+        return []
+    counts = relation.aggregate(", ".join(f"count(*) filter (where {p})" for _, _, p in rules)).fetchone()
+    out = []
+    for (column, message, predicate), count in zip(rules, counts):
+        if count:
+            examples = [row[0] for row in relation.filter(predicate).project(quoted(column)).limit(EXAMPLES).fetchall()]
+            out.append(Violation(f"columns.{column}", f"{message} (e.g. {examples!r})", int(count)))
+    return out
+
+
+def _key_violations(relation, label: str, key: list[str]) -> list[Violation]:
+    columns = ", ".join(quoted(c) for c in key)
+    duplicated = relation.aggregate(f"{columns}, count(*) as key_rows", columns).filter("key_rows > 1")
+    values, rows = duplicated.aggregate("count(*), coalesce(sum(key_rows), 0)").fetchone()
+    if not values:
+        return []
+    return [Violation(label, f"{values} duplicated ({', '.join(key)}) value(s) over {int(rows)} rows", int(values))]
+
+
+def _batch_order(batch: pa.RecordBatch, key: list[str]) -> tuple[bool, bool]:
+    """(non-decreasing, strictly increasing) of consecutive rows of one batch."""
+    n = batch.num_rows
+    if n < 2:
+        return True, True
+    before = np.zeros(n - 1, dtype=bool)
+    tied = np.ones(n - 1, dtype=bool)
+    for name in key:
+        column = batch.column(name)
+        current, following = column.slice(0, n - 1), column.slice(1)
+        before |= tied & pc.fill_null(pc.less(current, following), False).to_numpy(zero_copy_only=False)
+        tied &= pc.fill_null(pc.equal(current, following), False).to_numpy(zero_copy_only=False)
+    return bool((before | tied).all()), bool(before.all())
+
+
+def key_order(relation, key: list[str]) -> tuple[bool, bool]:
+    """(non-decreasing, strictly increasing) of `key` over the relation's stored row
+    order, streamed in batches; the last key of a batch is compared with the next."""
+    reader = relation.project(", ".join(quoted(k) for k in key)).to_arrow_reader(KEY_BATCH_ROWS)
+    sorted_so_far, strict_so_far, last = True, True, None
+    for batch in reader:
+        if batch.num_rows == 0:
+            continue
+        first = tuple(batch.column(k)[0].as_py() for k in key)
+        if last is not None:
+            sorted_so_far &= last <= first
+            strict_so_far &= last < first
+        in_order, strict = _batch_order(batch, key)
+        sorted_so_far &= in_order
+        strict_so_far &= strict
+        if not sorted_so_far:
+            return False, False
+        last = tuple(batch.column(k)[batch.num_rows - 1].as_py() for k in key)
+    return sorted_so_far, strict_so_far
+
+
+def _keys_and_order(relation, spec: dict, present: set[str]) -> tuple[list[Violation], bool]:
+    """Key duplicates, by order first, and whether rows are stored in writer order."""
+    keys = []
+    primary = spec["primary_key"]
+    in_order = strict = False
+    if primary and all(k in present for k in primary):
+        in_order, strict = key_order(relation, primary)
+        if not strict:
+            keys += _key_violations(relation, "primary_key", primary)
+    for key in spec["unique_keys"]:
+        if all(k in present for k in key) and not (strict and set(primary) <= set(key)):
+            keys += _key_violations(relation, "unique_keys", key)
+    sort_keys = spec["sort_keys"]
+    if sort_keys and sort_keys != primary and all(k in present for k in sort_keys):
+        in_order = key_order(relation, sort_keys)[0]
+    return keys, in_order and bool(sort_keys)
+
+
+def check_relation(packs: SchemaPacks, anchor: str, relation, embedded: Mapping[str, Any]) -> TableCheck:
+    """Violations of a DuckDB relation against a table anchor, plus one per column whose
+    value differs from the partition token it embeds (`embedded` = column -> token)."""
+    schema, usable = _column_shape(packs, anchor, relation)
+    rules = [(c["name"], message, predicate) for c in usable for message, predicate in column_rules(c)]
+    present = {c["name"] for c in usable}
+    rules += [(column, f"differs from the partition token {token!r}", f"{quoted(column)} <> {literal(token)}")
+              for column, token in embedded.items() if column in present]
+    schema += _value_violations(relation, rules)
+    keys, in_order = _keys_and_order(relation, packs.table_spec(anchor), present)
+    return TableCheck(schema, keys, in_order)
+
+
+# --------------------------------------------------------------------------- small Arrow helpers
+def sorted_arrow(relation, key: tuple[str, ...]) -> pa.Table:
+    """A (small) dbt relation as an Arrow table in the order of its key."""
+    return relation.order(", ".join(quoted(k) for k in key)).to_arrow_table()
 
 
 def distinct_count(table: pa.Table, column: str) -> int:
     return int(pc.count_distinct(table.column(column), mode="all").as_py()) if table.num_rows else 0
 
 
-def run_offsets(table: pa.Table, key: tuple[str, ...]):
+def run_offsets(table: pa.Table, key: tuple[str, ...]) -> np.ndarray:
     """Offsets (n_runs + 1) of the runs of equal `key` values in a table sorted by key."""
-    import numpy as np
-
     n = table.num_rows
     if n == 0:
         return np.zeros(1, dtype=np.int64)

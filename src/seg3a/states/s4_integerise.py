@@ -1,9 +1,10 @@
 """3A.S4 — integer zone counts (spec 03 §4): the Python side of the S4 dbt models.
 
 The integerisation itself is SQL (`int_s4__zone_counts_integerised`, floor + largest
-remainder). This module holds the entry gate with the upstream run-report check, the
-precondition checks of §4.1 and §4.2 steps 1-3 on the S1, S2 and S3 tables (schema
-validation, set comparisons by hash joins, compensated share sums), the output checks
+remainder), and so are the domain checks of §4.1 item 5 and §4.2 steps 1-3
+(`int_s4__zone_shares_consistent`). This module holds the entry gate with the upstream
+run-report check, the schema and key checks of the S1, S2 and S3 tables (§4.1 items
+3-5, evaluated in DuckDB), the S2 lineage and alpha-sum checks, the output checks
 before publishing and the PASS run report. RNG-free and wall-clock-free for data."""
 from __future__ import annotations
 
@@ -12,13 +13,12 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
-
-from python_udfs.csum import csum_ragged
 
 from ..core.catalogue import CatalogueError
 from .common import StateFailure, StateSpec, context_from_session, entry_gate, schema_packs, write_state_report
-from .s3_tables import anti_join, check_table, distinct_count, run_offsets, sorted_arrow
+from python_udfs.csum import csum_ragged
+
+from .s3_tables import anti_join, check_relation, distinct_count, key_order, run_offsets, sorted_arrow
 
 CODES = {
     "001": "E3A_S4_001_PRECONDITION_FAILED",
@@ -71,6 +71,7 @@ LINEAGE = ("prior_pack_id", "prior_pack_version", "floor_policy_id", "floor_poli
 PAIR = ("merchant_id", "legal_country_iso")
 EPSILON = 1e-12
 SAMPLE = 3
+SHARE_BATCH_ROWS = 1_000_000
 
 
 def fail(number: str, phase: str, message: str, **context: Any) -> StateFailure:
@@ -83,10 +84,6 @@ def anchor_of(ctx, dataset_id: str, phase: str) -> str:
     except (CatalogueError, KeyError) as exc:
         raise fail("002", phase, f"no dictionary entry for {dataset_id}: {exc}", catalogue_id="dictionary_3A",
                    dataset_id=dataset_id) from exc
-
-
-def pair_samples(table: pa.Table, limit: int = SAMPLE) -> list[dict]:
-    return table.select(list(PAIR)).sort_by([(c, "ascending") for c in PAIR]).slice(0, limit).to_pylist()
 
 
 # --------------------------------------------------------------------------- §4.1 items 1-2
@@ -147,23 +144,25 @@ def escalation_queue_checked(session, queue_relation) -> pa.Table:
     """S1 queue schema-valid (001), pair-unique (003), escalated site_count >= 1 (003)."""
     ctx = context_from_session(session, SPEC)
     phase = "s1_escalation_queue"
-    queue = sorted_arrow(queue_relation, PAIR)
     tokens = ctx.tokens
-    check = check_table(schema_packs(str(ctx.catalogue.root)), anchor_of(ctx, "s1_escalation_queue", phase), queue,
-                        {"seed": tokens.seed, "manifest_fingerprint": tokens.manifest_fingerprint})
+    check = check_relation(schema_packs(str(ctx.catalogue.root)), anchor_of(ctx, "s1_escalation_queue", phase),
+                           queue_relation, {"seed": tokens.seed, "manifest_fingerprint": tokens.manifest_fingerprint})
     if check.schema:
         raise _schema_failure("S1_ESCALATION_QUEUE", phase, "s1_escalation_queue", check)
     if check.keys:
         raise fail("003", phase, f"s1_escalation_queue has duplicate pairs: {check.first_message()}",
                    reason="duplicate_pairs", duplicate_pairs_count=check.key_count)
-    escalated = queue.filter(queue.column("is_escalated"))
-    empty = escalated.filter(pc.less(escalated.column("site_count"), 1))
-    if empty.num_rows:
-        raise fail("003", phase, f"{empty.num_rows} escalated pairs have site_count < 1", reason="site_count_invalid",
-                   affected_pairs_count=empty.num_rows, sample_pairs=pair_samples(empty))
+    empty = queue_relation.filter("is_escalated and site_count < 1")
+    if empty.aggregate("count(*)").fetchone()[0]:
+        sample = empty.order("merchant_id, legal_country_iso").limit(SAMPLE).project("merchant_id, legal_country_iso")
+        raise fail("003", phase, "escalated pairs with site_count < 1", reason="site_count_invalid",
+                   affected_pairs_count=int(empty.aggregate("count(*)").fetchone()[0]),
+                   sample_pairs=sample.to_arrow_table().to_pylist())
+    total, escalated = queue_relation.aggregate(
+        "count(*)::bigint, count(*) filter (where is_escalated)::bigint").fetchone()
     return pa.table({
-        "pairs_total": pa.array([queue.num_rows], pa.int64()),
-        "pairs_escalated": pa.array([escalated.num_rows], pa.int64()),
+        "pairs_total": pa.array([total], pa.int64()),
+        "pairs_escalated": pa.array([escalated], pa.int64()),
     })
 
 
@@ -173,14 +172,14 @@ def country_priors_checked(session, priors_relation, queue_relation) -> pa.Table
     positive alpha_sum_country per country (007), priors for every escalated country (004)."""
     ctx = context_from_session(session, SPEC)
     phase = "s2_priors"
-    priors = sorted_arrow(priors_relation, ("country_iso", "tzid"))
-    check = check_table(schema_packs(str(ctx.catalogue.root)), anchor_of(ctx, "s2_country_zone_priors", phase),
-                        priors, {"parameter_hash": ctx.tokens.parameter_hash})
+    check = check_relation(schema_packs(str(ctx.catalogue.root)), anchor_of(ctx, "s2_country_zone_priors", phase),
+                           priors_relation, {"parameter_hash": ctx.tokens.parameter_hash})
     if check.schema:
         raise _schema_failure("S2_PRIORS", phase, "s2_country_zone_priors", check)
     if check.keys:
         raise fail("004", phase, f"s2_country_zone_priors has duplicate zones: {check.first_message()}",
                    reason="duplicate_zone_rows", affected_pairs_count=check.key_count)
+    priors = sorted_arrow(priors_relation, ("country_iso", "tzid"))  # one row per country x zone: small
     varying = [name for name in LINEAGE if distinct_count(priors, name) > 1]
     if varying:
         raise fail("007", phase, f"S2 lineage not single-valued: {', '.join(varying)}",
@@ -209,99 +208,104 @@ def _check_country_alpha_sums(priors: pa.Table, phase: str) -> None:
                    affected_countries_count=int(bad.sum()))
 
 
-# --------------------------------------------------------------------------- §4.1 item 5 and §4.2 steps 1-3 (S3)
-def zone_shares_checked(session, shares_relation, queue_relation, priors_relation) -> pa.Table:
-    """S3 shares consistent with S1 and S2 before any integerisation (see the docstring
-    of each step for its code)."""
+# --------------------------------------------------------------------------- §4.1 item 5 (S3)
+def zone_shares_checked(session, shares_relation) -> pa.Table:
+    """S3 shares schema-valid (001, component S3_ZONE_SHARES) and key-unique (004); the
+    domain checks follow in SQL (int_s4__zone_shares_consistent)."""
     ctx = context_from_session(session, SPEC)
     phase = "s3_zone_shares"
-    shares = sorted_arrow(shares_relation, (*PAIR, "tzid"))
     tokens = ctx.tokens
-    check = check_table(schema_packs(str(ctx.catalogue.root)), anchor_of(ctx, "s3_zone_shares", phase), shares,
-                        {"seed": tokens.seed, "manifest_fingerprint": tokens.manifest_fingerprint})
+    check = check_relation(schema_packs(str(ctx.catalogue.root)), anchor_of(ctx, "s3_zone_shares", phase),
+                           shares_relation, {"seed": tokens.seed, "manifest_fingerprint": tokens.manifest_fingerprint})
     if check.schema:
         raise _schema_failure("S3_ZONE_SHARES", phase, "s3_zone_shares", check)
     if check.keys:
         raise fail("004", phase, f"s3_zone_shares has duplicate keys: {check.first_message()}",
                    reason="duplicate_share_rows", affected_pairs_count=check.key_count)
-    escalated = queue_relation.filter("is_escalated").select(", ".join(PAIR)).to_arrow_table()
-    priors = sorted_arrow(priors_relation, ("country_iso", "tzid"))
-    _check_pair_set(shares, escalated, phase)
-    _check_lineage(shares, priors, phase)
-    _check_zone_sets(shares, priors, phase)
-    _check_share_sums(shares, phase)
-    return pa.table({"share_rows": pa.array([shares.num_rows], pa.int64())})
+    rows = int(shares_relation.aggregate("count(*)::bigint").fetchone()[0])
+    return pa.table({"share_rows": pa.array([rows], pa.int64())})
 
 
-def _check_pair_set(shares: pa.Table, escalated: pa.Table, phase: str) -> None:
-    """The S3 pair set equals D_esc (E3A_S4_003)."""
-    pairs = shares.select(list(PAIR)).group_by(list(PAIR), use_threads=False).aggregate([])
-    missing = anti_join(escalated, pairs, list(PAIR))
-    unexpected = anti_join(pairs, escalated, list(PAIR))
-    if missing.num_rows or unexpected.num_rows:
-        raise fail("003", phase, "S3 pair set differs from the escalated pairs of S1", reason="pair_set_mismatch",
-                   missing_escalated_pairs_count=missing.num_rows, unexpected_pairs_count=unexpected.num_rows,
-                   sample_missing_pairs=pair_samples(missing), sample_unexpected_pairs=pair_samples(unexpected))
+# --------------------------------------------------------------------------- §4.2 steps 2-3 (shares)
+class _ShareSumTally:
+    """Pairs failing the csum comparison or holding an invalid share, with samples."""
+
+    def __init__(self) -> None:
+        self.pairs = 0
+        self.sums_off = 0
+        self.shares_invalid = 0
+        self.sum_samples: list[dict] = []
+        self.share_samples: list[dict] = []
+
+    def add(self, rows: pa.Table) -> None:
+        """Evaluate complete pairs (rows sorted by key, no pair cut off)."""
+        offsets = run_offsets(rows, PAIR)
+        starts = offsets[:-1]
+        stored = rows.column("share_sum_country").to_numpy()[starts]
+        shares = rows.column("share_drawn").to_numpy()
+        with np.errstate(invalid="ignore"):
+            off = ~(np.abs(stored - csum_ragged(shares, offsets)) <= EPSILON)
+            bad_share = ~(np.isfinite(shares) & (shares >= 0.0) & (shares <= 1.0))
+        invalid = np.zeros(starts.size, dtype=bool)
+        np.logical_or.at(invalid, np.repeat(np.arange(starts.size), np.diff(offsets)), bad_share)
+        self.pairs += int(starts.size)
+        self.sums_off += int(off.sum())
+        self.shares_invalid += int(invalid.sum())
+        self.sum_samples += self._samples(rows, starts[off], len(self.sum_samples))
+        self.share_samples += self._samples(rows, starts[invalid], len(self.share_samples))
+
+    @staticmethod
+    def _samples(rows: pa.Table, at: np.ndarray, have: int) -> list[dict]:
+        wanted = at[: max(0, SAMPLE - have)]
+        return rows.take(pa.array(wanted, pa.int64())).select(list(PAIR)).to_pylist() if wanted.size else []
 
 
-def _check_lineage(shares: pa.Table, priors: pa.Table, phase: str) -> None:
-    """S3's four lineage fields single-valued and equal to S2's (E3A_S4_007)."""
-    for name in LINEAGE:
-        values = pc.unique(shares.column(name)).to_pylist()
-        expected = pc.unique(priors.column(name)).to_pylist()
-        if len(values) > 1 or (values and values != expected[:1]):
-            raise fail("007", phase, f"s3_zone_shares {name} differs from S2", reason="lineage_inconsistent",
-                       field=name, expected=expected[:1], observed=values[:SAMPLE])
+def _pair_complete_batches(reader: pa.RecordBatchReader):
+    """Tables of whole pairs from a reader sorted by key: the last pair of each batch is
+    held back and joined to the next batch, since it may continue there."""
+    carry = None
+    for batch in reader:
+        table = pa.Table.from_batches([batch])
+        if carry is not None:
+            table = pa.concat_tables([carry, table])
+        if table.num_rows == 0:
+            continue
+        last_start = int(run_offsets(table, PAIR)[-2])
+        carry = table.slice(last_start)
+        if last_start:
+            yield table.slice(0, last_start)
+    if carry is not None and carry.num_rows:
+        yield carry
 
 
-def _check_zone_sets(shares: pa.Table, priors: pa.Table, phase: str) -> None:
-    """§4.2 step 1: each pair's tzids are exactly Z_ord(c) of S2 (E3A_S4_004)."""
-    foreign = anti_join(shares.select([*PAIR, "tzid"]), priors, ["legal_country_iso", "tzid"], ["country_iso", "tzid"])
-    zone_counts = priors.group_by("country_iso", use_threads=False).aggregate([("tzid", "count")])
-    per_pair = shares.group_by(list(PAIR), use_threads=False).aggregate([("tzid", "count")])
-    joined = per_pair.join(zone_counts, keys="legal_country_iso", right_keys="country_iso",
-                           join_type="left outer", right_suffix="_country", use_threads=False)
-    short = joined.filter(pc.not_equal(pc.fill_null(joined.column("tzid_count_country"), 0), joined.column("tzid_count")))
-    if foreign.num_rows or short.num_rows:
-        affected = pair_samples(foreign) or pair_samples(short)
-        raise fail("004", phase, "a pair's S3 tzids differ from Z(c) of S2", reason="zone_set_mismatch",
-                   affected_pairs_count=foreign.group_by(list(PAIR)).aggregate([]).num_rows + short.num_rows,
-                   sample_pairs=affected)
-
-
-def _check_share_sums(shares: pa.Table, phase: str) -> None:
-    """§4.2 steps 2-3: share_sum_country single-valued, finite, > 0, within 1e-12 of 1
-    and of csum of the pair's shares in stored order; shares finite in [0, 1] (007)."""
-    offsets = run_offsets(shares, PAIR)
-    if offsets.size < 2:
-        return
-    starts, lengths = offsets[:-1], np.diff(offsets)
-    sums = shares.column("share_sum_country").to_numpy()
-    p = shares.column("share_drawn").to_numpy()
-    first = sums[starts]
-    with np.errstate(invalid="ignore"):
-        varying = np.zeros(starts.size, dtype=bool)
-        np.logical_or.at(varying, np.repeat(np.arange(starts.size), lengths), sums != np.repeat(first, lengths))
-        bad = varying | ~(np.isfinite(first) & (first > 0.0)) | (np.abs(first - 1.0) > EPSILON) \
-            | (np.abs(first - csum_ragged(p, offsets)) > EPSILON)
-    if bad.any():
-        _share_failure(shares, starts[bad], "share_sum_inconsistent")
-    with np.errstate(invalid="ignore"):
-        bad_share = ~(np.isfinite(p) & (p >= 0.0) & (p <= 1.0))
-    if bad_share.any():
-        _share_failure(shares, np.flatnonzero(bad_share), "integerisation_mismatch")
-
-
-def _share_failure(shares: pa.Table, rows: np.ndarray, reason: str) -> None:
-    sample = shares.take(pa.array(rows[:SAMPLE])).select(list(PAIR)).to_pylist()
-    raise fail("007", "s3_zone_shares", f"{rows.size} pairs fail the share checks ({reason})", reason=reason,
-               affected_pairs_count=int(rows.size), sample_pairs=sample)
+def share_sums_checked(session, shares_relation) -> pa.Table:
+    """§4.2 step 2 (share_sum_country within 1e-12 of csum of the pair's shares in
+    stored tzid order) and step 3 (shares finite in [0, 1]), E3A_S4_007, streamed in key
+    order in batches through the vectorised compensated sum."""
+    context_from_session(session, SPEC)
+    key = [*PAIR, "tzid"]
+    in_order, _ = key_order(shares_relation, key)
+    ordered = shares_relation if in_order else shares_relation.order(", ".join(key))
+    reader = ordered.project("merchant_id, legal_country_iso, share_drawn, share_sum_country").to_arrow_reader(
+        SHARE_BATCH_ROWS)
+    tally = _ShareSumTally()
+    for pairs in _pair_complete_batches(reader):
+        tally.add(pairs)
+    if tally.sums_off:
+        raise fail("007", "s3_zone_shares", f"share_sum_country differs from csum of the shares for {tally.sums_off} pairs",
+                   reason="share_sum_inconsistent", affected_pairs_count=tally.sums_off, sample_pairs=tally.sum_samples)
+    if tally.shares_invalid:
+        raise fail("007", "s3_zone_shares", f"{tally.shares_invalid} pairs hold a share outside [0, 1]",
+                   reason="integerisation_mismatch", affected_pairs_count=tally.shares_invalid,
+                   sample_pairs=tally.share_samples)
+    return pa.table({"pairs_checked": pa.array([tally.pairs], pa.int64())})
 
 
 # --------------------------------------------------------------------------- output (§4.3)
-def zone_counts_checked(session, rows_relation) -> pa.Table:
+def zone_counts_checked(session, counts_relation) -> pa.Table:
     """Before publishing: output path tokens (002), unique key (007), table schema and
-    path<->embed equality (006)."""
+    path<->embed equality (006), evaluated in DuckDB; also whether the rows are stored
+    in writer order (the publisher then writes them without sorting)."""
     ctx = context_from_session(session, SPEC)
     phase = "integerisation"
     try:
@@ -312,17 +316,20 @@ def zone_counts_checked(session, rows_relation) -> pa.Table:
     if lacking:
         raise fail("002", phase, f"s4_zone_counts path lacks {', '.join(lacking)}", catalogue_id="dictionary_3A",
                    dataset_id="s4_zone_counts", template=template)
-    rows = sorted_arrow(rows_relation, (*PAIR, "tzid"))
     tokens = ctx.tokens
-    check = check_table(schema_packs(str(ctx.catalogue.root)), anchor_of(ctx, "s4_zone_counts", phase), rows,
-                        {"seed": tokens.seed, "manifest_fingerprint": tokens.manifest_fingerprint})
+    check = check_relation(schema_packs(str(ctx.catalogue.root)), anchor_of(ctx, "s4_zone_counts", phase),
+                           counts_relation, {"seed": tokens.seed, "manifest_fingerprint": tokens.manifest_fingerprint})
     if check.keys:
         raise fail("007", phase, f"duplicate output key: {check.first_message()}", reason="duplicate_output_key",
                    affected_pairs_count=check.key_count)
     if check.schema:
         raise fail("006", phase, f"s4_zone_counts rows fail the table schema: {check.first_message()}",
                    violation_count=check.schema_count, example_field=check.example_field())
-    return pa.table({"rows_checked": pa.array([rows.num_rows], pa.int64())})
+    rows = int(counts_relation.aggregate("count(*)::bigint").fetchone()[0])
+    return pa.table({
+        "rows_checked": pa.array([rows], pa.int64()),
+        "in_writer_order": pa.array([check.in_writer_order], pa.bool_()),
+    })
 
 
 # --------------------------------------------------------------------------- run report (§4.5)

@@ -1,0 +1,203 @@
+{{ config(materialized='table', meta={'seg3a_phase': 's3_zone_shares'}) }}
+-- depends_on: {{ ref('int_s4__zone_shares_checked') }}
+-- One row (passed = true) once the S3 shares agree with S1 and S2 (spec 03 §4.1 item 5,
+-- §4.2 steps 1-2), checked in this order: the S3 pair set equals D_esc (E3A_S4_003);
+-- lineage single-valued and equal to S2's (E3A_S4_007 lineage_inconsistent); each pair's
+-- tzids equal Z_ord(c) (E3A_S4_004 zone_set_mismatch); share_sum_country single-valued,
+-- finite, > 0 and within 1e-12 of 1 (E3A_S4_007 share_sum_inconsistent). The comparison
+-- with csum of the shares and the share values follow in int_s4__share_sums_checked.
+-- One aggregate per pair serves the pair-set, zone-count and share-sum checks.
+{%- set lineage = ['prior_pack_id', 'prior_pack_version', 'floor_policy_id', 'floor_policy_version'] %}
+with
+
+s3_zone_shares as (
+    select
+        merchant_id,
+        legal_country_iso,
+        tzid,
+        share_sum_country,
+        {{ lineage | join(',\n        ') }}
+    from {{ ref('s3_zone_shares') }}
+),
+
+s1_escalation_queue as (
+    select
+        merchant_id,
+        legal_country_iso
+    from {{ ref('s1_escalation_queue') }}
+    where is_escalated
+),
+
+s2_country_zone_priors as (
+    select
+        country_iso,
+        tzid,
+        {{ lineage | join(',\n        ') }}
+    from {{ ref('s2_country_zone_priors') }}
+),
+
+share_pairs_summarised as (
+    select
+        merchant_id,
+        legal_country_iso,
+        count(*) as zone_count,
+        min(share_sum_country) as share_sum_country,
+        max(share_sum_country) as share_sum_country_max
+    from s3_zone_shares
+    group by merchant_id, legal_country_iso
+),
+
+pairs_missing as (
+    select
+        s1_escalation_queue.merchant_id,
+        s1_escalation_queue.legal_country_iso
+    from s1_escalation_queue
+    anti join share_pairs_summarised
+        on s1_escalation_queue.merchant_id = share_pairs_summarised.merchant_id
+        and s1_escalation_queue.legal_country_iso = share_pairs_summarised.legal_country_iso
+),
+
+pairs_unexpected as (
+    select
+        share_pairs_summarised.merchant_id,
+        share_pairs_summarised.legal_country_iso
+    from share_pairs_summarised
+    anti join s1_escalation_queue
+        on share_pairs_summarised.merchant_id = s1_escalation_queue.merchant_id
+        and share_pairs_summarised.legal_country_iso = s1_escalation_queue.legal_country_iso
+),
+
+share_lineage as (
+    select
+        {%- for field in lineage %}
+        min({{ field }}) as {{ field }}_min,
+        max({{ field }}) as {{ field }}_max{{ ',' if not loop.last }}
+        {%- endfor %}
+    from s3_zone_shares
+),
+
+prior_lineage as (
+    select
+        {%- for field in lineage %}
+        min({{ field }}) as {{ field }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from s2_country_zone_priors
+),
+
+lineage_compared as (
+    select
+        concat_ws(','
+        {%- for field in lineage %},
+            case
+                when share_lineage.{{ field }}_min is distinct from share_lineage.{{ field }}_max
+                    or share_lineage.{{ field }}_min is distinct from prior_lineage.{{ field }}
+                    then '{{ field }}'
+            end
+        {%- endfor %}
+        ) as fields_inconsistent
+    from share_lineage
+    cross join prior_lineage
+),
+
+zones_foreign as (
+    select distinct
+        s3_zone_shares.merchant_id,
+        s3_zone_shares.legal_country_iso
+    from s3_zone_shares
+    anti join s2_country_zone_priors
+        on s3_zone_shares.legal_country_iso = s2_country_zone_priors.country_iso
+        and s3_zone_shares.tzid = s2_country_zone_priors.tzid
+),
+
+country_zone_counts as (
+    select
+        country_iso,
+        count(*) as zone_count
+    from s2_country_zone_priors
+    group by country_iso
+),
+
+pairs_assessed as (
+    select
+        share_pairs_summarised.merchant_id,
+        share_pairs_summarised.legal_country_iso,
+        share_pairs_summarised.zone_count = coalesce(country_zone_counts.zone_count, 0) as zone_count_matches,
+        share_pairs_summarised.share_sum_country = share_pairs_summarised.share_sum_country_max
+        and isfinite(share_pairs_summarised.share_sum_country)
+        and share_pairs_summarised.share_sum_country > 0
+        and abs(share_pairs_summarised.share_sum_country - 1.0) <= 1e-12 as share_sum_valid
+    from share_pairs_summarised
+    left join country_zone_counts
+        on share_pairs_summarised.legal_country_iso = country_zone_counts.country_iso
+),
+
+zone_set_mismatches as (
+    select
+        merchant_id,
+        legal_country_iso
+    from zones_foreign
+    union
+    select
+        merchant_id,
+        legal_country_iso
+    from pairs_assessed
+    where not zone_count_matches
+),
+
+consistency_guard as (
+    select
+        case
+            when (select count(*) from pairs_missing) + (select count(*) from pairs_unexpected) > 0 then error(
+                'E3A_S4_003_DOMAIN_MISMATCH_S1: the S3 pair set differs from the escalated pairs of S1'
+                || ' | phase=s3_zone_shares | context='
+                || json_object(
+                    'reason', 'pair_set_mismatch',
+                    'missing_escalated_pairs_count', (select count(*) from pairs_missing),
+                    'unexpected_pairs_count', (select count(*) from pairs_unexpected),
+                    'sample_missing_pairs', coalesce((
+                        select list({'merchant_id': merchant_id, 'legal_country_iso': legal_country_iso}
+                            order by merchant_id, legal_country_iso)[1:3]
+                        from pairs_missing), []),
+                    'sample_unexpected_pairs', coalesce((
+                        select list({'merchant_id': merchant_id, 'legal_country_iso': legal_country_iso}
+                            order by merchant_id, legal_country_iso)[1:3]
+                        from pairs_unexpected), [])
+                )::varchar
+            )
+            when (select fields_inconsistent from lineage_compared) <> '' then error(
+                'E3A_S4_007_OUTPUT_INCONSISTENT: s3_zone_shares lineage differs from S2 or is not single-valued'
+                || ' | phase=s3_zone_shares | context='
+                || json_object(
+                    'reason', 'lineage_inconsistent',
+                    'field', split_part((select fields_inconsistent from lineage_compared), ',', 1)
+                )::varchar
+            )
+            when (select count(*) from zone_set_mismatches) > 0 then error(
+                'E3A_S4_004_DOMAIN_MISMATCH_ZONES: a pair''s S3 tzids differ from Z(c) of S2'
+                || ' | phase=s3_zone_shares | context='
+                || json_object(
+                    'reason', 'zone_set_mismatch',
+                    'affected_pairs_count', (select count(*) from zone_set_mismatches),
+                    'sample_pairs', (
+                        select list({'merchant_id': merchant_id, 'legal_country_iso': legal_country_iso}
+                            order by merchant_id, legal_country_iso)[1:3]
+                        from zone_set_mismatches)
+                )::varchar
+            )
+            when (select count(*) from pairs_assessed where not share_sum_valid) > 0 then error(
+                'E3A_S4_007_OUTPUT_INCONSISTENT: share_sum_country not single-valued, finite, positive and within 1e-12 of 1'
+                || ' | phase=s3_zone_shares | context='
+                || json_object(
+                    'reason', 'share_sum_inconsistent',
+                    'affected_pairs_count', (select count(*) from pairs_assessed where not share_sum_valid),
+                    'sample_pairs', (
+                        select list({'merchant_id': merchant_id, 'legal_country_iso': legal_country_iso}
+                            order by merchant_id, legal_country_iso)[1:3]
+                        from pairs_assessed where not share_sum_valid)
+                )::varchar
+            )
+            else true
+        end as passed
+)
+
+select passed from consistency_guard

@@ -1,0 +1,237 @@
+"""Every E3A_S3 code of spec 03 §3.7 provoked by a broken input through a real `dbt
+build` of the S3 models on the small world (E3A_S3_008 is reserved for the validation
+state). The FAIL run report and the segment_state_runs row carry the code, class F4,
+the phase and the context; outputs published before are left untouched."""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from seg3a.core.identity import RECEIPT_NAME
+from seg3a.states.s3_draws import CODES
+from tests.e2e.conftest import PROJECT_ROOT, edit_json, load_policy, s1s2_session, write_policy  # noqa: F401
+from tests.e2e.test_s3_s4 import BASELINE, baseline_digests, build, output_files
+
+pytestmark = pytest.mark.e2e
+
+
+# ----------------------------------------------------------------------------- helpers
+@pytest.fixture
+def built(s1s2_session):
+    """S0..S2 done, S3 not yet run."""
+    return s1s2_session.restore("built")
+
+
+@pytest.fixture
+def finished(s1s2_session):
+    """S0..S4 done: the S3/S4 baseline."""
+    baseline_digests(s1s2_session)
+    return s1s2_session.restore(BASELINE)
+
+
+def run_s3_expecting(project, number: str, phase: str, **context) -> dict:
+    result = build(project, "tag:s3")
+    code = CODES[number]
+    assert not result.ok
+    assert code in result.output, result.output[-3000:]
+    report = project.report("S3")
+    assert (report["status"], report["error_code"], report["error_class"]) == ("FAIL", code, "F4"), report
+    assert report["first_failure_phase"] == phase
+    assert report["error_context"].items() >= context.items(), report["error_context"]
+    row = project.state_rows("S3")[-1]
+    assert (row["status"], row["error_code"]) == ("FAIL", code)
+    return report
+
+
+def replace_table(project, table: str, select: str) -> None:
+    """Rewrite a built table from a query over itself (constraints are dropped)."""
+    project.sql(f"create or replace table main.{table}_tampered as {select}")
+    project.sql(f"drop table main.{table}")
+    project.sql(f"alter table main.{table}_tampered rename to {table}")
+
+
+def escalated_country(project, zones: int = 2) -> str:
+    rows = project.sql(
+        "select queue.legal_country_iso from s1_escalation_queue as queue "
+        "inner join (select country_iso, count(*) as k from s2_country_zone_priors group by country_iso) as zones "
+        "on queue.legal_country_iso = zones.country_iso "
+        "where queue.is_escalated and zones.k >= ? order by queue.legal_country_iso limit 1", [zones])
+    return rows[0][0]
+
+
+def private_contracts(project, name: str) -> Path:
+    """A copy of the contracts made the run's contracts root."""
+    root = project.work / f"contracts-{name}"
+    shutil.rmtree(root, ignore_errors=True)
+    shutil.copytree(PROJECT_ROOT / "contracts", root)
+    edit_json(project.run_root / RECEIPT_NAME, lambda receipt: receipt.update(contracts_root=str(root)))
+    return root
+
+
+def edit_yaml(path: Path, change) -> None:
+    doc = yaml.safe_load(path.read_bytes())
+    change(doc)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def shares_published(project) -> bool:
+    return (project.path("s3_zone_shares") / "part-00000.parquet").is_file()
+
+
+# ----------------------------------------------------------------------------- 001
+def test_001_missing_gate_receipt(built):
+    built.path("s0_gate_receipt_3A").unlink()
+    run_s3_expecting(built, "001", "s0_gate", component="S0_GATE", reason="missing")
+    assert not shares_published(built)
+
+
+def test_001_required_policy_not_sealed(built):
+    def drop(receipt):
+        receipt["sealed_policy_set"] = [p for p in receipt["sealed_policy_set"] if p["logical_id"] != "zone_floor_policy"]
+    edit_json(built.path("s0_gate_receipt_3A"), drop)
+    run_s3_expecting(built, "001", "s0_gate", missing_policies=["zone_floor_policy"])
+
+
+def test_001_escalation_queue_schema_invalid(built):
+    replace_table(built, "s1_escalation_queue",
+                  "select * replace (case when is_escalated then 'bogus' else decision_reason end as decision_reason) "
+                  "from main.s1_escalation_queue")
+    run_s3_expecting(built, "001", "s1_escalation_queue", component="S1_ESCALATION_QUEUE", reason="schema_invalid",
+                     example_field="decision_reason")
+
+
+def test_001_dispersion_out_of_range_even_when_disabled(built):
+    policy = load_policy(built, "zone_mixture_policy")
+    policy["s3_dispersion"].update(enabled=False, merchant_jitter=0.3, merchant_jitter_clip=0.1)
+    write_policy(built, "zone_mixture_policy", policy)
+    for dataset_id in ("s0_gate_receipt_3A", "sealed_inputs_3A"):
+        built.path(dataset_id).unlink()  # S0 seals the edited policy afresh
+    result = build(built, "s0_gate_receipt_3A", "sealed_inputs_3A")
+    assert result.ok, result.output[-3000:]
+    report = run_s3_expecting(built, "001", "s3_dispersion_policy", component="ZONE_MIXTURE_POLICY",
+                              reason="invalid_s3_dispersion")
+    assert report["error_context"]["issues"] == ["s3_dispersion.merchant_jitter_clip = 0.1 below merchant_jitter = 0.3"]
+
+
+# ----------------------------------------------------------------------------- 002
+def test_002_rng_log_path_without_run_id(built):
+    contracts = private_contracts(built, "trace-without-run-id")
+
+    def drop_run_id(doc):
+        for entry in doc["datasets"]:
+            if entry["id"] == "rng_trace_log":
+                entry["path"] = entry["path"].replace("run_id={run_id}/", "")
+    edit_yaml(contracts / "dictionaries" / "dataset_dictionary.layer1.3A.yaml", drop_run_id)
+    run_s3_expecting(built, "002", "rng_logs", dataset_id="rng_trace_log")
+    assert not shares_published(built)
+
+
+# ----------------------------------------------------------------------------- 003 - 006
+def test_003_escalated_country_without_priors(built):
+    country = escalated_country(built)
+    built.sql("delete from main.s2_country_zone_priors where country_iso = ?", [country])
+    run_s3_expecting(built, "003", "s2_priors", missing_countries_count=1, sample_country_iso=country)
+
+
+def test_004_duplicate_pair_in_the_escalation_queue(built):
+    replace_table(built, "s1_escalation_queue",
+                  "select * from main.s1_escalation_queue union all "
+                  "(select * from main.s1_escalation_queue order by merchant_id, legal_country_iso limit 1)")
+    run_s3_expecting(built, "004", "s1_escalation_queue", reason="duplicate_pairs")
+
+
+def test_005_duplicate_zone_in_the_priors(built):
+    replace_table(built, "s2_country_zone_priors",
+                  "select * from main.s2_country_zone_priors union all "
+                  "(select * from main.s2_country_zone_priors order by country_iso, tzid limit 1)")
+    run_s3_expecting(built, "005", "s2_priors", reason="duplicate_zone_rows")
+
+
+def test_006_alpha_sum_differs_from_the_compensated_sum(built):
+    country = escalated_country(built)
+    built.sql("update main.s2_country_zone_priors set alpha_sum_country = alpha_sum_country * (1 + 1e-9) "
+              "where country_iso = ?", [country])
+    report = run_s3_expecting(built, "006", "s2_priors", reason="alpha_sum_mismatch", sample_country_iso=country)
+    context = report["error_context"]
+    assert context["observed_alpha_sum"] != context["expected_alpha_sum"]
+
+
+# ----------------------------------------------------------------------------- 007
+def test_007_partial_logs_events_without_trace(finished):
+    output_files(finished)["rng_trace_log"].unlink()
+    before = output_files(finished)["rng_event_zone_dirichlet"].read_bytes()
+    run_s3_expecting(finished, "007", "rng_logs", reason="trace_mismatch", events_exist=True, trace_exists=False)
+    assert output_files(finished)["rng_event_zone_dirichlet"].read_bytes() == before
+
+
+def test_007_replay_without_audit_row(finished):
+    output_files(finished)["rng_audit_log"].unlink()
+    run_s3_expecting(finished, "007", "rng_logs", reason="audit_missing")
+    assert not output_files(finished)["rng_audit_log"].exists()
+
+
+# ----------------------------------------------------------------------------- 009 - 012
+def test_009_rows_fail_the_output_table_schema(built):
+    contracts = private_contracts(built, "shares-capped")
+
+    def cap(doc):
+        for column in doc["plan"]["s3_zone_shares"]["columns"]:
+            if column["name"] == "share_drawn":
+                column["maximum"] = 0.5
+    edit_yaml(contracts / "schemas" / "schemas.3A.yaml", cap)
+    run_s3_expecting(built, "009", "sampling", example_field="share_drawn")
+    assert not shares_published(built)
+
+
+def test_010_lineage_not_single_valued(built):
+    country = escalated_country(built)
+    built.sql("update main.s2_country_zone_priors set prior_pack_version = 'v9.9.9' where country_iso = ?", [country])
+    run_s3_expecting(built, "010", "s2_priors", reason="lineage_not_single_valued", lineage_fields=["prior_pack_version"])
+
+
+def test_011_tampered_existing_partition_is_not_overwritten(finished):
+    part = output_files(finished)["s3_zone_shares"]
+    table = pq.read_table(part)
+    shares = table.column("share_drawn").to_numpy().copy()
+    shares[0] *= 0.5
+    pq.write_table(table.set_column(table.schema.get_field_index("share_drawn"), "share_drawn", pa.array(shares)),
+                   part, compression="zstd")
+    tampered = part.read_bytes()
+    run_s3_expecting(finished, "011", "sampling", difference_kind="field_value")
+    assert part.read_bytes() == tampered
+
+
+def test_011_event_file_present_at_publish(built):
+    events = built.path("rng_event_zone_dirichlet").parent / "part-00000.jsonl"
+    events.parent.mkdir(parents=True)
+    events.write_text("\n")  # a blank line: the events do not "exist", yet the file does
+    run_s3_expecting(built, "011", "sampling", output_id="rng_event_zone_dirichlet")
+    assert events.read_text() == "\n"
+
+
+def test_012_log_directory_unusable(built):
+    events_root = built.run_root / "logs/layer1/3A/rng/events"
+    events_root.mkdir(parents=True)
+    (events_root / "zone_dirichlet").write_text("not a directory\n")
+    run_s3_expecting(built, "012", "sampling", operation="write")
+
+
+def test_008_is_reserved_for_the_validation_state():
+    """S3 never raises its replay-mismatch code: no model or S3 module refers to it."""
+    sources = [*sorted((PROJECT_ROOT / "models/segment3a/s3_draws").glob("*")),
+               *sorted((PROJECT_ROOT / "src/seg3a/states").glob("s3_*.py"))]
+    raising = [p.name for p in sources
+               if re.search(r"error\(\s*'E3A_S3_008|fail\(\s*\"008\"|StateFailure\(SPEC,\s*\"008\"", p.read_text())]
+    assert raising == []
+    assert CODES["008"] == "E3A_S3_008_DIRICHLET_REPLAY_MISMATCH"
+
+
+def test_every_s3_code_is_provoked():
+    provoked = {name.split("_")[1] for name in globals() if re.fullmatch(r"test_\d{3}_.*", name)}
+    assert provoked == set(CODES)
