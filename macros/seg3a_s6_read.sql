@@ -5,8 +5,10 @@
     gate_receipt, upstream_gates, sealed_policies, escalation_queue, outlet_catalogue,
     country_zone_priors, zone_shares, zone_counts, zone_alloc, universe_hash,
     universe_recomputed, rng_events, rng_trace, rng_audit, run_reports, check_outcomes.
-  The `int_s6__<input>_read` models are exactly these selects; the S6 build models and
-  the status-consistency check inline them instead (seg3a_s6_relation).
+  The `int_s6__<input>_read` models are exactly these selects. They live in a macro, not
+  in the models, because the S6 build models and the status-consistency check must
+  inline the same select rather than ref a tested model (seg3a_s6_relation): one
+  definition for both.
   An unknown input fails compilation with E3A_S6_002_CATALOGUE_MALFORMED.
 #}
 {% macro seg3a_s6_read(input) -%}
@@ -14,23 +16,35 @@
     select
         json_extract_string(gate_receipt.doc, '$.manifest_fingerprint') as manifest_fingerprint,
         json_extract_string(gate_receipt.doc, '$.parameter_hash') as parameter_hash
-    from (select cast(content as json) as doc from read_text({{ seg3a_location('s0_gate_receipt_3A') }})) as gate_receipt
+    from (
+        select cast(content as json) as doc
+        from read_text({{ seg3a_location('s0_gate_receipt_3A') }})
+    ) as gate_receipt
     {%- elif input == 'upstream_gates' %}
     select
         segments.segment,
         json_extract_string(gate_receipt.doc, '$.upstream_gates.segment_' || segments.segment || '.status') as status
-    from (select cast(content as json) as doc from read_text({{ seg3a_location('s0_gate_receipt_3A') }})) as gate_receipt
+    from (
+        select cast(content as json) as doc
+        from read_text({{ seg3a_location('s0_gate_receipt_3A') }})
+    ) as gate_receipt
     cross join (select unnest(['1A', '1B', '2A']) as segment) as segments
     {%- elif input == 'sealed_policies' %}
     {#- policies listed in the gate's sealed_policy_set that also have a sealed_inputs_3A row -#}
     select policy_set.logical_id
     from (
         select unnest(json_extract_string(gate_receipt.doc, '$.sealed_policy_set[*].logical_id')) as logical_id
-        from (select cast(content as json) as doc from read_text({{ seg3a_location('s0_gate_receipt_3A') }})) as gate_receipt
+        from (
+        select cast(content as json) as doc
+        from read_text({{ seg3a_location('s0_gate_receipt_3A') }})
+    ) as gate_receipt
     ) as policy_set
     inner join (
         select unnest(json_extract_string(inventory.doc, '$[*].logical_id')) as logical_id
-        from (select cast(content as json) as doc from read_text({{ seg3a_location('sealed_inputs_3A') }})) as inventory
+        from (
+        select cast(content as json) as doc
+        from read_text({{ seg3a_location('sealed_inputs_3A') }})
+    ) as inventory
     ) as sealed_rows
         on policy_set.logical_id = sealed_rows.logical_id
     {%- elif input == 'escalation_queue' %}
@@ -85,7 +99,10 @@
         json_extract_string(universe_hash.doc, '$.day_effect_digest') as day_effect_digest,
         json_extract_string(universe_hash.doc, '$.zone_alloc_parquet_digest') as zone_alloc_parquet_digest,
         json_extract_string(universe_hash.doc, '$.routing_universe_hash') as routing_universe_hash
-    from (select cast(content as json) as doc from read_text({{ seg3a_location('zone_alloc_universe_hash') }})) as universe_hash
+    from (
+        select cast(content as json) as doc
+        from read_text({{ seg3a_location('zone_alloc_universe_hash') }})
+    ) as universe_hash
     {%- elif input == 'universe_recomputed' %}
     {#- the five components recomputed by S5's own function (seg3a.states.s5_digests) -#}
     select
@@ -111,6 +128,7 @@
     from read_json(
         {{ seg3a_location('rng_event_zone_dirichlet') }},
         format = 'newline_delimited',
+        hive_partitioning = false,
         columns = {
             run_id: 'VARCHAR', seed: 'UBIGINT', parameter_hash: 'VARCHAR', manifest_fingerprint: 'VARCHAR',
             blocks: 'UBIGINT', draws: 'VARCHAR', merchant_id: 'UBIGINT', country_iso: 'VARCHAR'
@@ -132,6 +150,7 @@
     from read_json(
         {{ seg3a_location('rng_trace_log') }},
         format = 'newline_delimited',
+        hive_partitioning = false,
         filename = true,
         columns = {
             ts_utc: 'VARCHAR', run_id: 'VARCHAR', seed: 'UBIGINT', module: 'VARCHAR', substream_label: 'VARCHAR',
@@ -148,6 +167,7 @@
     from read_json(
         {{ seg3a_location('rng_audit_log') }},
         format = 'newline_delimited',
+        hive_partitioning = false,
         columns = {run_id: 'VARCHAR', seed: 'UBIGINT', parameter_hash: 'VARCHAR', manifest_fingerprint: 'VARCHAR'}
     )
     {%- elif input == 'run_reports' %}
@@ -161,6 +181,7 @@
             {%- endfor %}
         ],
         format = 'auto',
+        hive_partitioning = false,
         columns = {state: 'VARCHAR', status: 'VARCHAR'}
     )
     {%- elif input == 'check_outcomes' %}

@@ -9,7 +9,8 @@
 {% macro seg3a_s6_render_test(node) -%}
     {%- set test_macro = context.get('test_' ~ node.test_metadata.name) -%}
     {%- if test_macro is none -%}
-        {{ exceptions.raise_compiler_error("E3A_S6_003_CHECK_EXECUTION_FAILED: no generic test " ~ node.test_metadata.name) }}
+        {{ exceptions.raise_compiler_error(
+            "E3A_S6_003_CHECK_EXECUTION_FAILED: no generic test " ~ node.test_metadata.name) }}
     {%- endif -%}
     {%- set arguments = {} -%}
     {%- for key, value in node.test_metadata.kwargs.items() if key != 'model' -%}

@@ -7,8 +7,9 @@
     {%- set found = [] -%}
     {%- if execute -%}
         {%- for node in graph.nodes.values() -%}
+            {%- set tested = (node.attached_node or '').split('.')[-1] -%}
             {%- if node.resource_type == 'test' and (node.config.meta or {}).get('seg3a_check_id')
-                and node.test_metadata is not none and (node.attached_node or '').split('.')[-1].startswith('int_s6__') -%}
+                and node.test_metadata is not none and tested.startswith('int_s6__') -%}
                 {%- do found.append(node) -%}
             {%- endif -%}
         {%- endfor -%}

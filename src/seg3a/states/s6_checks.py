@@ -267,7 +267,8 @@ def aggregate(outcomes: Iterable[TestOutcome]) -> Verdict:
     for check in CHECKS:
         mine = [r for r in rows if r["check_id"] == check.check_id]
         sub_counts = tuple(
-            (kind.name, sum(r["_affected"] for r in mine if (r["issue_code"], r["message"]) == (kind.code, kind.message)))
+            (kind.name, sum(r["_affected"] for r in mine
+                            if (r["issue_code"], r["message"]) == (kind.code, kind.message)))
             for kind in check.kinds)
         results.append(CheckResult(check, sum(count for _, count in sub_counts), sub_counts))
     issues = tuple({k: v for k, v in r.items() if k != "_affected"} for r in rows)

@@ -27,7 +27,7 @@ from ..core.schemas import SchemaPackError, SchemaPacks
 from .common import ReportedFailure, StateFailure, schema_packs, write_state_report
 from .s5_digests import PWP_OPTIONS
 from .s6_checks import CLASS_DETAIL, COUNT_KEYS, SPEC, Verdict, fail
-from .s6_preconditions import Verified
+from .s6_preconditions import Verified, recomputed_components
 
 REPORT_ID = "s6_validation_report_3A"
 ISSUES_ID = "s6_issue_table_3A"
@@ -317,9 +317,10 @@ def load_published(verified: Verified) -> Published:
 
 # --------------------------------------------------------------------------- run report
 def _universe_hash(verified: Verified) -> str | None:
+    """R, the routing universe hash recomputed by CHK_S5_UNIVERSE_HASH_COMBINED."""
     try:
-        return json.loads(verified.ctx.path("zone_alloc_universe_hash").read_bytes()).get("routing_universe_hash")
-    except (OSError, ValueError, AttributeError):
+        return recomputed_components(verified).routing_universe_hash
+    except OSError:
         return None
 
 

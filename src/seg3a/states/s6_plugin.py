@@ -11,7 +11,8 @@ from dbt.adapters.duckdb.plugins import BasePlugin
 class Plugin(BasePlugin):
     def initialize(self, plugin_config: dict[str, Any]) -> None:
         if plugin_config:
-            raise ValueError(f"E3A_S6_002_CATALOGUE_MALFORMED: the S6 plugin takes no config, got {sorted(plugin_config)}")
+            raise ValueError("E3A_S6_002_CATALOGUE_MALFORMED: the S6 plugin takes no config, "
+                             f"got {sorted(plugin_config)}")
 
     def configure_connection(self, conn) -> None:
         from .s6_udfs import register

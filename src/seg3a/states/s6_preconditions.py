@@ -343,14 +343,23 @@ def verify(ctx: RunContext) -> Verified:
     return verified
 
 
+_COMPONENTS: dict[tuple, ComponentDigests] = {}
+
+
 def recomputed_components(verified: Verified, connect: Callable[[], duckdb.DuckDBPyConnection] = duckdb.connect
                           ) -> ComponentDigests:
     """CHK_S5_UNIVERSE_HASH_DIGESTS' recomputation (04 §2.2): S5's own component function
-    over the verified policy files, the S2 partition and zone_alloc as read (masked)."""
+    over the verified policy files, the S2 partition and zone_alloc as read (masked).
+    Memoised like `verify`: two checks and the run report use it."""
     ctx = verified.ctx
+    key = (str(ctx.run_root), _stat_signature(verified.files))
+    with _MEMO_LOCK:
+        hit = _COMPONENTS.get(key)
+    if hit is not None:
+        return hit
     conn = connect()
     try:
-        return component_digests(
+        components = component_digests(
             conn, ctx.path("zone_alloc"),
             s2_partition=ctx.path("s2_country_zone_priors"),
             mixture_policy=verified.policy_paths["zone_mixture_policy"],
@@ -359,3 +368,6 @@ def recomputed_components(verified: Verified, connect: Callable[[], duckdb.DuckD
         )
     finally:
         conn.close()
+    with _MEMO_LOCK:
+        _COMPONENTS[key] = components
+    return components

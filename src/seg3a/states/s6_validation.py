@@ -34,7 +34,7 @@ import pyarrow as pa
 
 from ..core.context import RunContext
 from .common import StateFailure, context_from_run_root, context_from_session
-from .s6_checks import CHECKS, ISSUE_COLUMNS, SPEC, TestOutcome, aggregate, fail
+from .s6_checks import CHECKS, COUNT_KEYS, ISSUE_COLUMNS, SPEC, TestOutcome, aggregate, fail
 from .s6_outputs import (
     load_published, metrics, publish, publish_issue_table, publish_receipt, publish_report, run_report_fail,
     run_report_pass,
@@ -46,6 +46,10 @@ EVALUATED_SCHEMA = pa.schema([
     ("legal_country_iso", pa.string()), ("tzid", pa.string()), ("message", pa.string()), ("details", pa.string()),
     ("affected_count", pa.int64()),
 ])
+
+
+_RUN_REPORT_SCHEMA = pa.schema([("status", pa.string()), ("overall_status", pa.string()), ("error_code", pa.string()),
+                                *((key, pa.int64()) for key in sorted(COUNT_KEYS))])
 
 
 # --------------------------------------------------------------------------- dbt build: models
@@ -130,7 +134,8 @@ def run_report(session) -> pa.Table:
     verified = verify(context_from_session(session, SPEC))
     report = run_report_pass(verified, load_published(verified))
     return pa.Table.from_pylist([{"status": report["status"], "overall_status": report["overall_status"],
-                                  **report["counts"]}])
+                                  "error_code": report["error_code"], **dict(sorted(report["counts"].items()))}],
+                                schema=_RUN_REPORT_SCHEMA)
 
 
 # --------------------------------------------------------------------------- dbt test: UDF entry points

@@ -32,7 +32,8 @@ validation_errors as (
     {{ seg3a_s6_validation_errors(
         'rows_compared', issue_code, message,
         entity=seg3a_s6_entity_columns(keys),
-        details=details or ("'" ~ column ~ "=' || coalesce(cast(" ~ column ~ " as varchar), 'null') || ',expected=' || coalesce(expected_value, 'null')"),
+        details=details or ("'" ~ column ~ "=' || coalesce(cast(" ~ column ~ " as varchar), 'null')"
+            ~ " || ',expected=' || coalesce(expected_value, 'null')"),
         row_condition='cast(' ~ column ~ ' as varchar) is distinct from expected_value'
     ) }}
 )

@@ -33,7 +33,8 @@ validation_errors as (
     {{ seg3a_s6_validation_errors(
         'rows_compared', issue_code, message,
         entity=seg3a_s6_entity_columns(keys),
-        details="'" ~ column ~ "=' || coalesce(cast(observed as varchar), 'null') || ',reference_rows=' || reference_rows",
+        details="'" ~ column ~ "=' || coalesce(cast(observed as varchar), 'null')"
+            ~ " || ',reference_rows=' || reference_rows",
         row_condition='observed is distinct from reference_rows'
     ) }}
 )

@@ -32,7 +32,8 @@ validation_errors as (
     {{ seg3a_s6_validation_errors(
         'rows_compared', issue_code, message,
         entity=seg3a_s6_entity_columns(keys),
-        details="'" ~ column ~ "=' || coalesce(cast(observed as varchar), 'null') || ',reference=' || coalesce(array_to_string(reference_values, '|'), 'null')",
+        details="'" ~ column ~ "=' || coalesce(cast(observed as varchar), 'null')"
+            ~ " || ',reference=' || coalesce(array_to_string(reference_values, '|'), 'null')",
         row_condition='not coalesce(list_contains(reference_values, observed), false)'
     ) }}
 )

@@ -30,7 +30,8 @@ fields_compared as (
 validation_errors as (
     {{ seg3a_s6_validation_errors(
         'fields_compared', issue_code, message,
-        details="'field=' || field || ',stored=' || coalesce(stored_value, 'null') || ',recomputed=' || coalesce(recomputed_value, 'null')",
+        details="'field=' || field || ',stored=' || coalesce(stored_value, 'null')"
+            ~ " || ',recomputed=' || coalesce(recomputed_value, 'null')",
         row_condition='stored_value is distinct from recomputed_value'
     ) }}
 )

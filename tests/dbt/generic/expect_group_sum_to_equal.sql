@@ -11,7 +11,9 @@ with
 group_sums as (
     select
         {{ group_by | join(',\n        ') }},
-        {{ seg3a_csum('list(cast(' ~ sum_column ~ ' as double) order by ' ~ order_by | join(', ') ~ ')') }} as group_sum,
+        {{ seg3a_csum(
+            'list(cast(' ~ sum_column ~ ' as double) order by ' ~ order_by | join(', ') ~ ')'
+        ) }} as group_sum,
         cast({{ expected }} as double) as expected_sum
     from {{ model }}
     group by {{ group_by | join(', ') }}
@@ -21,8 +23,10 @@ validation_errors as (
     {{ seg3a_s6_validation_errors(
         'group_sums', issue_code, message,
         entity=seg3a_s6_entity_columns(group_by),
-        details="'sum=' || coalesce(cast(group_sum as varchar), 'null') || ',expected=' || coalesce(cast(expected_sum as varchar), 'null')",
-        row_condition='not coalesce(isfinite(group_sum) and isfinite(expected_sum) and abs(group_sum - expected_sum) <= ' ~ tolerance ~ ', false)'
+        details="'sum=' || coalesce(cast(group_sum as varchar), 'null')"
+            ~ " || ',expected=' || coalesce(cast(expected_sum as varchar), 'null')",
+        row_condition='not coalesce(isfinite(group_sum) and isfinite(expected_sum)'
+            ~ ' and abs(group_sum - expected_sum) <= ' ~ tolerance ~ ', false)'
     ) }}
 )
 

@@ -11,7 +11,9 @@ mismatched_fields as (
     select
         coalesce(sum(
             {%- for column, value in expected | dictsort %}
-            cast(cast({{ column }} as varchar) is distinct from cast({{ value }} as varchar) as bigint){{ ' +' if not loop.last }}
+            cast(
+                cast({{ column }} as varchar) is distinct from cast({{ value }} as varchar) as bigint
+            ){{ ' +' if not loop.last }}
             {%- endfor %}
         ), 0) as mismatch_count
     from {{ model }}

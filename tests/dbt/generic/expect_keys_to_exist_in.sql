@@ -2,6 +2,7 @@
   Keys of the model (after `row_condition`) with no row of `reference` (after
   `reference_condition`) carrying the same values in `reference_keys`. One issue per
   distinct key, or per model row with `per_row=true` (S1_EXTRA_PAIR counts rows).
+  Details `<key>=<value>,...,rows=<model rows with that key>`.
   Missing/extra pairs and triplets, tzids outside Z(c), RNG events without a pair.
   `entity_keys` (default `keys`) are the model columns an issue names, e.g. the whole
   triplet when only (country, tzid) is looked up.
@@ -12,10 +13,15 @@
 with
 
 model_keys as (
-    select {{ '' if per_row else 'distinct' }} {{ (entity_keys + keys) | unique | join(', ') }}
+    select
+        {{ (entity_keys + keys) | unique | join(',\n        ') }},
+        {{ '1' if per_row else 'count(*)' }} as row_count
     from {{ model }}
     {%- if row_condition %}
     where {{ row_condition }}
+    {%- endif %}
+    {%- if not per_row %}
+    group by {{ (entity_keys + keys) | unique | join(', ') }}
     {%- endif %}
 ),
 
@@ -40,8 +46,13 @@ keys_without_reference as (
 ),
 
 validation_errors as (
+    {%- set looked_up = [] %}
+    {%- for key in keys %}
+        {%- do looked_up.append("'" ~ key ~ "=' || coalesce(cast(" ~ key ~ " as varchar), 'null')") %}
+    {%- endfor %}
     {{ seg3a_s6_validation_errors(
-        'keys_without_reference', issue_code, message, entity=seg3a_s6_entity_columns(entity_keys)
+        'keys_without_reference', issue_code, message, entity=seg3a_s6_entity_columns(entity_keys),
+        details=looked_up | join(" || ',' || ") ~ " || ',rows=' || row_count"
     ) }}
 )
 

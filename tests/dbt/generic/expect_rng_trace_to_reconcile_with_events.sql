@@ -1,6 +1,7 @@
 {#
   RNG trace against the event log (04 §2.3). Trace rows of another `run_id` or `seed`
-  (SQL expressions, the run's by default) are dropped; candidates are the rest with module 3A.S3 and substream zone_dirichlet; the
+  (SQL expressions, the run's by default) are dropped; candidates are the rest with
+  module 3A.S3 and substream zone_dirichlet; the
   aggregate is the candidate with the greatest (events_total, blocks_total,
   draws_total, rng_counter_after_hi, rng_counter_after_lo, ts_utc, source_file_name).
   `missing` issue: no candidate while there are events or escalated pairs (an empty

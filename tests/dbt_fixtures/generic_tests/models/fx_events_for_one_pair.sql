@@ -1,0 +1,11 @@
+with
+
+fixture_rows as (
+    select *
+    from (
+        values
+        (1::ubigint, 'AA')
+    ) as fixture_rows (merchant_id, country_iso)
+)
+
+select * from fixture_rows

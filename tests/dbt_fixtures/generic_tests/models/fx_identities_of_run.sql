@@ -1,0 +1,12 @@
+with
+
+fixture_rows as (
+    select *
+    from (
+        values
+        ('r1', 42::ubigint),
+        ('r1', 42)
+    ) as fixture_rows (run_id, seed)
+)
+
+select * from fixture_rows

@@ -1,0 +1,12 @@
+with
+
+fixture_rows as (
+    select *
+    from (
+        values
+        ('AA', 'Area/X', 1.5::double, 3.0::double),
+        ('AA', 'Area/Y', 1.5, 3.0)
+    ) as fixture_rows (country_iso, tzid, alpha_effective, alpha_sum_country)
+)
+
+select * from fixture_rows

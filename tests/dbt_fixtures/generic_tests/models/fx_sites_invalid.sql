@@ -1,0 +1,13 @@
+with
+
+fixture_rows as (
+    select *
+    from (
+        values
+        (1::ubigint, 'AA', 0::bigint),
+        (2, 'BB', null),
+        (3, 'CC', 2)
+    ) as fixture_rows (merchant_id, legal_country_iso, site_count)
+)
+
+select * from fixture_rows

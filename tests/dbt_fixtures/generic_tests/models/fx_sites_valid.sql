@@ -1,0 +1,12 @@
+with
+
+fixture_rows as (
+    select *
+    from (
+        values
+        (1::ubigint, 'AA', 1::bigint),
+        (2, 'BB', 3)
+    ) as fixture_rows (merchant_id, legal_country_iso, site_count)
+)
+
+select * from fixture_rows

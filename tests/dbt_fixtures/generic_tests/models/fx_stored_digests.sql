@@ -1,0 +1,11 @@
+with
+
+fixture_rows as (
+    select *
+    from (
+        values
+        ('d1', 'd2', 'r12')
+    ) as fixture_rows (zone_alpha_digest, theta_digest, routing_universe_hash)
+)
+
+select * from fixture_rows

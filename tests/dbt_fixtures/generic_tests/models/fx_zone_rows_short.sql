@@ -1,0 +1,12 @@
+with
+
+fixture_rows as (
+    select *
+    from (
+        values
+        (1::ubigint, 'AA', 'Area/X'),
+        (2, 'ZZ', 'Zed/X')
+    ) as fixture_rows (merchant_id, legal_country_iso, tzid)
+)
+
+select * from fixture_rows
