@@ -15,7 +15,7 @@ import pytest
 from seg3a.states.s5_egress import CODES
 from tests.e2e.conftest import s1s2_session  # noqa: F401  (fixture)
 from tests.e2e.test_s3_s4 import BASELINE, baseline_digests, build
-from tests.negative.test_s3_errors import edit_yaml, private_contracts, replace_table
+from tests.negative.test_s3_errors import edit_yaml, private_contracts
 
 pytestmark = pytest.mark.e2e
 
@@ -56,6 +56,17 @@ def run_s5_expecting(project, number: str, phase: str, **context) -> dict:
     row = project.state_rows("S5")[-1]
     assert (row["status"], row["error_code"]) == ("FAIL", code)
     return report
+
+
+def materialise(project, relation: str, select: str | None = None) -> None:
+    """Make an upstream relation (a table or a view) a plain table the test may edit,
+    optionally rewritten from a query over itself; S5 alone is then rebuilt over it."""
+    kind = project.sql("select table_type from information_schema.tables where table_schema = 'main' "
+                       "and table_name = ?", [relation])[0][0]
+    project.sql(f"create or replace table main.{relation}__edited as "
+                f"{select or f'select * from main.{relation}'}")
+    project.sql(f"drop {'view' if kind == 'VIEW' else 'table'} main.{relation}")
+    project.sql(f"alter table main.{relation}__edited rename to {relation}")
 
 
 def zone_alloc_part(project):
@@ -112,7 +123,7 @@ def test_001_upstream_state_not_pass(finished):
 
 
 def test_001_input_column_missing(finished):
-    replace_table(finished, "s3_zone_shares", "select * exclude (tzid) from main.s3_zone_shares")
+    materialise(finished, "s3_zone_shares", "select * exclude (tzid) from main.s3_zone_shares")
     run_s5_expecting(finished, "001", "s3_zone_shares", component="S3_ZONE_SHARES", reason="missing_columns",
                      missing_columns=["tzid"])
 
@@ -134,6 +145,7 @@ def test_002_zone_alloc_path_without_seed_token(finished):
 # ----------------------------------------------------------------------------- 003
 def test_003_escalated_pair_missing_from_s4(finished):
     merchant, country = first_escalated_pair(finished)
+    materialise(finished, "s4_zone_counts")
     finished.sql("delete from main.s4_zone_counts where merchant_id = ? and legal_country_iso = ?",
                  [merchant, country])
     report = run_s5_expecting(finished, "003", "s4_zone_counts", reason="pair_set_mismatch",
@@ -145,6 +157,7 @@ def test_003_escalated_pair_missing_from_s4(finished):
 
 def test_003_zone_missing_from_a_pair(finished):
     triplet = first_triplet(finished)
+    materialise(finished, "s4_zone_counts")
     finished.sql(f"delete from main.s4_zone_counts where {TRIPLET}", list(triplet))
     run_s5_expecting(finished, "003", "s4_zone_counts", reason="zone_domain_mismatch",
                      missing_escalated_pairs_count=0, unexpected_pairs_count=0, affected_zone_triplets_count=1)
@@ -153,6 +166,7 @@ def test_003_zone_missing_from_a_pair(finished):
 def test_003_counts_not_conserved(finished):
     triplet = first_triplet(finished)
     merchant = triplet[0]
+    materialise(finished, "s4_zone_counts")
     finished.sql(f"update main.s4_zone_counts set zone_site_count = zone_site_count + 1 where {TRIPLET}",
                  list(triplet))
     run_s5_expecting(finished, "003", "s4_zone_counts", reason="count_conservation",
@@ -161,7 +175,7 @@ def test_003_counts_not_conserved(finished):
 
 # ----------------------------------------------------------------------------- 006
 def test_006_zone_alloc_row_fails_its_schema(finished):
-    finished.sql("update main.s4_zone_counts set prior_pack_version = ''")
+    materialise(finished, "s4_zone_counts", "select * replace ('' as prior_pack_version) from main.s4_zone_counts")
     run_s5_expecting(finished, "006", "zone_alloc_build", output_id="zone_alloc", example_field="prior_pack_version")
     assert nothing_published(finished)
 

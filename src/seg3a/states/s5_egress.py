@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import yaml
 
 from ..core.catalogue import CatalogueError
@@ -24,11 +25,12 @@ from ..core.cjson import cj_bytes
 from ..core.digests import FileChangedError, sha256_bytes
 from ..core.partitions import compare_row_sets, make_stage
 from ..core.publish import ImmutabilityViolation, PublishIOError, publish_bytes
+from ..core.schemas import Violation
 from .common import (
     StateFailure, StateSpec, context_from_session, entry_gate, failure_text, is_placeholder, schema_packs,
     write_state_report,
 )
-from .s3_tables import check_table, sorted_arrow
+from .s2_priors import load_string_keys
 from .s5_digests import (
     DIGEST_RULE, PWP_FILE, ComponentDigests, component_digests_for_run, masked_zone_alloc_digest,
     universe_hash_document, write_pwp,
@@ -165,9 +167,10 @@ def _entry_gate(ctx):
 
 
 def _parse_policy(logical_id: str, data: bytes, path: Path) -> Any:
+    """YAML as S2 reads it (keys kept as text, so `NO` stays Norway; duplicates fail)."""
     try:
         if path.suffix in (".yaml", ".yml"):
-            return yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            return load_string_keys(data)
         return json.loads(data)
     except (yaml.YAMLError, ValueError) as exc:
         raise fail("001", "s0_gate", f"{logical_id} does not parse: {exc}",
@@ -290,17 +293,33 @@ def zone_alloc_checked(session, rows_relation) -> pa.Table:
     with a zone_alloc partition already published (007) before anything is written."""
     ctx = context_from_session(session, SPEC)
     phase = "zone_alloc_build"
-    rows = sorted_arrow(rows_relation, KEY)
-    tokens = ctx.tokens
-    check = check_table(schema_packs(str(ctx.catalogue.root)), anchor_of(ctx, "zone_alloc", phase), rows,
-                        {"seed": tokens.seed, "manifest_fingerprint": tokens.manifest_fingerprint})
-    violations = check.schema + check.keys
+    frame = rows_relation.order(", ".join(KEY)).to_arrow_table()
+    packs = schema_packs(str(ctx.catalogue.root))
+    violations = packs.validate_table(anchor_of(ctx, "zone_alloc", phase), frame) + token_violations(ctx, frame)
     if violations:
         raise fail("006", phase, f"zone_alloc fails its schema: {violations[0]}", output_id="zone_alloc",
                    violation_count=sum(v.count for v in violations),
                    example_field=violations[0].path.removeprefix("columns."))
     _compare_existing_zone_alloc(ctx, session, rows_relation)
-    return pa.table({"rows_checked": pa.array([rows.num_rows], pa.int64())})
+    return pa.table({"rows_checked": pa.array([frame.num_rows], pa.int64())})
+
+
+def token_violations(ctx, frame: pa.Table) -> list[Violation]:
+    """Path<->embed equality (01 §2.4): seed and manifest_fingerprint equal the tokens."""
+    tokens = {"seed": ctx.tokens.seed, "manifest_fingerprint": ctx.tokens.manifest_fingerprint}
+    found = []
+    for column, token in tokens.items():
+        if column not in frame.column_names or not frame.num_rows:
+            continue
+        values = frame.column(column)
+        try:
+            differing = pc.sum(pc.invert(pc.fill_null(pc.equal(values, pa.scalar(token, values.type)), False)))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            continue  # a wrong type is already a schema violation
+        if differing.as_py():
+            found.append(Violation(f"columns.{column}", f"differs from the partition token {token!r}",
+                                   int(differing.as_py())))
+    return found
 
 
 def _compare_existing_zone_alloc(ctx, session, rows_relation) -> None:
