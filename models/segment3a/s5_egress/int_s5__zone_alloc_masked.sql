@@ -1,4 +1,4 @@
-{{ config(materialized='table', meta={'seg3a_phase': 'zone_alloc_build'}) }}
+{{ config(materialized='view', meta={'seg3a_phase': 'zone_alloc_build'}) }}
 -- depends_on: {{ ref('int_s5__domain_checked') }}
 -- The zone_alloc frame with routing_universe_hash masked to 64 zeros (spec 04 §1.3,
 -- steps 1-4): exactly the S4 rows, site_count from the escalated S1 pair, the four

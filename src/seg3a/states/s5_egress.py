@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import yaml
 
 from ..core.catalogue import CatalogueError
@@ -25,12 +24,12 @@ from ..core.cjson import cj_bytes
 from ..core.digests import FileChangedError, sha256_bytes
 from ..core.partitions import compare_row_sets, make_stage
 from ..core.publish import ImmutabilityViolation, PublishIOError, publish_bytes
-from ..core.schemas import Violation
 from .common import (
     StateFailure, StateSpec, context_from_session, entry_gate, failure_text, is_placeholder, schema_packs,
     write_state_report,
 )
-from .s2_priors import load_string_keys
+from .s2_priors import _string_key_mapping
+from .s3_tables import check_relation
 from .s5_digests import (
     DIGEST_RULE, PWP_FILE, ComponentDigests, component_digests_for_run, masked_zone_alloc_digest,
     universe_hash_document, write_pwp,
@@ -166,11 +165,18 @@ def _entry_gate(ctx):
         raise fail("001", failure.phase, failure.message, **context) from None
 
 
+class _StringKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """S2's key rule (keys kept as text, so `NO` stays Norway; duplicate keys fail) on
+    libyaml's parser, which reads the prior pack and floors several times faster."""
+
+
+_StringKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _string_key_mapping)
+
+
 def _parse_policy(logical_id: str, data: bytes, path: Path) -> Any:
-    """YAML as S2 reads it (keys kept as text, so `NO` stays Norway; duplicates fail)."""
     try:
         if path.suffix in (".yaml", ".yml"):
-            return load_string_keys(data)
+            return yaml.load(data, Loader=_StringKeyLoader)
         return json.loads(data)
     except (yaml.YAMLError, ValueError) as exc:
         raise fail("001", "s0_gate", f"{logical_id} does not parse: {exc}",
@@ -289,37 +295,22 @@ def digests_from(table: pa.Table) -> ComponentDigests:
 
 # --------------------------------------------------------------------------- §1.3 finalising
 def zone_alloc_checked(session, rows_relation) -> pa.Table:
-    """The final frame (hash written) validated against its anchor (006), and compared
-    with a zone_alloc partition already published (007) before anything is written."""
+    """The final frame (hash written) validated against its anchor with path<->embed
+    equality (006), and compared with a zone_alloc partition already published (007),
+    before anything is written. The writer sort is the publisher's ORDER BY."""
     ctx = context_from_session(session, SPEC)
     phase = "zone_alloc_build"
-    frame = rows_relation.order(", ".join(KEY)).to_arrow_table()
-    packs = schema_packs(str(ctx.catalogue.root))
-    violations = packs.validate_table(anchor_of(ctx, "zone_alloc", phase), frame) + token_violations(ctx, frame)
+    tokens = ctx.tokens
+    check = check_relation(schema_packs(str(ctx.catalogue.root)), anchor_of(ctx, "zone_alloc", phase), rows_relation,
+                           {"seed": tokens.seed, "manifest_fingerprint": tokens.manifest_fingerprint})
+    violations = check.schema + check.keys
     if violations:
         raise fail("006", phase, f"zone_alloc fails its schema: {violations[0]}", output_id="zone_alloc",
                    violation_count=sum(v.count for v in violations),
                    example_field=violations[0].path.removeprefix("columns."))
     _compare_existing_zone_alloc(ctx, session, rows_relation)
-    return pa.table({"rows_checked": pa.array([frame.num_rows], pa.int64())})
-
-
-def token_violations(ctx, frame: pa.Table) -> list[Violation]:
-    """Path<->embed equality (01 §2.4): seed and manifest_fingerprint equal the tokens."""
-    tokens = {"seed": ctx.tokens.seed, "manifest_fingerprint": ctx.tokens.manifest_fingerprint}
-    found = []
-    for column, token in tokens.items():
-        if column not in frame.column_names or not frame.num_rows:
-            continue
-        values = frame.column(column)
-        try:
-            differing = pc.sum(pc.invert(pc.fill_null(pc.equal(values, pa.scalar(token, values.type)), False)))
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-            continue  # a wrong type is already a schema violation
-        if differing.as_py():
-            found.append(Violation(f"columns.{column}", f"differs from the partition token {token!r}",
-                                   int(differing.as_py())))
-    return found
+    rows = rows_relation.aggregate("count(*)").fetchone()[0]
+    return pa.table({"rows_checked": pa.array([rows], pa.int64())})
 
 
 def _compare_existing_zone_alloc(ctx, session, rows_relation) -> None:
