@@ -8,7 +8,11 @@ given). Reported per size, as medians over the repeats:
   * wall_s     the whole dbt invocation (process start to exit, parsing included);
   * models_s   S3 + S4 model execution, from dbt's run_results.json (first start to
                last completion of an s3/s4 node);
+  * cpu_s      user + system CPU time of the dbt process: on a machine shared with
+               other work the wall times stretch, CPU time much less so; on an idle
+               two-core machine the wall time lies between cpu_s / 2 and cpu_s;
   * rss_mib    peak resident set size of the dbt process (the UDFs run in-process);
+  * load       the 1-minute load average when the run ended (0-2 on an idle 2-core box);
 
 plus the escalated pairs and share rows of the world. Acceptance at 1M pairs on two
 cores: models within 60 s, peak RSS within 4 GiB.
@@ -39,7 +43,8 @@ TARGET_RSS_MIB = 4096.0
 RSS_WRAPPER = (
     "import resource, subprocess, sys;"
     "code = subprocess.run(sys.argv[1:]).returncode;"
-    "print('PEAK_RSS_KIB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr);"
+    "usage = resource.getrusage(resource.RUSAGE_CHILDREN);"
+    "print('PEAK_RSS_KIB', usage.ru_maxrss, 'CPU_S', usage.ru_utime + usage.ru_stime, file=sys.stderr);"
     "sys.exit(code)"
 )
 
@@ -48,7 +53,9 @@ RSS_WRAPPER = (
 class Measurement:
     wall_s: float
     models_s: float
+    cpu_s: float
     rss_mib: float
+    load: float
 
 
 @dataclass(frozen=True)
@@ -60,7 +67,9 @@ class SizeResult:
     repeats: int
     wall_s: float
     models_s: float
+    cpu_s: float
     rss_mib: float
+    load: float
     runs: list[Measurement]
 
 
@@ -125,8 +134,9 @@ class Workspace:
         done, wall = self.dbt(["build", "--select", "tag:s3", "tag:s4"], threads)
         if done.returncode:
             raise SystemExit(f"S3/S4 build failed:\n{done.stdout[-4000:]}")
-        rss_kib = int(done.stderr.rsplit("PEAK_RSS_KIB", 1)[1].split()[0])
-        return Measurement(wall, self.models_seconds(), rss_kib / 1024.0)
+        fields = done.stderr.rsplit("PEAK_RSS_KIB", 1)[1].split()
+        rss_kib, cpu = int(fields[0]), float(fields[2])
+        return Measurement(wall, self.models_seconds(), cpu, rss_kib / 1024.0, os.getloadavg()[0])
 
     def models_seconds(self) -> float:
         """First start to last completion of the S3/S4 nodes in run_results.json."""
@@ -155,19 +165,21 @@ def run_size(args: argparse.Namespace, pairs: int) -> SizeResult:
     return SizeResult(
         pairs=pairs, escalated_pairs=escalated, share_rows=rows, threads=args.threads, repeats=args.repeats,
         wall_s=statistics.median(r.wall_s for r in runs), models_s=statistics.median(r.models_s for r in runs),
-        rss_mib=statistics.median(r.rss_mib for r in runs), runs=runs,
+        cpu_s=statistics.median(r.cpu_s for r in runs), rss_mib=statistics.median(r.rss_mib for r in runs),
+        load=statistics.median(r.load for r in runs), runs=runs,
     )
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     results = []
-    print(f"{'pairs':>9} {'escalated':>10} {'rows':>10} {'wall_s':>8} {'models_s':>9} {'rss_mib':>8}")
+    print(f"{'pairs':>9} {'escalated':>10} {'rows':>10} {'wall_s':>8} {'models_s':>9} {'cpu_s':>7} "
+          f"{'rss_mib':>8} {'load':>5}")
     for pairs in args.pairs:
         result = run_size(args, pairs)
         results.append(result)
-        print(f"{result.pairs:>9} {result.escalated_pairs:>10} {result.share_rows:>10} "
-              f"{result.wall_s:>8.1f} {result.models_s:>9.1f} {result.rss_mib:>8.0f}", flush=True)
+        print(f"{result.pairs:>9} {result.escalated_pairs:>10} {result.share_rows:>10} {result.wall_s:>8.1f} "
+              f"{result.models_s:>9.1f} {result.cpu_s:>7.1f} {result.rss_mib:>8.0f} {result.load:>5.1f}", flush=True)
     largest = max(results, key=lambda r: r.pairs)
     if largest.pairs >= 1_000_000:
         ok = largest.models_s <= TARGET_SECONDS and largest.rss_mib <= TARGET_RSS_MIB

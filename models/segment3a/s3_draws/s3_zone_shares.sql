@@ -2,11 +2,10 @@
 -- s3_zone_shares (spec 03 §3.5): one row per escalated pair x zone of Z(c), the K
 -- shares of each draw unnested against the pair's tzids. A view over int_s3__draws:
 -- writing long, mostly repeated strings (fingerprint, stream id, lineage) per zone row
--- would cost more than everything that reads them. The rows stream in key order (the
--- draws are stored in pair order, tzids ascend within a pair, and unnest and 1-row
--- cross joins keep order); int_s3__zone_shares_checked verifies that row by row, and
--- int_s3__zone_shares_published publishes them write-once as part-00000.parquet (§3.6),
--- sorting first should the order ever differ.
+-- into the database would cost more than everything that reads them. Rows usually
+-- stream in key order (draws are stored in pair order, tzids ascend within a pair), but
+-- nothing relies on it: int_s3__zone_shares_checked checks keys and schema, and
+-- int_s3__zone_shares_published writes the rows in verified key order (§3.6).
 with
 
 rng_audit_log as (

@@ -1,10 +1,9 @@
 {{ config(materialized='view', meta={'seg3a_phase': 'integerisation'}) }}
 -- s4_zone_counts (spec 03 §4.3): one row per escalated pair x zone of Z(c) with its
--- integer count. A view over the narrow, key-ordered int_s4__zone_counts_integerised
--- table with the run constants (seed, fingerprint, lineage) added by 1-row cross joins,
--- which keep the order; int_s4__zone_counts_checked verifies it row by row and
--- int_s4__zone_counts_published writes the rows write-once, sorting first should the
--- order ever differ. int_s4__integerisation_checked checks the integerisation first.
+-- integer count. A view over the narrow int_s4__zone_counts_integerised table (stored in
+-- key order) with the run constants (seed, fingerprint, lineage) from 1-row cross joins.
+-- int_s4__integerisation_checked and int_s4__zone_counts_checked check it, then
+-- int_s4__zone_counts_published writes the rows in verified key order.
 with
 
 int_s4__inputs_verified as (

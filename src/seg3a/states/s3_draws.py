@@ -22,6 +22,7 @@ from .common import (
     StateFailure, StateSpec, context_from_session, entry_gate, read_verified_bytes, schema_packs,
     write_state_report,
 )
+from .s3_publish import PublishCodes, publish_relation
 from .s3_tables import check_relation, distinct_count, run_offsets, sorted_arrow
 
 CODES = {
@@ -65,6 +66,7 @@ POLICY_IDS = ("zone_mixture_policy", "country_zone_alphas", "zone_floor_policy")
 MIXTURE_POLICY = "zone_mixture_policy"
 EPSILON = 1e-12
 LINEAGE = ("prior_pack_id", "prior_pack_version", "floor_policy_id", "floor_policy_version")
+SHARE_KEY = ("merchant_id", "legal_country_iso", "tzid")
 U64_MAX = (1 << 64) - 1
 SAMPLE = 3
 
@@ -309,8 +311,7 @@ def dispersion_policy(session, gate_table: pa.Table) -> pa.Table:
 # --------------------------------------------------------------------------- output checks (§3.4-§3.6)
 def zone_shares_checked(session, shares_relation, draws_relation) -> pa.Table:
     """Before publishing: K rows per pair (else 005), unique key (else 004), table
-    schema and path<->embed equality (else 009). One summary row, saying whether the
-    rows are stored in writer order (the publisher then writes them without sorting)."""
+    schema and path<->embed equality (else 009). One summary row."""
     ctx = context_from_session(session, SPEC)
     phase = "sampling"
     rows = int(shares_relation.aggregate("count(*)::bigint").fetchone()[0])
@@ -329,8 +330,17 @@ def zone_shares_checked(session, shares_relation, draws_relation) -> pa.Table:
                    violation_count=check.schema_count, example_field=check.example_field())
     return pa.table({
         "rows_checked": pa.array([rows], pa.int64()),
-        "in_writer_order": pa.array([check.in_writer_order], pa.bool_()),
     })
+
+
+def zone_shares_published(session, shares_relation) -> pa.Table:
+    """Publish the validated s3_zone_shares rows write-once at the dictionary path
+    (§3.6); a differing existing partition is E3A_S3_011."""
+    ctx = context_from_session(session, SPEC)
+    codes = PublishCodes(SPEC, immutability="011", phase="sampling")
+    result = publish_relation(ctx, codes, "s3_zone_shares", shares_relation, list(SHARE_KEY))
+    return pa.table({"rows_published": pa.array([result["rows"]], pa.int64()),
+                     "created": pa.array([result["created"]], pa.bool_())})
 
 
 # --------------------------------------------------------------------------- run report (§3.8)
@@ -378,5 +388,5 @@ def run_report(session, draws_relation, queue_summary: pa.Table, priors_summary:
 
 __all__ = [
     "SPEC", "CODES", "inputs_verified", "escalation_queue_checked", "country_priors_checked", "dispersion_policy",
-    "dispersion_issues", "parse_dispersion", "zone_shares_checked", "run_report",
+    "dispersion_issues", "parse_dispersion", "zone_shares_checked", "zone_shares_published", "run_report",
 ]

@@ -3,9 +3,11 @@ emission / replay / idempotence rules of §2.4.
 
 The JSON lines themselves are built in SQL (`int_s3__rng_log_lines`) with keys in sorted
 order and DuckDB's shortest round-trip float text (the same text as Python's `repr`);
-this module decides the mode, validates, stages and moves files. Events are validated
-column-wise against the event anchor (vectorised: one pass per field over all rows)
-plus a full JSON-Schema check of the first line, which shares its template with all.
+this module decides the mode, validates, stages and moves files. Lines are written in
+pair order: streamed in stored order when that is verified to be pair order, otherwise
+sorted by DuckDB (`stream_in_key_order`). Events are validated column-wise against the
+event anchor (vectorised: one pass per field over all rows) plus a full JSON-Schema
+check of the first line, which shares its template with all.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from ..core.paths import project_root
 from ..core.schemas import SchemaPacks
 from .common import StateFailure, context_from_session, schema_packs
 from .s3_draws import SPEC
+from .s3_tables import KeyOrderBroken, stream_in_key_order
 
 LOG_IDS = ("rng_audit_log", "rng_trace_log", "rng_event_zone_dirichlet")
 RUN_TOKENS = ("seed={seed}", "parameter_hash={parameter_hash}", "run_id={run_id}")
@@ -36,7 +39,8 @@ MODULE = "3A.S3"
 SUBSTREAM = "zone_dirichlet"
 ALGORITHM = "philox2x64-10"
 AUDIT_KEYS = ("run_id", "seed", "parameter_hash", "manifest_fingerprint")
-BATCH_ROWS = 200_000
+BATCH_ROWS = 50_000
+PAIR_KEY = ["merchant_id", "legal_country_iso"]
 PHASE_LOGS = "rng_logs"
 PHASE_SAMPLING = "sampling"
 
@@ -329,14 +333,17 @@ def _check_first_lines(packs: SchemaPacks, ctx, batch: pa.RecordBatch) -> None:
                        violation_count=max(1, len(violations)))
 
 
-def _stage_lines(reader: pa.RecordBatchReader, packs: SchemaPacks, ctx, events_file: Path, trace_file: Path) -> int:
-    """Write every event and trace line in pair order; returns the number of events."""
+def _stage_lines(batches, packs: SchemaPacks, ctx, events_file: Path, trace_file: Path) -> int:
+    """Write every event and trace line of `batches` (in pair order), starting both
+    files afresh; returns the number of events."""
     anchor = ctx.catalogue.entry("rng_event_zone_dirichlet")["schema_ref"]
     count = 0
     with open(events_file, "wb") as events, open(trace_file, "wb") as trace:
-        for batch in reader:
+        for batch in batches:
             if batch.num_rows == 0:
                 continue
+            if batch.column("event_line").null_count or batch.column("trace_line").null_count:
+                raise fail("007", PHASE_SAMPLING, "an event or trace line is null", reason="event_schema_invalid")
             if count == 0:
                 _check_first_lines(packs, ctx, batch)
             problems = column_violations(packs, anchor, pa.Table.from_batches([batch]).select(list(EVENT_COLUMNS)))
@@ -381,11 +388,13 @@ def emit_logs(session, lines_relation, mode_table: pa.Table) -> pa.Table:
     stage = Path(os.path.commonpath([paths.events_dir, paths.trace.parent])) / f"_tmp.{uuid.uuid4().hex}"
     try:
         stage.mkdir(parents=True)
-        reader = lines_relation.order("merchant_id, legal_country_iso").to_arrow_reader(BATCH_ROWS)
-        written = _stage_lines(reader, packs, ctx, stage / EVENT_FILE, stage / paths.trace.name)
+        written = stream_in_key_order(
+            lines_relation, PAIR_KEY,
+            lambda batches: _stage_lines(batches, packs, ctx, stage / EVENT_FILE, stage / paths.trace.name),
+            BATCH_ROWS)
         _move_into_place(stage / EVENT_FILE, paths.events, "rng_event_zone_dirichlet")
         _move_into_place(stage / paths.trace.name, paths.trace, "rng_trace_log")
-    except OSError as exc:
+    except (OSError, KeyOrderBroken) as exc:
         raise io_failure(PHASE_SAMPLING, f"cannot stage the RNG logs: {exc}", stage, exc, "write") from exc
     finally:
         shutil.rmtree(stage, ignore_errors=True)

@@ -249,3 +249,34 @@ def anti_join(left: pa.Table, right: pa.Table, keys: list[str], right_keys: list
     """Rows of `left` whose key has no match in `right` (vectorised hash join)."""
     right = right.select(right_keys or keys)
     return left.join(right, keys=keys, right_keys=right_keys, join_type="left anti", use_threads=False)
+
+
+# --------------------------------------------------------------------------- streaming in key order
+class KeyOrderBroken(Exception):
+    """A streamed relation turned out not to be in key order."""
+
+
+def verified_batches(reader: pa.RecordBatchReader, key: list[str]):
+    """The reader's batches, checking on the way that `key` strictly increases across
+    all rows; raises KeyOrderBroken at the first row out of order."""
+    last = None
+    for batch in reader:
+        if batch.num_rows == 0:
+            continue
+        first = tuple(batch.column(k)[0].as_py() for k in key)
+        if (last is not None and not last < first) or not _batch_order(batch, key)[1]:
+            raise KeyOrderBroken(f"rows not in ({', '.join(key)}) order near {first}")
+        last = tuple(batch.column(k)[batch.num_rows - 1].as_py() for k in key)
+        yield batch
+
+
+def stream_in_key_order(relation, key: list[str], consume, batch_rows: int = KEY_BATCH_ROWS):
+    """Call `consume(batches)` with the relation's rows in strictly increasing `key`
+    order. The stored order is tried first (one pass, no sort); if any row is out of
+    order, `consume` is called again from the start with rows sorted by DuckDB, so it
+    must start its output afresh on each call. Returns what `consume` returns."""
+    try:
+        return consume(verified_batches(relation.to_arrow_reader(batch_rows), key))
+    except KeyOrderBroken:
+        ordered = relation.order(", ".join(quoted(k) for k in key))
+        return consume(verified_batches(ordered.to_arrow_reader(batch_rows), key))

@@ -18,6 +18,7 @@ from ..core.catalogue import CatalogueError
 from .common import StateFailure, StateSpec, context_from_session, entry_gate, schema_packs, write_state_report
 from python_udfs.csum import csum_ragged
 
+from .s3_publish import PublishCodes, publish_relation
 from .s3_tables import anti_join, check_relation, distinct_count, key_order, run_offsets, sorted_arrow
 
 CODES = {
@@ -304,8 +305,7 @@ def share_sums_checked(session, shares_relation) -> pa.Table:
 # --------------------------------------------------------------------------- output (§4.3)
 def zone_counts_checked(session, counts_relation) -> pa.Table:
     """Before publishing: output path tokens (002), unique key (007), table schema and
-    path<->embed equality (006), evaluated in DuckDB; also whether the rows are stored
-    in writer order (the publisher then writes them without sorting)."""
+    path<->embed equality (006), evaluated in DuckDB."""
     ctx = context_from_session(session, SPEC)
     phase = "integerisation"
     try:
@@ -328,8 +328,17 @@ def zone_counts_checked(session, counts_relation) -> pa.Table:
     rows = int(counts_relation.aggregate("count(*)::bigint").fetchone()[0])
     return pa.table({
         "rows_checked": pa.array([rows], pa.int64()),
-        "in_writer_order": pa.array([check.in_writer_order], pa.bool_()),
     })
+
+
+def zone_counts_published(session, counts_relation) -> pa.Table:
+    """Publish the validated s4_zone_counts rows write-once at the dictionary path
+    (§4.3); a differing existing partition is E3A_S4_008."""
+    ctx = context_from_session(session, SPEC)
+    codes = PublishCodes(SPEC, immutability="008", phase="integerisation")
+    result = publish_relation(ctx, codes, "s4_zone_counts", counts_relation, [*PAIR, "tzid"])
+    return pa.table({"rows_published": pa.array([result["rows"]], pa.int64()),
+                     "created": pa.array([result["created"]], pa.bool_())})
 
 
 # --------------------------------------------------------------------------- run report (§4.5)

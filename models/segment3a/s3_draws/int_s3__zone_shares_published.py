@@ -1,0 +1,12 @@
+"""Publishes the validated s3_zone_shares rows write-once as part-00000.parquet at the
+dictionary path (spec 03 §3.6; E3A_S3_011 for a differing partition), streamed in key
+order. One row."""
+
+
+def model(dbt, session):
+    dbt.config(materialized="table", meta={"seg3a_phase": "sampling"})
+    dbt.ref("int_s3__zone_shares_checked")
+    shares = dbt.ref("s3_zone_shares")
+    from seg3a.states.s3_draws import zone_shares_published
+
+    return zone_shares_published(session, shares)

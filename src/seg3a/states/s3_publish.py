@@ -1,0 +1,106 @@
+"""Write-once Parquet publishing of a state's validated output relation (spec 01 §5.4,
+03 §3.6, §4.3), shared by S3 and S4.
+
+The rows are streamed from DuckDB in key order (the stored order when it already is,
+verified row by row, otherwise sorted by DuckDB; see `stream_in_key_order`) into one
+zstd `part-00000.parquet` in a staging directory beside the dictionary path, with the
+anchor's Arrow types and row groups of exactly ROW_GROUP_ROWS rows, so the bytes depend
+on the rows only, never on batch sizes or threads. The stage is then committed with the
+project's write-once rule: an identical existing partition is a no-op, a different one
+the state's immutability failure. Memory stays at a few row groups whatever the size."""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..core.partitions import PartitionImmutable, commit_partition, make_stage
+from .common import StateFailure, StateSpec, schema_packs
+from .s3_tables import KeyOrderBroken, stream_in_key_order
+
+PART_NAME = "part-00000.parquet"
+ROW_GROUP_ROWS = 122_880
+
+
+@dataclass(frozen=True)
+class PublishCodes:
+    """The state's code numbers and phase for publishing one dataset."""
+
+    spec: StateSpec
+    immutability: str
+    phase: str
+
+
+class _RowGroupWriter:
+    """A Parquet writer that emits row groups of exactly `rows` rows."""
+
+    def __init__(self, path: Path, schema: pa.Schema, rows: int) -> None:
+        self.schema = schema
+        self.rows = rows
+        self.pending: list[pa.RecordBatch] = []
+        self.pending_rows = 0
+        self.written = 0
+        self.writer = pq.ParquetWriter(path, schema, compression="zstd")
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        self.pending.append(pa.RecordBatch.from_arrays(
+            [batch.column(f.name).cast(f.type) for f in self.schema], schema=self.schema))
+        self.pending_rows += batch.num_rows
+        while self.pending_rows >= self.rows:
+            table = pa.Table.from_batches(self.pending, schema=self.schema)
+            self._write(table.slice(0, self.rows))
+            rest = table.slice(self.rows)
+            self.pending, self.pending_rows = rest.to_batches(), rest.num_rows
+
+    def close(self) -> int:
+        if self.pending_rows or self.written == 0:
+            self._write(pa.Table.from_batches(self.pending, schema=self.schema))
+        self.writer.close()
+        return self.written
+
+    def _write(self, table: pa.Table) -> None:
+        self.writer.write_table(table.combine_chunks(), row_group_size=self.rows)
+        self.written += table.num_rows
+
+
+def _write_part(path: Path, schema: pa.Schema):
+    """The `consume` of stream_in_key_order: (re)writes the part file from the start."""
+    def consume(batches) -> int:
+        writer = _RowGroupWriter(path, schema, ROW_GROUP_ROWS)
+        try:
+            for batch in batches:
+                writer.add(batch)
+        except BaseException:
+            writer.writer.close()
+            raise
+        return writer.close()
+    return consume
+
+
+def publish_relation(ctx, codes: PublishCodes, dataset_id: str, relation, key: list[str]) -> dict:
+    """Publish `relation` (already validated) as the dataset's partition; returns
+    {rows, created}. A different existing partition raises the immutability code."""
+    spec = codes.spec
+    target = ctx.path(dataset_id)
+    rel = ctx.catalogue_path(dataset_id)
+    schema = schema_packs(str(ctx.catalogue.root)).arrow_schema(ctx.catalogue.entry(dataset_id)["schema_ref"])
+    stage = None
+    try:
+        stage = make_stage(target)
+        rows = stream_in_key_order(relation, key, _write_part(stage / PART_NAME, schema))
+        created = commit_partition(stage, target)  # removes the stage either way
+        stage = None
+    except PartitionImmutable as exc:
+        raise StateFailure(spec, codes.immutability, codes.phase, f"{dataset_id} already published with different content",
+                           output_id=dataset_id, path=rel, difference_kind=exc.difference_kind,
+                           difference_count=exc.difference_count) from None
+    except (OSError, KeyOrderBroken, pa.ArrowException) as exc:
+        raise StateFailure(spec, spec.infrastructure, codes.phase, f"cannot publish {dataset_id}: {exc}",
+                           operation="write", path=rel, io_error_class=type(exc).__name__) from None
+    finally:
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
+    return {"rows": rows, "created": created}
