@@ -322,3 +322,38 @@ def test_udf_on_disjoint_merchant_halves_equals_the_whole(s3s4):
     published = pq.read_table(s3s4.path("s3_zone_shares")).to_pylist()
     assert len(halves) == len(published) > 0
     assert sorted(halves) == [(r["merchant_id"], r["legal_country_iso"], r["tzid"], r["share_drawn"]) for r in published]
+
+
+def test_publisher_bytes_do_not_depend_on_stored_order_or_batch_size(tmp_path):
+    """The part file written from a relation stored out of key order (the sorted
+    fallback) and from one in key order, read in batches of any size, is the same."""
+    import pyarrow as pa
+
+    from seg3a.states import s3_publish, s3_tables
+
+    schema = pa.schema([("merchant_id", pa.uint64(), False), ("legal_country_iso", pa.string(), False),
+                        ("tzid", pa.string(), False), ("share_drawn", pa.float64(), False)])
+    con = duckdb.connect()
+    try:
+        con.execute("create table rows_in_order as select (i // 3 + 1)::ubigint as merchant_id, "
+                    "case when i % 2 = 0 then 'AA' else 'AB' end as legal_country_iso, "
+                    "'Zone/' || lpad((i % 3)::varchar, 2, '0') as tzid, i / 7.0 as share_drawn "
+                    "from range(10000) t(i) order by merchant_id, legal_country_iso, tzid")
+        con.execute("create table rows_shuffled as select * from rows_in_order order by hash(merchant_id, tzid)")
+        key = ["merchant_id", "legal_country_iso", "tzid"]
+        digests = set()
+        for table, batch_rows, group_rows in (("rows_in_order", 997, 4096), ("rows_shuffled", 4096, 4096),
+                                              ("rows_in_order", 10000, 4096)):
+            path = tmp_path / f"{table}-{batch_rows}.parquet"
+            s3_publish.ROW_GROUP_ROWS, saved = group_rows, s3_publish.ROW_GROUP_ROWS
+            try:
+                rows = s3_tables.stream_in_key_order(con.table(table), key, s3_publish._write_part(path, schema),
+                                                     batch_rows)
+            finally:
+                s3_publish.ROW_GROUP_ROWS = saved
+            assert rows == 10000
+            digests.add(hashlib.sha256(path.read_bytes()).hexdigest())
+            assert pq.ParquetFile(path).metadata.num_row_groups == 3
+        assert len(digests) == 1
+    finally:
+        con.close()
