@@ -34,6 +34,15 @@
             {%- endif -%}
         {%- endfor -%}
     {%- endif -%}
+    {%- if selected -%}
+        {%- set found = run_query("select count(distinct function_name) from duckdb_functions() "
+                                  ~ "where function_name = 's3a_s6_publish'").columns[0].values()[0] -%}
+        {%- if found == 0 -%}
+            {{ exceptions.raise_compiler_error(
+                "E3A_S6_002_CATALOGUE_MALFORMED: the S6 SQL functions are not registered; list "
+                ~ "`- module: seg3a.states.s6_plugin` in the profile's plugins") }}
+        {%- endif -%}
+    {%- endif -%}
     {%- if not selected -%}
         select 'seg3a: no S6 validation in this invocation' as seg3a_s6_publication
     {%- else -%}

@@ -42,7 +42,17 @@ S6_UDFS: tuple[tuple[str, Callable, list[str], str, bool], ...] = (
 
 
 def register(conn) -> None:
-    """Register the S6 UDFs on a DuckDB connection (idempotent per connection)."""
+    """Register the S6 UDFs on a DuckDB connection; those already there are kept."""
+    present = registered(conn)
     for name, function, parameters, return_type, side_effects in S6_UDFS:
-        conn.create_function(name, function, parameters, return_type, type="arrow", side_effects=side_effects,
-                             null_handling="special")
+        if name not in present:
+            conn.create_function(name, function, parameters, return_type, type="arrow", side_effects=side_effects,
+                                 null_handling="special")
+
+
+def registered(conn) -> set[str]:
+    names = [udf[0] for udf in S6_UDFS]
+    placeholders = ", ".join("?" for _ in names)
+    query = f"select distinct function_name from duckdb_functions() where function_name in ({placeholders})"
+    rows = conn.execute(query, names).fetchall()
+    return {row[0] for row in rows}

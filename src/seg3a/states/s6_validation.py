@@ -54,7 +54,13 @@ _RUN_REPORT_SCHEMA = pa.schema([("status", pa.string()), ("overall_status", pa.s
 
 # --------------------------------------------------------------------------- dbt build: models
 def inputs_verified(session) -> pa.Table:
-    """`int_s6__inputs_verified`: the preconditions; one row per verified policy."""
+    """`int_s6__inputs_verified`: the preconditions; one row per verified policy.
+    The S6 functions normally come from the S6 plugin of the profile; a build whose
+    profile lacks it registers them here, on the shared database, before any S6 test or
+    model uses them (`dbt test` alone still needs the plugin)."""
+    from .s6_udfs import register
+
+    register(session)
     verified = verify(context_from_session(session, SPEC))
     tokens = verified.ctx.tokens
     ids = sorted(verified.policy_digests)
