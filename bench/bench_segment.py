@@ -75,7 +75,7 @@ def dbt_vars() -> str:
 
 
 def run_dbt(args: list[str], runs_root: Path, database: Path, work: Path, threads: int | None) -> dict:
-    """One dbt subprocess: wall seconds, peak RSS (MiB) and run_results."""
+    """One dbt subprocess: wall and CPU seconds, peak RSS (MiB) and run_results."""
     env = dict(os.environ, DBT_PROFILES_DIR=str(ROOT), DBT_SEND_ANONYMOUS_USAGE_STATS="false",
                SEG3A_RUNS_ROOT=str(runs_root), SEG3A_DUCKDB=str(database), SEG3A_RUN_ID="",
                DBT_LOG_PATH=str(work / "dbt-logs"), DBT_TARGET_PATH=str(work / "dbt-target"))
@@ -91,7 +91,8 @@ def run_dbt(args: list[str], runs_root: Path, database: Path, work: Path, thread
         raise RuntimeError(f"dbt {' '.join(args)} failed:\n{output[-4000:]}")
     results = json.loads((work / "dbt-target" / "run_results.json").read_bytes())
     return {"started": started, "ended": ended, "wall_s": ended - started,
-            "peak_rss_mib": usage.ru_maxrss / 1024.0, "run_results": results}
+            "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mib": usage.ru_maxrss / 1024.0,
+            "run_results": results}
 
 
 def state_of(node_name: str) -> str | None:
@@ -196,6 +197,7 @@ def build_in_lane(lane: Path, run_root: Path, seed: int, zone_db: Path, threads:
         "started": measured["started"],
         "ended": measured["ended"],
         "wall_s": round(measured["wall_s"], 3),
+        "cpu_s": round(measured["cpu_s"], 3),
         "peak_rss_mib": round(measured["peak_rss_mib"], 1),
         "dbt_elapsed_s": round(measured["run_results"]["elapsed_time"], 3),
         "state_span_s": state_spans(measured["run_results"]),
@@ -216,15 +218,18 @@ def warm_up(lane: Path, external: Path, zone_db: Path, threads: int | None) -> N
 
 
 def print_table(rows: list[dict], total_s: float) -> None:
-    head = f"{'seed':>5} {'pairs':>6} {'wall s':>7} {'dbt s':>6} {'RSS MiB':>8}  " + " ".join(f"{s:>5}" for s in STATES)
+    head = (f"{'seed':>5} {'pairs':>6} {'wall s':>7} {'dbt s':>6} {'CPU s':>6} {'RSS MiB':>8}  "
+            + " ".join(f"{s:>5}" for s in STATES))
     print(head + "   (state columns: seconds from first to last node of the state)")
     for row in rows:
         spans = " ".join(f"{row['state_span_s'].get(s, 0.0):5.2f}" for s in STATES)
-        print(f"{row['seed']:>5} {row['pairs'] or 0:>6} {row['wall_s']:7.2f} {row['dbt_elapsed_s']:6.2f} "
+        print(f"{row['seed']:>5} {row['pairs'] or 0:>6} {row['wall_s']:7.2f} {row['dbt_elapsed_s']:6.2f} {row['cpu_s']:6.2f} "
               f"{row['peak_rss_mib']:8.1f}  {spans}"
               f"{'' if row['sealed'] else '  NOT SEALED'}")
     verdict = "within" if total_s <= TARGET_S else "over"
-    print(f"total wall time for {len(rows)} seeds: {total_s:.2f} s ({verdict} the {TARGET_S:.0f} s target)")
+    cpu = sum(row["cpu_s"] for row in rows)
+    print(f"total wall time for {len(rows)} seeds: {total_s:.2f} s ({verdict} the {TARGET_S:.0f} s target); "
+          f"CPU {cpu:.2f} s; load average {os.getloadavg()[0]:.2f}")
 
 
 def main(argv=None) -> int:
@@ -236,6 +241,7 @@ def main(argv=None) -> int:
 
         zone_db = zone_universe(work, args.threads)
         external = default_external_root()  # the committed policies, built over this Z(c)
+        load_before = os.getloadavg()[0]
         started = time.perf_counter()
         worlds = [(seed, generate(seed, pairs, external, work / "worlds")) for seed in args.seeds]
         generate_s = time.perf_counter() - started
@@ -248,6 +254,7 @@ def main(argv=None) -> int:
             futures = [pool.submit(run_lane, lane, todo, zone_db, args.threads) for lane, todo in zip(lanes, assigned)]
             rows = sorted((row for future in futures for row in future.result()), key=lambda r: args.seeds.index(r["seed"]))
         total = max(r["ended"] for r in rows) - min(r["started"] for r in rows)
+        load_after = os.getloadavg()[0]
         print_table(rows, total)
         result = {
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
@@ -255,6 +262,8 @@ def main(argv=None) -> int:
                          "threads": args.threads or "profile"},
             "world_generation_s": round(generate_s, 3),
             "total_wall_s": round(total, 3),
+            "total_cpu_s": round(sum(r["cpu_s"] for r in rows), 3),
+            "load_average_1min": {"before": round(load_before, 2), "after": round(load_after, 2)},
             "target_s": TARGET_S,
             "peak_rss_mib_max": max(r["peak_rss_mib"] for r in rows),
             "seeds": [{k: v for k, v in r.items() if k not in ("started", "ended")} for r in rows],
