@@ -10,7 +10,7 @@ PAIRS ?= default
 export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help venv reference world build run test bench clean
+.PHONY: help venv reference world build run test bench certify clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -29,16 +29,27 @@ reference: venv ## build the reference data (skipped when already built and veri
 world: reference ## generate the sample upstream world (SEED, PAIRS)
 	$(SEG3A) world generate --seed $(SEED) --pairs $(PAIRS)
 
-build: venv ## run S0..S7 with dbt on the newest generated world
+build: venv ## run S0..S7 with dbt on the newest generated world, then print the summary
 	$(VENV)/bin/dbt build --select segment3a
+	$(SEG3A) summary
 
 run: world build ## the main job: reference data, sample world, full S0..S7 build
 
 test: reference ## the whole test suite
 	$(PY) -m pytest
 
-bench: reference ## benchmarks (results in bench/results/)
-	$(PY) bench/run_all.py
+BENCHES := bench_gamma bench_world bench_s1_s2 bench_s3_s4 bench_segment
+
+bench: reference ## all benchmarks, one after another (JSON results in bench/results/)
+	mkdir -p bench/results
+	set -e; for b in $(BENCHES); do $(PY) bench/$$b.py --json bench/results/$$b.json; done
+
+certify: reference ## realism certification of the seedpack (42, 7, 101, 202)
+	set -e; for s in 42 7 101 202; do \
+	  $(SEG3A) world generate --seed $$s --runs-root build/seedpack/seed=$$s --quiet; \
+	  SEG3A_RUNS_ROOT=build/seedpack/seed=$$s SEG3A_DUCKDB=build/seedpack/seed=$$s.duckdb $(VENV)/bin/dbt build --select segment3a --quiet; \
+	done
+	$(SEG3A) realism certify $(foreach s,42 7 101 202,--run $$(ls -d build/seedpack/seed=$(s)/*/ | head -1)) --out build/certification
 
 clean: ## remove generated runs and the DuckDB file (keeps the venv and reference data)
 	rm -rf build/ target/ logs/

@@ -14,7 +14,7 @@ import yaml
 
 from ..core.catalogue import Catalogue, resolve_physical
 from ..core.paths import contracts_root, default_external_root
-from .alphas import choose_mass, country_alphas
+from .alphas import BLEND_LAMBDA, choose_mass, country_alphas
 from .floors import zone_floors
 from .mixture import mixture_policy
 from .sources import geonames_city_population, package_version, zone_tab
@@ -51,13 +51,13 @@ def zone_data(source: str, external_root: Path) -> ZoneData:
     return compute_zone_data(external_root, contracts_root())
 
 
-def alphas_document(data: ZoneData) -> dict:
+def alphas_document(data: ZoneData, blend_lambda: float = BLEND_LAMBDA) -> dict:
     countries = {}
     for country, zones in sorted(data.universe.items()):
         pop = {z: data.population.get((country, z), 0.0) for z in zones}
         area = {z: data.area_km2.get((country, z), 0.0) for z in zones}
         mass = choose_mass(country, zones, pop, area)
-        alphas = country_alphas(mass)
+        alphas = country_alphas(mass, blend_lambda)
         entry = {"tzid_alphas": [{"tzid": z, "alpha": alphas[z]} for z in sorted(alphas)]}
         if mass.basis != "population":
             entry["notes"] = f"mass_basis={mass.basis}"
