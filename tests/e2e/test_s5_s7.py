@@ -16,6 +16,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from seg3a.core.cjson import cj_bytes
 from seg3a.core.digests import sha256_hexcat
 from seg3a.core.paths import project_root
 from seg3a.core.schemas import SchemaPacks
@@ -169,6 +170,22 @@ def test_flag_and_index_tampering_fail_verify(full, capsys):
     assert code == 1 and "_passed.flag mismatch" in output, output
     flag.unlink()
     assert verify_run(full, capsys)[0] == 1
+
+
+@pytest.mark.e2e
+def test_member_moved_out_of_its_dictionary_path_fails_verify(full, capsys):
+    """An index that still lists the right digests but points a member at another copy."""
+    root = full.path("validation_bundle_3A")
+    index = json.loads((root / INDEX_NAME).read_bytes())
+    original = full.path("zone_alloc_universe_hash")
+    elsewhere = full.run_root / "data/elsewhere/zone_alloc_universe_hash.json"
+    elsewhere.parent.mkdir(parents=True)
+    elsewhere.write_bytes(original.read_bytes())
+    index["members"][-1]["path"] = "data/elsewhere/zone_alloc_universe_hash.json"
+    (root / INDEX_NAME).write_bytes(cj_bytes(index))
+    code, output = verify_run(full, capsys)
+    assert code == 1
+    assert "FAIL member zone_alloc_universe_hash path data/elsewhere/" in output, output
 
 
 # ----------------------------------------------------------------------------- determinism

@@ -55,11 +55,23 @@ class Verified:
 
 
 # --------------------------------------------------------------------------- locating the bundle
-def bundle_of_run(runs_root: Path | None, run_id: str | None) -> tuple[Path, Path, SchemaPacks]:
-    """(bundle root, run root, schema packs) of a run selected like the dbt build does."""
+@dataclass(frozen=True)
+class Located:
+    bundle: Path
+    run_root: Path
+    packs: SchemaPacks
+    member_paths: dict[str, str] | None  # the dictionary's rendering, when the run is known
+
+
+def bundle_of_run(runs_root: Path | None, run_id: str | None) -> Located:
+    """The bundle of a run selected like the dbt build does."""
     ctx = RunContext.resolve(runs_root, run_id)
     bundle = physical(ctx.run_root, ctx.catalogue_path(BUNDLE_ID))
-    return bundle, ctx.run_root, SchemaPacks.load(ctx.catalogue.root)
+    return Located(bundle, ctx.run_root, SchemaPacks.load(ctx.catalogue.root), member_paths(ctx))
+
+
+def member_paths(ctx: RunContext) -> dict[str, str]:
+    return {m.logical_id: ctx.catalogue_path(m.logical_id) for m in MEMBERS}
 
 
 def run_root_of_bundle(bundle: Path) -> Path:
@@ -72,15 +84,18 @@ def run_root_of_bundle(bundle: Path) -> Path:
     return bundle.parents[depth - 1]
 
 
-def packs_for(run_root: Path) -> SchemaPacks:
-    """The run's contracts when its receipt is readable, else the project's."""
+def bundle_at(bundle: Path) -> Located:
+    """A bundle directory; its run's contracts and member paths when the run receipt
+    above it is readable, else the project's contracts and no path expectation."""
+    run_root = run_root_of_bundle(bundle)
     receipt = run_root / RECEIPT_NAME
     if receipt.is_file():
         try:
-            return SchemaPacks.load(RunContext.from_receipt(parse_receipt(receipt)).catalogue.root)
+            ctx = RunContext.from_receipt(parse_receipt(receipt))
+            return Located(Path(bundle).resolve(), run_root, SchemaPacks.load(ctx.catalogue.root), member_paths(ctx))
         except Exception:  # an unusable receipt does not stop a bundle check
             pass
-    return SchemaPacks.load(contracts_root())
+    return Located(Path(bundle).resolve(), run_root, SchemaPacks.load(contracts_root()), None)
 
 
 # --------------------------------------------------------------------------- the checks
@@ -112,6 +127,16 @@ def load_flag(bundle: Path) -> str:
         return read_flag("3A", bundle / FLAG_NAME)
     except HashGateError as exc:
         raise VerifyFailure(f"{FLAG_NAME} invalid: {exc.reason}: {exc.detail}") from None
+
+
+def check_member_paths(index: dict, expected: dict[str, str] | None) -> None:
+    """Members stay inside the run root, at the dictionary's path when it is known."""
+    for row in index["members"]:
+        logical_id, path = row["logical_id"], row["path"]
+        if ".." in path.split("/"):
+            raise VerifyFailure(f"member {logical_id} path {path} leaves the run root")
+        if expected is not None and path != expected[logical_id]:
+            raise VerifyFailure(f"member {logical_id} path {path} is not the dictionary path {expected[logical_id]}")
 
 
 def check_members(run_root: Path, index: dict) -> None:
@@ -156,13 +181,14 @@ def check_routing_hash(run_root: Path, index: dict) -> str:
     return expected
 
 
-def verify_bundle(bundle: Path, run_root: Path, packs: SchemaPacks) -> Verified:
+def verify_bundle(located: Located) -> Verified:
     """All checks in order; raises VerifyFailure on the first failure."""
-    index = load_index(bundle, packs)
-    flagged = load_flag(bundle)
-    check_members(run_root, index)
+    index = load_index(located.bundle, located.packs)
+    flagged = load_flag(located.bundle)
+    check_member_paths(index, located.member_paths)
+    check_members(located.run_root, index)
     composite = check_flag(index, flagged)
-    routing = check_routing_hash(run_root, index)
+    routing = check_routing_hash(located.run_root, index)
     return Verified(index["manifest_fingerprint"], composite, len(index["members"]), routing)
 
 
@@ -186,12 +212,8 @@ def main(argv: list[str] | None = None) -> int:
         print("seg3a verify: give --bundle or --runs-root/--run-id, not both", file=sys.stderr)
         return 2
     try:
-        if args.bundle:
-            run_root = run_root_of_bundle(args.bundle)
-            bundle, packs = Path(args.bundle).resolve(), packs_for(run_root)
-        else:
-            bundle, run_root, packs = bundle_of_run(args.runs_root, args.run_id)
-        result = verify_bundle(bundle, run_root, packs)
+        located = bundle_at(args.bundle) if args.bundle else bundle_of_run(args.runs_root, args.run_id)
+        result = verify_bundle(located)
     except VerifyFailure as exc:
         print(f"FAIL {exc}", file=sys.stderr)
         return 1
