@@ -357,3 +357,18 @@ def test_publisher_bytes_do_not_depend_on_stored_order_or_batch_size(tmp_path):
         assert len(digests) == 1
     finally:
         con.close()
+
+
+def test_key_stream_reports_a_duplicate_key_from_any_stored_order():
+    from seg3a.states.s3_tables import DuplicateKey, stream_in_key_order
+
+    con = duckdb.connect()
+    try:
+        for order in ("i", "-i"):
+            rows = con.sql(f"select (i // 2)::ubigint as merchant_id, 'AA' as legal_country_iso from range(9) t(i) "
+                           f"where i <> 3 order by {order}")
+            with pytest.raises(DuplicateKey) as raised:
+                stream_in_key_order(rows, ["merchant_id", "legal_country_iso"], lambda batches: sum(1 for _ in batches), 2)
+            assert raised.value.key_value == (0, "AA")
+    finally:
+        con.close()

@@ -127,6 +127,15 @@ def test_003_escalated_pair_missing_from_the_shares(finished):
     assert report["error_context"]["sample_missing_pairs"] == [{"merchant_id": merchant, "legal_country_iso": country}]
 
 
+def test_004_duplicate_share_row(finished):
+    merchant, country = multi_zone_pair(finished)
+    replace_table(finished, "s3_zone_shares",
+                  "select * from main.s3_zone_shares union all (select * from main.s3_zone_shares "
+                  f"where merchant_id = {merchant} and legal_country_iso = '{country}' order by tzid limit 1)")
+    report = run_s4_expecting(finished, "004", "s3_zone_shares", reason="duplicate_share_rows")
+    assert report["error_context"]["sample_key"]["merchant_id"] == merchant
+
+
 def test_004_zone_missing_from_a_pair(finished):
     merchant, country = multi_zone_pair(finished)
     finished.sql("delete from main.s3_zone_shares where (merchant_id, legal_country_iso, tzid) = ("

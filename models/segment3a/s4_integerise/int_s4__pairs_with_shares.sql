@@ -1,5 +1,5 @@
 {{ config(materialized='view') }}
--- depends_on: {{ ref('int_s4__share_sums_checked') }}
+-- depends_on: {{ ref('int_s4__zone_shares_consistent') }}
 -- One row per escalated pair x zone: the S3 share and share sum, the pair's site count
 -- N from S1, and from S2 the zone's position q in Z_ord(c) (ascending tzid) and the
 -- country's stored alpha_sum_country. Narrow on purpose: run constants join at the end.

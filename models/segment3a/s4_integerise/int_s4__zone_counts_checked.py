@@ -1,6 +1,6 @@
 """Output checks before s4_zone_counts is published (spec 03 §4.3): output path tokens
-(E3A_S4_002), unique key (E3A_S4_007), table schema and path<->embed equality
-(E3A_S4_006), evaluated in DuckDB on the built table."""
+(E3A_S4_002), table schema and path<->embed equality (E3A_S4_006), evaluated in DuckDB;
+unique keys (E3A_S4_007) are proven by int_s4__zone_counts_published."""
 
 
 def model(dbt, session):

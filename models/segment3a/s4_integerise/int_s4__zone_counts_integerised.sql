@@ -3,10 +3,9 @@
 -- T = double(N) x p, b = floor(T), r = T - b (binary64), R = N - sum(b); zones are
 -- ranked by (r desc, tzid asc, zone_index asc) and the R best get b + 1. No minimum per
 -- zone and no renormalisation: a zone whose target is below 1 and misses the ranking
--- gets 0. Checks on r, R and conservation live in int_s4__integerisation_checked.
--- The share sum of the pair and the S2 alpha sum of the country, which s4_zone_counts
--- copies, pass through. Stored narrow and in key order: s4_zone_counts is a view on it.
-{%- set copied = ['share_sum_country', 'alpha_sum_country'] %}
+-- gets 0. R comes from the same window as the rank (one partition sort); checks on r, R
+-- and conservation live in int_s4__integerisation_checked. Stored narrow and in key
+-- order: s4_zone_counts is a view on it, adding the run constants.
 with
 
 int_s4__pairs_with_shares as (
@@ -17,7 +16,8 @@ int_s4__pairs_with_shares as (
         zone_index,
         site_count,
         share_drawn,
-        {{ copied | join(',\n        ') }}
+        share_sum_country,
+        alpha_sum_country
     from {{ ref('int_s4__pairs_with_shares') }}
 ),
 
@@ -28,8 +28,8 @@ targets_floored as (
         tzid,
         zone_index,
         site_count,
-        share_drawn,
-        {{ copied | join(',\n        ') }},
+        share_sum_country,
+        alpha_sum_country,
         cast(site_count as double) * share_drawn as fractional_target,
         cast(floor(cast(site_count as double) * share_drawn) as bigint) as base_count
     from int_s4__pairs_with_shares
@@ -42,16 +42,13 @@ residuals_computed as (
         tzid,
         zone_index,
         site_count,
-        share_drawn,
-        {{ copied | join(',\n        ') }},
+        share_sum_country,
+        alpha_sum_country,
         fractional_target,
         base_count,
         -- b is an integer below 2^53, so double(b) is exact and r is the binary64 T - b.
-        fractional_target - cast(base_count as double) as residual,
-        cast(site_count as bigint) - cast(sum(base_count) over pair_zones as bigint) as remainder_to_place,
-        count(*) over pair_zones as zone_count
+        fractional_target - cast(base_count as double) as residual
     from targets_floored
-    window pair_zones as (partition by merchant_id, legal_country_iso)
 ),
 
 remainders_ranked as (
@@ -59,22 +56,23 @@ remainders_ranked as (
         merchant_id,
         legal_country_iso,
         tzid,
-        zone_index,
         site_count,
-        share_drawn,
-        {{ copied | join(',\n        ') }},
+        share_sum_country,
+        alpha_sum_country,
         fractional_target,
         base_count,
         residual,
-        remainder_to_place,
-        zone_count,
         -- Total order: exact residuals first, tzid breaks ties, the zone index is the
         -- formal last key of the spec (tzids are unique within a pair).
-        row_number() over (
+        row_number() over residual_order as residual_rank,
+        cast(site_count as bigint) - cast(sum(base_count) over whole_pair as bigint) as remainder_to_place
+    from residuals_computed
+    window
+        residual_order as (
             partition by merchant_id, legal_country_iso
             order by residual desc, tzid asc, zone_index asc
-        ) as residual_rank
-    from residuals_computed
+        ),
+        whole_pair as (residual_order rows between unbounded preceding and unbounded following)
 ),
 
 counts_assigned as (
@@ -82,15 +80,13 @@ counts_assigned as (
         merchant_id,
         legal_country_iso,
         tzid,
-        zone_index,
         site_count,
-        share_drawn,
-        {{ copied | join(',\n        ') }},
+        share_sum_country,
+        alpha_sum_country,
         fractional_target,
         base_count,
         residual,
         remainder_to_place,
-        zone_count,
         residual_rank,
         base_count + case when residual_rank <= remainder_to_place then 1 else 0 end as zone_site_count
     from remainders_ranked

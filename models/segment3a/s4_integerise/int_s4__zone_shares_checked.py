@@ -1,5 +1,6 @@
 """S3 shares as S4 consumes them (spec 03 §4.1 item 5): schema-valid (E3A_S4_001,
-component S3_ZONE_SHARES) and unique on the key (E3A_S4_004), evaluated in DuckDB."""
+component S3_ZONE_SHARES), evaluated in DuckDB; key uniqueness follows in
+int_s4__zone_shares_consistent."""
 
 
 def model(dbt, session):

@@ -1,14 +1,26 @@
 {{ config(materialized='table', meta={'seg3a_phase': 's3_zone_shares'}) }}
--- depends_on: {{ ref('int_s4__zone_shares_checked') }}
 -- One row (passed = true) once the S3 shares agree with S1 and S2 (spec 03 §4.1 item 5,
--- §4.2 steps 1-2), checked in this order: the S3 pair set equals D_esc (E3A_S4_003);
--- lineage single-valued and equal to S2's (E3A_S4_007 lineage_inconsistent); each pair's
--- tzids equal Z_ord(c) (E3A_S4_004 zone_set_mismatch); share_sum_country single-valued,
--- finite, > 0 and within 1e-12 of 1 (E3A_S4_007 share_sum_inconsistent). The comparison
--- with csum of the shares and the share values follow in int_s4__share_sums_checked.
--- One aggregate per pair serves the pair-set, zone-count and share-sum checks.
+-- §4.2 steps 1-3), checked in this order: the key (merchant_id, legal_country_iso,
+-- tzid) is unique (E3A_S4_004); the S3 pair set equals D_esc (E3A_S4_003); lineage
+-- single-valued and equal to S2's (E3A_S4_007 lineage_inconsistent); each pair's tzids
+-- equal Z_ord(c) (E3A_S4_004 zone_set_mismatch); share_sum_country single-valued,
+-- finite, > 0, within 1e-12 of 1 and of csum of the shares (E3A_S4_007
+-- share_sum_inconsistent); shares finite in [0, 1] (E3A_S4_007 integerisation_mismatch).
+-- Key uniqueness, csum and share values come from the streamed pass of
+-- int_s4__share_sums_measured; one aggregate per pair serves the other checks.
 {%- set lineage = ['prior_pack_id', 'prior_pack_version', 'floor_policy_id', 'floor_policy_version'] %}
 with
+
+int_s4__share_sums_measured as (
+    select
+        duplicate_keys_found,
+        duplicate_key_sample,
+        share_sum_mismatch_pairs,
+        share_sum_mismatch_sample,
+        share_invalid_pairs,
+        share_invalid_sample
+    from {{ ref('int_s4__share_sums_measured') }}
+),
 
 s3_zone_shares as (
     select
@@ -147,6 +159,14 @@ zone_set_mismatches as (
 consistency_guard as (
     select
         case
+            when (select duplicate_keys_found from int_s4__share_sums_measured) then error(
+                'E3A_S4_004_DOMAIN_MISMATCH_ZONES: s3_zone_shares holds a (merchant_id, legal_country_iso, tzid) key twice'
+                || ' | phase=s3_zone_shares | context='
+                || json_object(
+                    'reason', 'duplicate_share_rows',
+                    'sample_key', json((select duplicate_key_sample from int_s4__share_sums_measured))
+                )::varchar
+            )
             when (select count(*) from pairs_missing) + (select count(*) from pairs_unexpected) > 0 then error(
                 'E3A_S4_003_DOMAIN_MISMATCH_S1: the S3 pair set differs from the escalated pairs of S1'
                 || ' | phase=s3_zone_shares | context='
@@ -194,6 +214,24 @@ consistency_guard as (
                         select list({'merchant_id': merchant_id, 'legal_country_iso': legal_country_iso}
                             order by merchant_id, legal_country_iso)[1:3]
                         from pairs_assessed where not share_sum_valid)
+                )::varchar
+            )
+            when (select share_sum_mismatch_pairs from int_s4__share_sums_measured) > 0 then error(
+                'E3A_S4_007_OUTPUT_INCONSISTENT: share_sum_country not within 1e-12 of csum of the shares'
+                || ' | phase=s3_zone_shares | context='
+                || json_object(
+                    'reason', 'share_sum_inconsistent',
+                    'affected_pairs_count', (select share_sum_mismatch_pairs from int_s4__share_sums_measured),
+                    'sample_pairs', json((select share_sum_mismatch_sample from int_s4__share_sums_measured))
+                )::varchar
+            )
+            when (select share_invalid_pairs from int_s4__share_sums_measured) > 0 then error(
+                'E3A_S4_007_OUTPUT_INCONSISTENT: a share is non-finite or outside [0, 1]'
+                || ' | phase=s3_zone_shares | context='
+                || json_object(
+                    'reason', 'integerisation_mismatch',
+                    'affected_pairs_count', (select share_invalid_pairs from int_s4__share_sums_measured),
+                    'sample_pairs', json((select share_invalid_sample from int_s4__share_sums_measured))
                 )::varchar
             )
             else true

@@ -310,8 +310,9 @@ def dispersion_policy(session, gate_table: pa.Table) -> pa.Table:
 
 # --------------------------------------------------------------------------- output checks (§3.4-§3.6)
 def zone_shares_checked(session, shares_relation, draws_relation) -> pa.Table:
-    """Before publishing: K rows per pair (else 005), unique key (else 004), table
-    schema and path<->embed equality (else 009). One summary row."""
+    """Before publishing: K rows per pair (else 005), table schema and path<->embed
+    equality (else 009); unique keys (004) are proven by the publishing stream. One
+    summary row."""
     ctx = context_from_session(session, SPEC)
     phase = "sampling"
     rows = int(shares_relation.aggregate("count(*)::bigint").fetchone()[0])
@@ -320,11 +321,10 @@ def zone_shares_checked(session, shares_relation, draws_relation) -> pa.Table:
         raise fail("005", phase, f"{rows} share rows for sum(K) = {expected}",
                    reason="row_count_mismatch", expected_rows=expected, observed_rows=rows)
     tokens = ctx.tokens
+    # Key uniqueness (004) is proven while publishing, which streams the rows in key order.
     check = check_relation(schema_packs(str(ctx.catalogue.root)), anchor_of(ctx, "s3_zone_shares", phase),
-                           shares_relation, {"seed": tokens.seed, "manifest_fingerprint": tokens.manifest_fingerprint})
-    if check.keys:
-        raise fail("004", phase, f"duplicate key in the output: {check.first_message()}",
-                   reason="duplicate_output_key", duplicate_keys_count=check.key_count)
+                           shares_relation, {"seed": tokens.seed, "manifest_fingerprint": tokens.manifest_fingerprint},
+                           keys=False)
     if check.schema:
         raise fail("009", phase, f"s3_zone_shares rows fail the table schema: {check.first_message()}",
                    violation_count=check.schema_count, example_field=check.example_field())
@@ -335,9 +335,10 @@ def zone_shares_checked(session, shares_relation, draws_relation) -> pa.Table:
 
 def zone_shares_published(session, shares_relation) -> pa.Table:
     """Publish the validated s3_zone_shares rows write-once at the dictionary path
-    (§3.6); a differing existing partition is E3A_S3_011."""
+    (§3.6): a key seen twice is E3A_S3_004 (nothing published), a differing existing
+    partition E3A_S3_011."""
     ctx = context_from_session(session, SPEC)
-    codes = PublishCodes(SPEC, immutability="011", phase="sampling")
+    codes = PublishCodes(SPEC, immutability="011", duplicate_key="004", phase="sampling")
     result = publish_relation(ctx, codes, "s3_zone_shares", shares_relation, list(SHARE_KEY))
     return pa.table({"rows_published": pa.array([result["rows"]], pa.int64()),
                      "created": pa.array([result["created"]], pa.bool_())})

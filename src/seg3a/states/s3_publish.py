@@ -7,7 +7,9 @@ zstd `part-00000.parquet` in a staging directory beside the dictionary path, wit
 anchor's Arrow types and row groups of exactly ROW_GROUP_ROWS rows, so the bytes depend
 on the rows only, never on batch sizes or threads. The stage is then committed with the
 project's write-once rule: an identical existing partition is a no-op, a different one
-the state's immutability failure. Memory stays at a few row groups whatever the size."""
+the state's immutability failure. The same stream proves the key unique: a key seen
+twice aborts before the commit with the state's duplicate-key code, so nothing is
+published. Memory stays at a few row groups whatever the size."""
 from __future__ import annotations
 
 import shutil
@@ -19,7 +21,7 @@ import pyarrow.parquet as pq
 
 from ..core.partitions import PartitionImmutable, commit_partition, make_stage
 from .common import StateFailure, StateSpec, schema_packs
-from .s3_tables import KeyOrderBroken, stream_in_key_order
+from .s3_tables import DuplicateKey, KeyOrderBroken, stream_in_key_order
 
 PART_NAME = "part-00000.parquet"
 ROW_GROUP_ROWS = 122_880
@@ -31,6 +33,7 @@ class PublishCodes:
 
     spec: StateSpec
     immutability: str
+    duplicate_key: str
     phase: str
 
 
@@ -93,6 +96,10 @@ def publish_relation(ctx, codes: PublishCodes, dataset_id: str, relation, key: l
         rows = stream_in_key_order(relation, key, _write_part(stage / PART_NAME, schema))
         created = commit_partition(stage, target)  # removes the stage either way
         stage = None
+    except DuplicateKey as exc:
+        raise StateFailure(spec, codes.duplicate_key, codes.phase, f"duplicate key in {dataset_id}",
+                           reason="duplicate_output_key", output_id=dataset_id,
+                           sample_key=dict(zip(key, exc.key_value))) from None
     except PartitionImmutable as exc:
         raise StateFailure(spec, codes.immutability, codes.phase, f"{dataset_id} already published with different content",
                            output_id=dataset_id, path=rel, difference_kind=exc.difference_kind,

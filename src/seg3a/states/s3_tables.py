@@ -209,17 +209,21 @@ def _keys_and_order(relation, spec: dict, present: set[str]) -> tuple[list[Viola
     return keys, in_order and bool(sort_keys)
 
 
-def check_relation(packs: SchemaPacks, anchor: str, relation, embedded: Mapping[str, Any]) -> TableCheck:
+def check_relation(packs: SchemaPacks, anchor: str, relation, embedded: Mapping[str, Any],
+                   keys: bool = True) -> TableCheck:
     """Violations of a DuckDB relation against a table anchor, plus one per column whose
-    value differs from the partition token it embeds (`embedded` = column -> token)."""
+    value differs from the partition token it embeds (`embedded` = column -> token).
+    `keys=False` leaves key uniqueness to the caller (checked in a pass it makes anyway)."""
     schema, usable = _column_shape(packs, anchor, relation)
     rules = [(c["name"], message, predicate) for c in usable for message, predicate in column_rules(c)]
     present = {c["name"] for c in usable}
     rules += [(column, f"differs from the partition token {token!r}", f"{quoted(column)} <> {literal(token)}")
               for column, token in embedded.items() if column in present]
     schema += _value_violations(relation, rules)
-    keys, in_order = _keys_and_order(relation, packs.table_spec(anchor), present)
-    return TableCheck(schema, keys, in_order)
+    if not keys:
+        return TableCheck(schema, [])
+    duplicates, in_order = _keys_and_order(relation, packs.table_spec(anchor), present)
+    return TableCheck(schema, duplicates, in_order)
 
 
 # --------------------------------------------------------------------------- small Arrow helpers
@@ -253,30 +257,41 @@ def anti_join(left: pa.Table, right: pa.Table, keys: list[str], right_keys: list
 
 # --------------------------------------------------------------------------- streaming in key order
 class KeyOrderBroken(Exception):
-    """A streamed relation turned out not to be in key order."""
+    """A streamed relation turned out not to be in strictly increasing key order."""
+
+    def __init__(self, message: str, key_value: tuple) -> None:
+        super().__init__(message)
+        self.key_value = key_value
 
 
-def verified_batches(reader: pa.RecordBatchReader, key: list[str]):
+class DuplicateKey(KeyOrderBroken):
+    """Rows sorted by key hold one key more than once."""
+
+
+def verified_batches(reader: pa.RecordBatchReader, key: list[str], error=KeyOrderBroken):
     """The reader's batches, checking on the way that `key` strictly increases across
-    all rows; raises KeyOrderBroken at the first row out of order."""
+    all rows; raises `error` at the first batch where it does not."""
     last = None
     for batch in reader:
         if batch.num_rows == 0:
             continue
         first = tuple(batch.column(k)[0].as_py() for k in key)
         if (last is not None and not last < first) or not _batch_order(batch, key)[1]:
-            raise KeyOrderBroken(f"rows not in ({', '.join(key)}) order near {first}")
+            raise error(f"rows not in strictly increasing ({', '.join(key)}) order near {first}", first)
         last = tuple(batch.column(k)[batch.num_rows - 1].as_py() for k in key)
         yield batch
 
 
 def stream_in_key_order(relation, key: list[str], consume, batch_rows: int = KEY_BATCH_ROWS):
     """Call `consume(batches)` with the relation's rows in strictly increasing `key`
-    order. The stored order is tried first (one pass, no sort); if any row is out of
-    order, `consume` is called again from the start with rows sorted by DuckDB, so it
-    must start its output afresh on each call. Returns what `consume` returns."""
+    order and return its result. The stored order is tried first (one pass, no sort);
+    if any row is out of order, `consume` is called again from the start with the rows
+    sorted by DuckDB, so it must start its output afresh on each call. Rows sorted by
+    key that still do not strictly increase hold a key twice: DuplicateKey."""
     try:
         return consume(verified_batches(relation.to_arrow_reader(batch_rows), key))
+    except DuplicateKey:
+        raise
     except KeyOrderBroken:
         ordered = relation.order(", ".join(quoted(k) for k in key))
-        return consume(verified_batches(ordered.to_arrow_reader(batch_rows), key))
+        return consume(verified_batches(ordered.to_arrow_reader(batch_rows), key, DuplicateKey))

@@ -19,7 +19,9 @@ from .common import StateFailure, StateSpec, context_from_session, entry_gate, s
 from python_udfs.csum import csum_ragged
 
 from .s3_publish import PublishCodes, publish_relation
-from .s3_tables import anti_join, check_relation, distinct_count, key_order, run_offsets, sorted_arrow
+from .s3_tables import (
+    DuplicateKey, anti_join, check_relation, distinct_count, run_offsets, sorted_arrow, stream_in_key_order,
+)
 
 CODES = {
     "001": "E3A_S4_001_PRECONDITION_FAILED",
@@ -211,23 +213,22 @@ def _check_country_alpha_sums(priors: pa.Table, phase: str) -> None:
 
 # --------------------------------------------------------------------------- §4.1 item 5 (S3)
 def zone_shares_checked(session, shares_relation) -> pa.Table:
-    """S3 shares schema-valid (001, component S3_ZONE_SHARES) and key-unique (004); the
-    domain checks follow in SQL (int_s4__zone_shares_consistent)."""
+    """S3 shares schema-valid (001, component S3_ZONE_SHARES); key uniqueness (004) and
+    the domain checks follow in SQL (int_s4__zone_shares_consistent)."""
     ctx = context_from_session(session, SPEC)
     phase = "s3_zone_shares"
     tokens = ctx.tokens
+    # Key uniqueness (004) is checked by int_s4__zone_shares_consistent in its per-pair pass.
     check = check_relation(schema_packs(str(ctx.catalogue.root)), anchor_of(ctx, "s3_zone_shares", phase),
-                           shares_relation, {"seed": tokens.seed, "manifest_fingerprint": tokens.manifest_fingerprint})
+                           shares_relation, {"seed": tokens.seed, "manifest_fingerprint": tokens.manifest_fingerprint},
+                           keys=False)
     if check.schema:
         raise _schema_failure("S3_ZONE_SHARES", phase, "s3_zone_shares", check)
-    if check.keys:
-        raise fail("004", phase, f"s3_zone_shares has duplicate keys: {check.first_message()}",
-                   reason="duplicate_share_rows", affected_pairs_count=check.key_count)
     rows = int(shares_relation.aggregate("count(*)::bigint").fetchone()[0])
     return pa.table({"share_rows": pa.array([rows], pa.int64())})
 
 
-# --------------------------------------------------------------------------- §4.2 steps 2-3 (shares)
+# --------------------------------------------------------------------------- §4.1 item 5, §4.2 steps 2-3 (shares)
 class _ShareSumTally:
     """Pairs failing the csum comparison or holding an invalid share, with samples."""
 
@@ -261,11 +262,11 @@ class _ShareSumTally:
         return rows.take(pa.array(wanted, pa.int64())).select(list(PAIR)).to_pylist() if wanted.size else []
 
 
-def _pair_complete_batches(reader: pa.RecordBatchReader):
-    """Tables of whole pairs from a reader sorted by key: the last pair of each batch is
+def _pair_complete_batches(batches):
+    """Tables of whole pairs from batches sorted by key: the last pair of each batch is
     held back and joined to the next batch, since it may continue there."""
     carry = None
-    for batch in reader:
+    for batch in batches:
         table = pa.Table.from_batches([batch])
         if carry is not None:
             table = pa.concat_tables([carry, table])
@@ -279,33 +280,49 @@ def _pair_complete_batches(reader: pa.RecordBatchReader):
         yield carry
 
 
-def share_sums_checked(session, shares_relation) -> pa.Table:
-    """§4.2 step 2 (share_sum_country within 1e-12 of csum of the pair's shares in
-    stored tzid order) and step 3 (shares finite in [0, 1]), E3A_S4_007, streamed in key
-    order in batches through the vectorised compensated sum."""
+SHARE_FACTS_SCHEMA = pa.schema([
+    ("duplicate_keys_found", pa.bool_()), ("duplicate_key_sample", pa.string()),
+    ("pairs_measured", pa.int64()),
+    ("share_sum_mismatch_pairs", pa.int64()), ("share_sum_mismatch_sample", pa.string()),
+    ("share_invalid_pairs", pa.int64()), ("share_invalid_sample", pa.string()),
+])
+
+
+def share_sums_measured(session, shares_relation) -> pa.Table:
+    """One streamed pass over the S3 shares in key order recording, for the checks of
+    int_s4__zone_shares_consistent (which raise in the spec's order): whether a key
+    occurs twice (§4.1 item 5), the pairs whose share_sum_country is not within 1e-12 of
+    csum of their shares in stored tzid order (§4.2 step 2) and the pairs holding a share
+    that is not finite in [0, 1] (step 3), each with up to three sample pairs."""
     context_from_session(session, SPEC)
-    key = [*PAIR, "tzid"]
-    in_order, _ = key_order(shares_relation, key)
-    ordered = shares_relation if in_order else shares_relation.order(", ".join(key))
-    reader = ordered.project("merchant_id, legal_country_iso, share_drawn, share_sum_country").to_arrow_reader(
-        SHARE_BATCH_ROWS)
-    tally = _ShareSumTally()
-    for pairs in _pair_complete_batches(reader):
-        tally.add(pairs)
-    if tally.sums_off:
-        raise fail("007", "s3_zone_shares", f"share_sum_country differs from csum of the shares for {tally.sums_off} pairs",
-                   reason="share_sum_inconsistent", affected_pairs_count=tally.sums_off, sample_pairs=tally.sum_samples)
-    if tally.shares_invalid:
-        raise fail("007", "s3_zone_shares", f"{tally.shares_invalid} pairs hold a share outside [0, 1]",
-                   reason="integerisation_mismatch", affected_pairs_count=tally.shares_invalid,
-                   sample_pairs=tally.share_samples)
-    return pa.table({"pairs_checked": pa.array([tally.pairs], pa.int64())})
+    columns = shares_relation.project("merchant_id, legal_country_iso, tzid, share_drawn, share_sum_country")
+
+    def tally_pairs(batches) -> _ShareSumTally:
+        tally = _ShareSumTally()  # afresh on each call: the stream may restart sorted
+        for pairs in _pair_complete_batches(batches):
+            tally.add(pairs)
+        return tally
+
+    facts = {"duplicate_keys_found": False, "duplicate_key_sample": None}
+    try:
+        tally = stream_in_key_order(columns, [*PAIR, "tzid"], tally_pairs, SHARE_BATCH_ROWS)
+    except DuplicateKey as exc:
+        facts = {"duplicate_keys_found": True,
+                 "duplicate_key_sample": json.dumps(dict(zip((*PAIR, "tzid"), exc.key_value)), sort_keys=True)}
+        tally = _ShareSumTally()
+    facts.update({
+        "pairs_measured": tally.pairs,
+        "share_sum_mismatch_pairs": tally.sums_off, "share_sum_mismatch_sample": json.dumps(tally.sum_samples),
+        "share_invalid_pairs": tally.shares_invalid, "share_invalid_sample": json.dumps(tally.share_samples),
+    })
+    return pa.Table.from_pylist([facts], schema=SHARE_FACTS_SCHEMA)
 
 
 # --------------------------------------------------------------------------- output (§4.3)
 def zone_counts_checked(session, counts_relation) -> pa.Table:
-    """Before publishing: output path tokens (002), unique key (007), table schema and
-    path<->embed equality (006), evaluated in DuckDB."""
+    """Before publishing: output path tokens (002), table schema and path<->embed
+    equality (006), evaluated in DuckDB; unique keys (007) are proven by the publishing
+    stream."""
     ctx = context_from_session(session, SPEC)
     phase = "integerisation"
     try:
@@ -317,11 +334,10 @@ def zone_counts_checked(session, counts_relation) -> pa.Table:
         raise fail("002", phase, f"s4_zone_counts path lacks {', '.join(lacking)}", catalogue_id="dictionary_3A",
                    dataset_id="s4_zone_counts", template=template)
     tokens = ctx.tokens
+    # Key uniqueness (007) is proven while publishing, which streams the rows in key order.
     check = check_relation(schema_packs(str(ctx.catalogue.root)), anchor_of(ctx, "s4_zone_counts", phase),
-                           counts_relation, {"seed": tokens.seed, "manifest_fingerprint": tokens.manifest_fingerprint})
-    if check.keys:
-        raise fail("007", phase, f"duplicate output key: {check.first_message()}", reason="duplicate_output_key",
-                   affected_pairs_count=check.key_count)
+                           counts_relation, {"seed": tokens.seed, "manifest_fingerprint": tokens.manifest_fingerprint},
+                           keys=False)
     if check.schema:
         raise fail("006", phase, f"s4_zone_counts rows fail the table schema: {check.first_message()}",
                    violation_count=check.schema_count, example_field=check.example_field())
@@ -333,9 +349,10 @@ def zone_counts_checked(session, counts_relation) -> pa.Table:
 
 def zone_counts_published(session, counts_relation) -> pa.Table:
     """Publish the validated s4_zone_counts rows write-once at the dictionary path
-    (§4.3); a differing existing partition is E3A_S4_008."""
+    (§4.3): a key seen twice is E3A_S4_007 (nothing published), a differing existing
+    partition E3A_S4_008."""
     ctx = context_from_session(session, SPEC)
-    codes = PublishCodes(SPEC, immutability="008", phase="integerisation")
+    codes = PublishCodes(SPEC, immutability="008", duplicate_key="007", phase="integerisation")
     result = publish_relation(ctx, codes, "s4_zone_counts", counts_relation, [*PAIR, "tzid"])
     return pa.table({"rows_published": pa.array([result["rows"]], pa.int64()),
                      "created": pa.array([result["created"]], pa.bool_())})
