@@ -57,7 +57,8 @@ STATE_PREFIXES = {
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDPACK), help="world seeds (default 42 7 101 202)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDPACK),
+                        help="world seeds (default 42 7 101 202)")
     parser.add_argument("--pairs", default="default", help="pairs per world, or `default` (about 2,600)")
     parser.add_argument("--parallel", type=int, default=2, help="seeds built at the same time (default 2)")
     parser.add_argument("--threads", type=int, default=None, help="dbt threads per build (default: the profile's)")
@@ -65,7 +66,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="one unmeasured build per lane first, so measured builds use dbt's partial parsing "
                              "(default on)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
-    parser.add_argument("--json", type=Path, default=RESULTS, help="results file (default bench/results/bench_segment.json)")
+    parser.add_argument("--json", type=Path, default=RESULTS,
+                        help="results file (default bench/results/bench_segment.json)")
     return parser.parse_args(argv)
 
 
@@ -109,7 +111,8 @@ def state_spans(run_results: dict) -> dict[str, float]:
         if state is None or not timing:
             continue
         moments.setdefault(state, []).extend(
-            datetime.fromisoformat(t[key].replace("Z", "+00:00")) for t in timing for key in ("started_at", "completed_at"))
+            datetime.fromisoformat(t[key].replace("Z", "+00:00"))
+            for t in timing for key in ("started_at", "completed_at"))
     return {state: round((max(m) - min(m)).total_seconds(), 3) for state, m in sorted(moments.items())}
 
 
@@ -223,7 +226,8 @@ def print_table(rows: list[dict], total_s: float) -> None:
     print(head + "   (state columns: seconds from first to last node of the state)")
     for row in rows:
         spans = " ".join(f"{row['state_span_s'].get(s, 0.0):5.2f}" for s in STATES)
-        print(f"{row['seed']:>5} {row['pairs'] or 0:>6} {row['wall_s']:7.2f} {row['dbt_elapsed_s']:6.2f} {row['cpu_s']:6.2f} "
+        print(f"{row['seed']:>5} {row['pairs'] or 0:>6} {row['wall_s']:7.2f} {row['dbt_elapsed_s']:6.2f} "
+              f"{row['cpu_s']:6.2f} "
               f"{row['peak_rss_mib']:8.1f}  {spans}"
               f"{'' if row['sealed'] else '  NOT SEALED'}")
     verdict = "within" if total_s <= TARGET_S else "over"
@@ -252,7 +256,8 @@ def main(argv=None) -> int:
         assigned = [worlds[k::len(lanes)] for k in range(len(lanes))]
         with ThreadPoolExecutor(max_workers=len(lanes)) as pool:
             futures = [pool.submit(run_lane, lane, todo, zone_db, args.threads) for lane, todo in zip(lanes, assigned)]
-            rows = sorted((row for future in futures for row in future.result()), key=lambda r: args.seeds.index(r["seed"]))
+            rows = sorted((row for future in futures for row in future.result()),
+                          key=lambda r: args.seeds.index(r["seed"]))
         total = max(r["ended"] for r in rows) - min(r["started"] for r in rows)
         load_after = os.getloadavg()[0]
         print_table(rows, total)
