@@ -47,8 +47,8 @@ def compare_row_sets(existing: Path, staged: Path) -> RowSetDiff:
         return RowSetDiff("", 0)
     conn = duckdb.connect()
     try:
-        old = f"read_parquet('{_glob(existing)}')"
-        new = f"read_parquet('{_glob(staged)}')"
+        old = f"read_parquet('{_glob(existing)}', hive_partitioning = false)"
+        new = f"read_parquet('{_glob(staged)}', hive_partitioning = false)"
         old_cols = conn.execute(f"describe select * from {old}").fetchall()
         new_cols = conn.execute(f"describe select * from {new}").fetchall()
         old_n = conn.execute(f"select count(*) from {old}").fetchone()[0]
