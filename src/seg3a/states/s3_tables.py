@@ -2,9 +2,10 @@
 
 `check_relation` validates a DuckDB relation (a dbt model's table) against a table
 anchor of the schema packs without copying it into Python: the anchor's column rules
-(column set and order, types, nullability, finiteness, bounds, patterns, lengths,
-enums) are compiled to one `count(*) filter (where ...)` aggregate that DuckDB runs as a
-single parallel scan, and key duplicates to one grouped count. Path<->embed equality
+(column set and order, types, nullability, finiteness, bounds, lengths, enums) are
+compiled to one `count(*) filter (where ...)` aggregate that DuckDB runs as a single
+parallel scan, patterns to a test of each column's distinct values, and key
+duplicates to one grouped count. Path<->embed equality
 (01 §2.4) is checked in the same scan. Violations use the paths of
 `SchemaPacks.validate_table` (`columns`, `columns.<name>`, `primary_key`,
 `unique_keys`, `sort_keys`), so both kinds of validation read alike.
@@ -16,7 +17,9 @@ are not in key order. The result also says whether the stored order is the write
 (`in_writer_order`), so a publisher can skip sorting again when it is."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from queue import Full, Queue
 from typing import Any, Mapping
 
 import numpy as np
@@ -77,7 +80,8 @@ def literal(value: Any) -> str:
 
 
 def column_rules(column: dict) -> list[tuple[str, str]]:
-    """(message, SQL predicate true for a violating row) for one column's value rules."""
+    """(message, SQL predicate true for a violating row) for one column's value rules,
+    except patterns (see `pattern_rule`)."""
     name, ctype = quoted(column["name"]), column["type"]
     rules = []
     if not column.get("nullable", False):
@@ -90,9 +94,6 @@ def column_rules(column: dict) -> list[tuple[str, str]]:
         if keyword in column:
             rules.append((f"{label} {column[keyword]}", f"{name} {operator} {literal(column[keyword])}"))
     if ctype == "string":
-        if "pattern" in column:
-            rules.append((f"does not match {column['pattern']!r}",
-                          f"not regexp_full_match({name}, {literal(column['pattern'])})"))
         if "minLength" in column:
             rules.append((f"shorter than {column['minLength']}", f"length({name}) < {column['minLength']}"))
         if "maxLength" in column:
@@ -101,6 +102,16 @@ def column_rules(column: dict) -> list[tuple[str, str]]:
         rules.append((f"not one of {column['enum']}",
                       f"{name} not in ({', '.join(literal(v) for v in column['enum'])})"))
     return rules
+
+
+def pattern_rule(column: dict) -> tuple[str, str] | None:
+    """(message, predicate) of a string column's pattern. A pattern's verdict depends on
+    the value only, so it is tested on the column's distinct values: regular
+    expressions cost far more per row than hashing, and ids repeat across rows."""
+    if column["type"] != "string" or "pattern" not in column:
+        return None
+    return (f"does not match {column['pattern']!r}",
+            f"not regexp_full_match({quoted(column['name'])}, {literal(column['pattern'])})")
 
 
 # --------------------------------------------------------------------------- the check
@@ -138,12 +149,24 @@ def _value_violations(relation, rules: list[tuple[str, str, str]]) -> list[Viola
     if not rules:
         return []
     counts = relation.aggregate(", ".join(f"count(*) filter (where {p})" for _, _, p in rules)).fetchone()
+    return [_violation(relation, column, message, predicate, count)
+            for (column, message, predicate), count in zip(rules, counts) if count]
+
+
+def _pattern_violations(relation, rules: list[tuple[str, str, str]]) -> list[Violation]:
+    """Pattern rules on distinct values; rows are counted only when a value fails."""
     out = []
-    for (column, message, predicate), count in zip(rules, counts):
-        if count:
-            examples = [row[0] for row in relation.filter(predicate).project(quoted(column)).limit(EXAMPLES).fetchall()]
-            out.append(Violation(f"columns.{column}", f"{message} (e.g. {examples!r})", int(count)))
+    for column, message, predicate in rules:
+        values = relation.filter(f"{quoted(column)} is not null").aggregate(quoted(column), quoted(column))
+        if values.filter(predicate).aggregate("count(*)").fetchone()[0]:
+            count = relation.filter(predicate).aggregate("count(*)").fetchone()[0]
+            out.append(_violation(relation, column, message, predicate, count))
     return out
+
+
+def _violation(relation, column: str, message: str, predicate: str, count: int) -> Violation:
+    examples = [row[0] for row in relation.filter(predicate).project(quoted(column)).limit(EXAMPLES).fetchall()]
+    return Violation(f"columns.{column}", f"{message} (e.g. {examples!r})", int(count))
 
 
 def _key_violations(relation, label: str, key: list[str]) -> list[Violation]:
@@ -220,6 +243,8 @@ def check_relation(packs: SchemaPacks, anchor: str, relation, embedded: Mapping[
     rules += [(column, f"differs from the partition token {token!r}", f"{quoted(column)} <> {literal(token)}")
               for column, token in embedded.items() if column in present]
     schema += _value_violations(relation, rules)
+    patterns = [(c["name"], *rule) for c in usable if (rule := pattern_rule(c))]
+    schema += _pattern_violations(relation, patterns)
     if not keys:
         return TableCheck(schema, [])
     duplicates, in_order = _keys_and_order(relation, packs.table_spec(anchor), present)
@@ -282,6 +307,46 @@ def verified_batches(reader: pa.RecordBatchReader, key: list[str], error=KeyOrde
         yield batch
 
 
+def prefetched(batches, depth: int = 2):
+    """The same batches, produced by a background thread `depth` ahead of the consumer.
+    DuckDB producing a batch and Arrow/Parquet code consuming the previous one both run
+    outside the GIL, so the two overlap on two cores; order is unchanged. When the
+    consumer stops early the producer is told to stop and is waited for, so no thread
+    is left reading from DuckDB."""
+    queue: Queue = Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def hand_over(item) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if not hand_over(batch):
+                    return
+            hand_over(done)
+        except BaseException as exc:  # handed to the consumer, raised there
+            hand_over(exc)
+
+    thread = threading.Thread(target=produce, name="seg3a-prefetch", daemon=True)
+    thread.start()
+    try:
+        while (item := queue.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
 def stream_in_key_order(relation, key: list[str], consume, batch_rows: int = KEY_BATCH_ROWS):
     """Call `consume(batches)` with the relation's rows in strictly increasing `key`
     order and return its result. The stored order is tried first (one pass, no sort);
@@ -289,9 +354,9 @@ def stream_in_key_order(relation, key: list[str], consume, batch_rows: int = KEY
     sorted by DuckDB, so it must start its output afresh on each call. Rows sorted by
     key that still do not strictly increase hold a key twice: DuplicateKey."""
     try:
-        return consume(verified_batches(relation.to_arrow_reader(batch_rows), key))
+        return consume(verified_batches(prefetched(relation.to_arrow_reader(batch_rows)), key))
     except DuplicateKey:
         raise
     except KeyOrderBroken:
         ordered = relation.order(", ".join(quoted(k) for k in key))
-        return consume(verified_batches(ordered.to_arrow_reader(batch_rows), key, DuplicateKey))
+        return consume(verified_batches(prefetched(ordered.to_arrow_reader(batch_rows)), key, DuplicateKey))
