@@ -372,3 +372,25 @@ def test_key_stream_reports_a_duplicate_key_from_any_stored_order():
             assert raised.value.key_value == (0, "AA")
     finally:
         con.close()
+
+
+def test_no_escalated_pairs_gives_empty_outputs_and_an_audit_row(s1s2_session):
+    """README decision: with D_esc empty S3 still writes its audit row and zero-line event
+    and trace files; shares and counts are published empty; a rerun changes nothing."""
+    project = s1s2_session.restore("built")
+    project.sql("update main.s1_escalation_queue set is_escalated = false")
+    result = build(project)
+    assert result.ok, result.output[-4000:]
+    files = output_files(project)
+    assert files["rng_event_zone_dirichlet"].read_bytes() == b"" and files["rng_trace_log"].read_bytes() == b""
+    assert len(jsonl(files["rng_audit_log"])) == 1
+    for dataset_id in OUTPUT_IDS:
+        assert pq.read_metadata(files[dataset_id]).num_rows == 0
+    s3 = project.report("S3")
+    assert (s3["status"], s3["counts"]["pairs_escalated"], s3["zone_count_buckets"]) == ("PASS", 0, {})
+    assert s3["rng_totals"] == {"events": 0, "draws": 0, "blocks": 0}
+    assert project.report("S4")["counts"]["zones_per_pair_avg"] == 0.0
+    before = digests(project)
+    rerun = build(project)
+    assert rerun.ok, rerun.output[-4000:]
+    assert digests(project) == before

@@ -100,9 +100,11 @@ lineage_compared as (
     select
         concat_ws(','
         {%- for field in lineage %},
+            -- No share rows (no escalated pair): nothing to compare.
             case
-                when share_lineage.{{ field }}_min is distinct from share_lineage.{{ field }}_max
-                    or share_lineage.{{ field }}_min is distinct from prior_lineage.{{ field }}
+                when share_lineage.{{ field }}_min is not null
+                    and (share_lineage.{{ field }}_min is distinct from share_lineage.{{ field }}_max
+                        or share_lineage.{{ field }}_min is distinct from prior_lineage.{{ field }})
                     then '{{ field }}'
             end
         {%- endfor %}

@@ -92,12 +92,21 @@ def _component(failure: StateFailure) -> str:
     return "S0_SEALED_INPUTS" if "logical_id" in failure.context else "S0_GATE"
 
 
+def _reason_of(context: dict) -> str:
+    """A reason for gate failures the framework reports without one."""
+    if "sealed_sha256_hex" in context:
+        return "digest_mismatch" if "expected_path" not in context else "path_mismatch"
+    if "missing_roles" in context or "logical_id" in context:
+        return "missing"
+    return "schema_invalid"
+
+
 def _with_s3_context(failure: StateFailure) -> StateFailure:
     """The framework's gate failure with the S3 context keys of §3.7 (`component`,
     `reason`, `missing_policies`) added; code and phase are kept."""
     context = dict(failure.context)
     context.setdefault("component", _component(failure))
-    context["reason"] = _REASONS.get(context.get("reason"), context.get("reason") or "schema_invalid")
+    context["reason"] = _REASONS.get(context.get("reason"), context.get("reason") or _reason_of(context))
     if "missing_roles" in context:
         context["missing_policies"] = context["missing_roles"]
     return StateFailure(SPEC, failure.number, failure.phase, failure.message, **context)
