@@ -26,7 +26,7 @@ def test_population_basis_unless_most_zones_lack_population():
 
 def test_alphas_follow_the_smoothing_and_uniform_blend():
     # Two zones, masses 3e6 and 1e6: M = 4e6, eps = max(1000, 400) = 1000.
-    alphas = country_alphas(CountryMass("XX", {"b": 1e6, "a": 3e6}, "population"))
+    alphas = country_alphas(CountryMass("XX", {"b": 1e6, "a": 3e6}, "population"), blend_lambda=0.3)
     scale = 12 + 3 * 2 + 8 * math.log(1 + 4.0)
     raw_a = scale * (3e6 + 1000) / (4e6 + 2000)
     raw_b = scale * (1e6 + 1000) / (4e6 + 2000)
