@@ -1,6 +1,8 @@
 -- Z(c) fidelity against IANA zone.tab (spec 06, ground truth 1): precision and recall of
 -- (country, tzid) pairs over the countries present in both, names as written. The
--- per-pair disagreements with reasons are listed by `seg3a zones evaluate`.
+-- per-pair disagreements with reasons are listed by `seg3a zones evaluate`. Outside the
+-- segment3a selection (it reads the zone.tab seed): run it with
+--   dbt build --select iana_zone_tab zone_universe_evaluation
 {{ config(materialized='table', tags=['zone_universe']) }}
 
 with zone_universe as (
