@@ -19,6 +19,7 @@ from python_udfs.csum import csum_ragged
 
 from ..core.catalogue import CatalogueError
 from .common import (
+    GATE_KINDS,
     StateFailure, StateSpec, context_from_session, entry_gate, read_verified_bytes, schema_packs,
     write_state_report,
 )
@@ -41,17 +42,12 @@ CODES = {
 }
 PHASES = ("init", "s0_gate", "s1_escalation_queue", "s2_priors", "s3_dispersion_policy", "rng_logs", "sampling")
 COUNT_KEYS = ("pairs_total", "pairs_escalated", "rows_total", "countries_escalated", "rng_events", "rng_trace_rows")
-_GATE_KINDS = (
-    "receipt_missing", "receipt_invalid", "identity_mismatch", "upstream_not_pass", "inventory_missing",
-    "inventory_invalid", "policy_missing_or_ambiguous", "policy_not_inventoried", "input_not_inventoried",
-    "path_mismatch", "artefact_absent", "digest_mismatch",
-)
 SPEC = StateSpec(
     state="S3",
     codes=CODES,
     classes=dict.fromkeys(CODES, "F4"),
-    gate={**dict.fromkeys(_GATE_KINDS, "001"), "catalogue_malformed": "002", "upstream_state_failed": "001"},
-    gate_phases={**dict.fromkeys(_GATE_KINDS, "s0_gate"), "catalogue_malformed": "init",
+    gate={**dict.fromkeys(GATE_KINDS, "001"), "catalogue_malformed": "002", "upstream_state_failed": "001"},
+    gate_phases={**dict.fromkeys(GATE_KINDS, "s0_gate"), "catalogue_malformed": "init",
                  "upstream_state_failed": "s1_escalation_queue"},
     phases=PHASES,
     infrastructure="012",

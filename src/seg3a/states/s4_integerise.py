@@ -15,7 +15,9 @@ import numpy as np
 import pyarrow as pa
 
 from ..core.catalogue import CatalogueError
-from .common import StateFailure, StateSpec, context_from_session, entry_gate, schema_packs, write_state_report
+from .common import (
+    GATE_KINDS, StateFailure, StateSpec, context_from_session, entry_gate, schema_packs, write_state_report,
+)
 from python_udfs.csum import csum_ragged
 
 from .s3_publish import PublishCodes, publish_relation
@@ -46,17 +48,12 @@ COUNT_KEYS = (
     "zones_zero_allocated", "pairs_with_single_zone_nonzero", "pairs_count_conserved",
     "pairs_count_conservation_violations",
 )
-_GATE_KINDS = (
-    "receipt_missing", "receipt_invalid", "identity_mismatch", "upstream_not_pass", "inventory_missing",
-    "inventory_invalid", "policy_missing_or_ambiguous", "policy_not_inventoried", "input_not_inventoried",
-    "path_mismatch", "artefact_absent", "digest_mismatch",
-)
 SPEC = StateSpec(
     state="S4",
     codes=CODES,
     classes=dict.fromkeys(CODES, "F4"),
-    gate={**dict.fromkeys(_GATE_KINDS, "001"), "catalogue_malformed": "002", "upstream_state_failed": "001"},
-    gate_phases={**dict.fromkeys(_GATE_KINDS, "s0_gate"), "catalogue_malformed": "s0_gate",
+    gate={**dict.fromkeys(GATE_KINDS, "001"), "catalogue_malformed": "002", "upstream_state_failed": "001"},
+    gate_phases={**dict.fromkeys(GATE_KINDS, "s0_gate"), "catalogue_malformed": "s0_gate",
                  "upstream_state_failed": "s1_run_report"},
     phases=PHASES,
     infrastructure="009",

@@ -25,6 +25,7 @@ from ..core.digests import FileChangedError, sha256_bytes
 from ..core.partitions import compare_row_sets, make_stage
 from ..core.publish import ImmutabilityViolation, PublishIOError, publish_bytes
 from .common import (
+    GATE_KINDS,
     StateFailure, StateSpec, context_from_session, entry_gate, failure_text, is_placeholder, schema_packs,
     write_state_report,
 )
@@ -56,17 +57,12 @@ COUNT_KEYS = (
     "missing_escalated_pairs_count", "unexpected_pairs_count", "affected_zone_triplets_count",
     "pairs_count_conservation_violations",
 )
-_GATE_KINDS = (
-    "receipt_missing", "receipt_invalid", "identity_mismatch", "upstream_not_pass", "inventory_missing",
-    "inventory_invalid", "policy_missing_or_ambiguous", "policy_not_inventoried", "input_not_inventoried",
-    "path_mismatch", "artefact_absent", "digest_mismatch",
-)
 SPEC = StateSpec(
     state="S5",
     codes=CODES,
     classes=dict.fromkeys(CODES, "F4"),
-    gate={**dict.fromkeys(_GATE_KINDS, "001"), "catalogue_malformed": "002", "upstream_state_failed": "001"},
-    gate_phases={**dict.fromkeys(_GATE_KINDS, "s0_gate"), "catalogue_malformed": "s0_gate",
+    gate={**dict.fromkeys(GATE_KINDS, "001"), "catalogue_malformed": "002", "upstream_state_failed": "001"},
+    gate_phases={**dict.fromkeys(GATE_KINDS, "s0_gate"), "catalogue_malformed": "s0_gate",
                  "upstream_state_failed": "s1_run_report"},
     phases=PHASES,
     infrastructure="008",

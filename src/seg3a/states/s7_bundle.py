@@ -29,6 +29,7 @@ from ..core.hashgate import flag_bytes
 from ..core.partitions import make_stage
 from ..core.schemas import SchemaPacks
 from .common import (
+    GATE_KINDS,
     StateFailure, StateSpec, context_from_session, entry_gate, schema_packs, start_clock, write_state_report,
 )
 from .s3_rng_logs import column_violations
@@ -52,17 +53,12 @@ CLASS_DETAIL = {
 }
 PHASES = ("run_receipt", "s6_run_report", "s6_receipt", "s0_gate", "members", "publish")
 COUNT_KEYS = ("member_count", "member_bytes")
-_GATE_KINDS = (
-    "receipt_missing", "receipt_invalid", "identity_mismatch", "upstream_not_pass", "inventory_missing",
-    "inventory_invalid", "catalogue_malformed", "policy_missing_or_ambiguous", "policy_not_inventoried",
-    "input_not_inventoried", "path_mismatch", "artefact_absent", "digest_mismatch",
-)
 SPEC = StateSpec(
     state="S7",
     codes=CODES,
     classes=dict.fromkeys(CODES, "F4"),
-    gate={**dict.fromkeys(_GATE_KINDS, "002"), "upstream_state_failed": "001"},
-    gate_phases={**dict.fromkeys(_GATE_KINDS, "s0_gate"), "upstream_state_failed": "s6_run_report"},
+    gate={**dict.fromkeys(GATE_KINDS, "002"), "upstream_state_failed": "001"},
+    gate_phases={**dict.fromkeys(GATE_KINDS, "s0_gate"), "upstream_state_failed": "s6_run_report"},
     phases=PHASES,
     infrastructure="007",
     report_id="s7_run_report_3A",
