@@ -1,11 +1,12 @@
 """Arrow adapter of the S3 Dirichlet draw (spec 03 §1, §3.3, §3.4) for DuckDB.
 
-`s3a_dirichlet_draw` takes one **chunk** of escalated pairs per row: the merchant ids,
-countries and S2 shapes (each pair's list in ascending tzid order) of the chunk, the
-run's fingerprint, seed and parameter hash, and the six `s3_dispersion` knobs. It
-returns, per row, a list with one STRUCT per pair of the chunk, in input order: the
-event fields of 03 §2.1 (stream id, counters, blocks, draws, K, A_eff, alpha min/max)
-plus S, share_sum and the shares in the input zone order.
+`s3a_dirichlet_draw` takes one **chunk** of escalated pairs per row, as a list of
+{merchant_id, legal_country_iso, alphas} structs (each pair's S2 shapes in ascending
+tzid order), plus the run's fingerprint, seed and parameter hash and the six
+`s3_dispersion` knobs. It returns, per row, a list with one STRUCT per pair of the
+chunk, in input order: the pair's key, the event fields of 03 §2.1 (stream id,
+counters, blocks, draws, K, A_eff, alpha min/max) plus S, share_sum and the shares in
+the input zone order.
 
 Chunks exist for speed: DuckDB hands an Arrow UDF at most 2048 rows per call, while the
 vectorised sampler runs best on tens of thousands of pairs, so the SQL groups pairs into
@@ -25,10 +26,10 @@ __all__ = ["DRAW_PARAMETERS", "DRAW_RETURN_TYPE", "DRAW_FIELDS", "dirichlet_draw
 
 E_INFRASTRUCTURE = "E3A_S3_012_INFRASTRUCTURE_IO_ERROR"
 
+PAIR_TYPE = "STRUCT(merchant_id UBIGINT, legal_country_iso VARCHAR, alphas DOUBLE[])"
+
 DRAW_PARAMETERS = [
-    "UBIGINT[]",   # merchant_id of each pair of the chunk
-    "VARCHAR[]",   # legal_country_iso of each pair
-    "DOUBLE[][]",  # each pair's S2 alpha_effective in ascending tzid order
+    f"{PAIR_TYPE}[]",  # the pairs of the chunk; alphas = S2 alpha_effective in ascending tzid order
     "VARCHAR",     # manifest_fingerprint
     "UBIGINT",     # seed
     "VARCHAR",     # parameter_hash
@@ -41,6 +42,8 @@ DRAW_PARAMETERS = [
 ]
 
 DRAW_FIELDS = pa.struct([
+    ("merchant_id", pa.uint64()),
+    ("legal_country_iso", pa.string()),
     ("rng_stream_id", pa.string()),
     ("rng_counter_before_hi", pa.uint64()),
     ("rng_counter_before_lo", pa.uint64()),
@@ -58,7 +61,7 @@ DRAW_FIELDS = pa.struct([
 ])
 
 DRAW_RETURN_TYPE = (
-    "STRUCT(rng_stream_id VARCHAR, rng_counter_before_hi UBIGINT, rng_counter_before_lo UBIGINT, "
+    "STRUCT(merchant_id UBIGINT, legal_country_iso VARCHAR, rng_stream_id VARCHAR, rng_counter_before_hi UBIGINT, rng_counter_before_lo UBIGINT, "
     "rng_counter_after_hi UBIGINT, rng_counter_after_lo UBIGINT, blocks UBIGINT, draws VARCHAR, "
     "zone_count INTEGER, alpha_sum_country DOUBLE, alpha_min DOUBLE, alpha_max DOUBLE, "
     "gamma_sum DOUBLE, share_sum DOUBLE, shares DOUBLE[])[]"
@@ -74,12 +77,12 @@ class DirichletUdfError(ValueError):
     """Bad input to the UDF; the message starts with the S3 error code."""
 
 
-def dirichlet_draw_arrow(merchant_ids, countries, alphas, fingerprints, seeds, parameter_hashes,
+def dirichlet_draw_arrow(pairs, fingerprints, seeds, parameter_hashes,
                          enabled, scale, temperature, jitter, clip, alpha_floor) -> pa.ListArray:
     """One DuckDB vector of chunks in, one list of per-pair STRUCTs per chunk out."""
-    columns = [_plain(c) for c in (merchant_ids, countries, alphas, fingerprints, seeds, parameter_hashes,
+    columns = [_plain(c) for c in (pairs, fingerprints, seeds, parameter_hashes,
                                    enabled, scale, temperature, jitter, clip, alpha_floor)]
-    chunks = pa.table(dict(zip(("merchant_ids", "countries", "alphas", *_RUN_COLUMNS), columns)))
+    chunks = pa.table(dict(zip(("pairs", *_RUN_COLUMNS), columns)))
     _reject_nulls(chunks)
     drawn = [_draw_chunk(chunks.slice(i, 1)) for i in range(chunks.num_rows)]
     lengths = np.array([len(d) for d in drawn], dtype=np.int32)
@@ -96,23 +99,22 @@ def _reject_nulls(chunks: pa.Table) -> None:
     for name in chunks.column_names:
         if chunks.column(name).null_count:
             raise DirichletUdfError(f"{E_INFRASTRUCTURE}: s3a_dirichlet_draw got NULL {name}")
-    for name in ("merchant_ids", "countries", "alphas"):
-        if pc.list_flatten(chunks.column(name)).null_count:
-            raise DirichletUdfError(f"{E_INFRASTRUCTURE}: s3a_dirichlet_draw got a NULL inside {name}")
-    if pc.list_flatten(pc.list_flatten(chunks.column("alphas"))).null_count:
+    pairs = pc.list_flatten(chunks.column("pairs"))
+    if pairs.null_count or any(pairs.combine_chunks().field(f).null_count for f in range(pairs.type.num_fields)):
+        raise DirichletUdfError(f"{E_INFRASTRUCTURE}: s3a_dirichlet_draw got a NULL pair or pair field")
+    if pc.list_flatten(pairs.combine_chunks().field("alphas")).null_count:
         raise DirichletUdfError(f"{E_INFRASTRUCTURE}: s3a_dirichlet_draw got a NULL alpha")
 
 
 def _draw_chunk(chunk: pa.Table) -> pa.StructArray:
     """All pairs of one chunk (one run identity and policy) in one sampler call."""
     run = {name: chunk.column(name)[0].as_py() for name in _RUN_COLUMNS}
-    merchants = pc.list_flatten(chunk.column("merchant_ids")).to_numpy(zero_copy_only=False)
-    countries = pc.list_flatten(chunk.column("countries")).to_pylist()
-    per_pair = pc.list_flatten(chunk.column("alphas"))
-    if not (len(merchants) == len(countries) == len(per_pair)):
-        raise DirichletUdfError(f"{E_INFRASTRUCTURE}: a chunk's merchant, country and alpha lists differ in length")
-    if len(merchants) == 0:
+    pairs = pc.list_flatten(chunk.column("pairs")).combine_chunks()
+    if len(pairs) == 0:
         return pa.array([], type=DRAW_FIELDS)
+    merchants = pairs.field("merchant_id")
+    countries = pairs.field("legal_country_iso")
+    per_pair = pairs.field("alphas")
     values = pc.list_flatten(per_pair).to_numpy(zero_copy_only=False)
     offsets = np.concatenate(([0], np.cumsum(pc.list_value_length(per_pair).to_numpy(zero_copy_only=False))))
     policy = Dispersion(
@@ -121,18 +123,20 @@ def _draw_chunk(chunk: pa.Table) -> pa.StructArray:
         merchant_jitter_clip=run["merchant_jitter_clip"], alpha_floor=run["alpha_floor"],
     )
     try:
-        batch = dirichlet_batch(run["manifest_fingerprint"], run["seed"], merchants, countries, values, offsets,
-                                dispersion=policy, parameter_hash=run["parameter_hash"])
+        batch = dirichlet_batch(run["manifest_fingerprint"], run["seed"], merchants.to_numpy(zero_copy_only=False),
+                                countries.to_pylist(), values, offsets, dispersion=policy,
+                                parameter_hash=run["parameter_hash"])
     except RngError as exc:
         raise DirichletUdfError(f"{exc} context={exc.context}") from exc
     except ValueError as exc:
         raise DirichletUdfError(f"{E_INFRASTRUCTURE}: {exc}") from exc
-    return _as_structs(batch)
+    return _as_structs(merchants, countries, batch)
 
 
-def _as_structs(batch) -> pa.StructArray:
+def _as_structs(merchants: pa.Array, countries: pa.Array, batch) -> pa.StructArray:
     shares = pa.ListArray.from_arrays(pa.array(batch.offsets.astype(np.int32)), pa.array(batch.shares))
     arrays = [
+        merchants.cast(pa.uint64()), countries.cast(pa.string()),
         pa.array(batch.rng_stream_id.tolist(), type=pa.string()),
         pa.array(batch.counter_before_hi), pa.array(batch.counter_before_lo),
         pa.array(batch.counter_after_hi), pa.array(batch.counter_after_lo),

@@ -282,7 +282,7 @@ def test_udf_on_disjoint_merchant_halves_equals_the_whole(s3s4):
     knobs = ", ".join(str(v).lower() if isinstance(v, bool) else repr(v) for v in (
         policy.enabled, policy.concentration_scale, policy.alpha_temperature, policy.merchant_jitter,
         policy.merchant_jitter_clip, policy.alpha_floor))
-    draw = (f"s3a_dirichlet_draw(merchant_ids, countries, alpha_lists, '{tokens.manifest_fingerprint}', "
+    draw = (f"s3a_dirichlet_draw(pairs, '{tokens.manifest_fingerprint}', "
             f"{tokens.seed}::ubigint, '{tokens.parameter_hash}', {knobs})")
     pairs = """
         select queue.merchant_id, queue.legal_country_iso,
@@ -303,19 +303,17 @@ def test_udf_on_disjoint_merchant_halves_equals_the_whole(s3s4):
         for condition in (f"merchant_id <= {middle}", f"merchant_id > {middle}"):
             # Chunks of 3 pairs, taken in descending merchant order within the half.
             chunks = f"""
-                select list(merchant_id order by position) as merchant_ids,
-                       list(legal_country_iso order by position) as countries,
-                       list(tzids order by position) as tzid_lists,
-                       list(alphas order by position) as alpha_lists
+                select list({{'merchant_id': merchant_id, 'legal_country_iso': legal_country_iso,
+                              'alphas': alphas}} order by position) as pairs
                 from (select *, row_number() over (order by merchant_id desc, legal_country_iso) as position
                       from ({pairs}) where {condition})
                 group by (position - 1) // 3
             """
             halves += con.execute(f"""
-                select merchant_id, legal_country_iso, unnest(tzids), unnest(struct_extract(drawn, 'shares'))
-                from (select unnest(merchant_ids) as merchant_id, unnest(countries) as legal_country_iso,
-                             unnest(tzid_lists) as tzids, unnest({draw}) as drawn
-                      from ({chunks}))
+                select drawn.merchant_id, drawn.legal_country_iso, unnest(tzids), unnest(drawn.shares)
+                from (select unnest({draw}) as drawn from ({chunks})) as draws
+                inner join (select legal_country_iso, any_value(tzids) as tzids from ({pairs}) group by all) as zones
+                    on draws.drawn.legal_country_iso = zones.legal_country_iso
             """).fetchall()
     finally:
         con.close()

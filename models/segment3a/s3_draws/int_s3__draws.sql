@@ -1,11 +1,12 @@
 {{ config(materialized='table', meta={'seg3a_phase': 'sampling'}) }}
 -- One row per escalated pair: the Dirichlet draw of spec 03 §1.9 and §3.3-§3.4 through
--- the s3a_dirichlet_draw UDF (event fields, S, share_sum, shares in tzid order).
--- Pairs reach the UDF in chunks (one sampler call each) because the vectorised sampler
--- runs best on large batches. Each pair owns its Philox substream, so the result of a
--- pair depends only on its key: `s3_batch_pairs` sets the pairs per chunk and
--- `s3_shard_count` splits D_esc into merchant_id % n shards that never share a chunk;
--- neither changes a bit of the output (they exist so tests can prove it). Both are dbt
+-- the s3a_dirichlet_draw UDF (event fields, S, share_sum, shares in tzid order) and the
+-- country's tzids. Pairs reach the UDF in chunks (one sampler call each) because the
+-- vectorised sampler runs best on large batches; a chunk is the pairs whose merchant_id
+-- falls in one residue class, so forming chunks needs no sort. Each pair owns its
+-- Philox substream, so its result depends only on its key: `s3_batch_pairs` (about the
+-- pairs per chunk) and `s3_shard_count` (merchant_id % n shards that never share a
+-- chunk) change no bit of the output (they exist so tests can prove it). Both are dbt
 -- vars, with the environment variables SEG3A_S3_BATCH_PAIRS / SEG3A_S3_SHARD_COUNT as
 -- defaults. Checks of §1.10 and §3.4 step 4 come last.
 {%- set shard_count = var('s3_shard_count', env_var('SEG3A_S3_SHARD_COUNT', '1')) | int %}
@@ -38,44 +39,58 @@ int_s3__pairs_with_alpha as (
     select
         merchant_id,
         legal_country_iso,
-        tzids,
         alphas
     from {{ ref('int_s3__pairs_with_alpha') }}
 ),
 
-pairs_chunked as (
+s2_country_zone_priors as (
     select
-        merchant_id,
-        legal_country_iso,
-        tzids,
-        alphas,
-        merchant_id % {{ shard_count }} as shard,
-        (row_number() over (
-            partition by merchant_id % {{ shard_count }}
-            order by merchant_id, legal_country_iso
-        ) - 1) // {{ batch_pairs }} as chunk_index
+        country_iso,
+        tzid
+    from {{ ref('s2_country_zone_priors') }}
+),
+
+country_zones_listed as (
+    select
+        country_iso,
+        list(tzid order by tzid) as tzids
+    from s2_country_zone_priors
+    group by country_iso
+),
+
+chunks_counted as (
+    select greatest(1, ceil(count(*) / {{ batch_pairs }}))::ubigint as chunk_count
     from int_s3__pairs_with_alpha
 ),
 
+pairs_chunked as (
+    select
+        int_s3__pairs_with_alpha.merchant_id % {{ shard_count }} as shard,
+        (int_s3__pairs_with_alpha.merchant_id // {{ shard_count }}) % chunks_counted.chunk_count as chunk_index,
+        {
+            'merchant_id': int_s3__pairs_with_alpha.merchant_id,
+            'legal_country_iso': int_s3__pairs_with_alpha.legal_country_iso,
+            'alphas': int_s3__pairs_with_alpha.alphas
+        } as pair
+    from int_s3__pairs_with_alpha
+    cross join chunks_counted
+),
+
 chunks_listed as (
+    -- One list of structs per chunk keeps each pair's fields together; the order of
+    -- pairs inside a chunk does not matter.
     select
         shard,
         chunk_index,
-        list(merchant_id order by merchant_id, legal_country_iso) as merchant_ids,
-        list(legal_country_iso order by merchant_id, legal_country_iso) as countries,
-        list(tzids order by merchant_id, legal_country_iso) as tzid_lists,
-        list(alphas order by merchant_id, legal_country_iso) as alpha_lists
+        list(pair) as pairs
     from pairs_chunked
     group by shard, chunk_index
 ),
 
 chunks_drawn as (
     select
-        chunks_listed.merchant_ids,
-        chunks_listed.countries,
-        chunks_listed.tzid_lists,
         s3a_dirichlet_draw(
-            chunks_listed.merchant_ids, chunks_listed.countries, chunks_listed.alpha_lists,
+            chunks_listed.pairs,
             rng_audit_log.manifest_fingerprint, rng_audit_log.seed, rng_audit_log.parameter_hash,
             int_s3__dispersion_policy.enabled, int_s3__dispersion_policy.concentration_scale,
             int_s3__dispersion_policy.alpha_temperature, int_s3__dispersion_policy.merchant_jitter,
@@ -87,35 +102,32 @@ chunks_drawn as (
 ),
 
 pairs_drawn as (
-    -- The four lists of a chunk have one element per pair, in the same order.
-    select
-        unnest(merchant_ids) as merchant_id,
-        unnest(countries) as legal_country_iso,
-        unnest(tzid_lists) as tzids,
-        unnest(draws) as draw
+    select unnest(draws) as draw
     from chunks_drawn
 ),
 
 draws_flattened as (
     select
-        merchant_id,
-        legal_country_iso,
-        tzids,
-        draw.rng_stream_id as rng_stream_id,
-        draw.rng_counter_before_hi as rng_counter_before_hi,
-        draw.rng_counter_before_lo as rng_counter_before_lo,
-        draw.rng_counter_after_hi as rng_counter_after_hi,
-        draw.rng_counter_after_lo as rng_counter_after_lo,
-        draw.blocks as blocks,
-        draw.draws as draws,
-        draw.zone_count as zone_count,
-        draw.alpha_sum_country as alpha_sum_country,
-        draw.alpha_min as alpha_min,
-        draw.alpha_max as alpha_max,
-        draw.gamma_sum as gamma_sum,
-        draw.share_sum as share_sum,
-        draw.shares as shares
+        pairs_drawn.draw.merchant_id as merchant_id,
+        pairs_drawn.draw.legal_country_iso as legal_country_iso,
+        country_zones_listed.tzids,
+        pairs_drawn.draw.rng_stream_id as rng_stream_id,
+        pairs_drawn.draw.rng_counter_before_hi as rng_counter_before_hi,
+        pairs_drawn.draw.rng_counter_before_lo as rng_counter_before_lo,
+        pairs_drawn.draw.rng_counter_after_hi as rng_counter_after_hi,
+        pairs_drawn.draw.rng_counter_after_lo as rng_counter_after_lo,
+        pairs_drawn.draw.blocks as blocks,
+        pairs_drawn.draw.draws as draws,
+        pairs_drawn.draw.zone_count as zone_count,
+        pairs_drawn.draw.alpha_sum_country as alpha_sum_country,
+        pairs_drawn.draw.alpha_min as alpha_min,
+        pairs_drawn.draw.alpha_max as alpha_max,
+        pairs_drawn.draw.gamma_sum as gamma_sum,
+        pairs_drawn.draw.share_sum as share_sum,
+        pairs_drawn.draw.shares as shares
     from pairs_drawn
+    left join country_zones_listed
+        on pairs_drawn.draw.legal_country_iso = country_zones_listed.country_iso
 ),
 
 draws_assessed as (
@@ -123,7 +135,7 @@ draws_assessed as (
         merchant_id,
         legal_country_iso,
         coalesce(
-            merchant_id is not null and zone_count = len(tzids) and len(shares) = len(tzids), false
+            tzids is not null and zone_count = len(tzids) and len(shares) = len(tzids), false
         ) as zones_consistent,
         coalesce(
             ((cast(rng_counter_after_hi as uhugeint) << 64) | cast(rng_counter_after_lo as uhugeint))

@@ -1,6 +1,6 @@
 {{ config(materialized='ephemeral') }}
--- One row per escalated pair (D_esc, spec 03 §3.4) with its country's zones and S2
--- shapes, both listed in ascending tzid order (the order components are drawn).
+-- One row per escalated pair (D_esc, spec 03 §3.4) with its country's S2 shapes listed
+-- in ascending tzid order (the order components are drawn).
 with
 
 s1_escalation_queue as (
@@ -22,7 +22,6 @@ s2_country_zone_priors as (
 country_alphas_listed as (
     select
         country_iso,
-        list(tzid order by tzid) as tzids,
         list(alpha_effective order by tzid) as alphas
     from s2_country_zone_priors
     group by country_iso
@@ -32,7 +31,6 @@ pairs_with_alpha as (
     select
         s1_escalation_queue.merchant_id,
         s1_escalation_queue.legal_country_iso,
-        country_alphas_listed.tzids,
         country_alphas_listed.alphas
     from s1_escalation_queue
     inner join country_alphas_listed
