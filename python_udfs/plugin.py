@@ -54,6 +54,8 @@ class Plugin(BasePlugin):
         self.runs_root = plugin_config.get("runs_root") or None
         self.run_id = plugin_config.get("run_id") or None
         self.variables: dict[str, Any] = {}
+        self._batch = ""
+        self._typed: list[tuple[str, Any]] = []
 
     def configure_connection(self, conn) -> None:
         from seg3a.core.duck import load_spatial
@@ -65,10 +67,26 @@ class Plugin(BasePlugin):
                 type="arrow", side_effects=udf.side_effects, null_handling="special",
             )
         self.variables = run_variables(self.runs_root, self.run_id)
+        # dbt opens a cursor per node: the string variables (all but a few) are set by one
+        # multi-statement execute, the others bound as parameters so that their types stay
+        # those of the Python values (DOUBLE, VARCHAR[]).
+        self._batch = set_variables_statement(self.variables)
+        self._typed = [(name, value) for name, value in self.variables.items() if not isinstance(value, str)]
 
     def configure_cursor(self, cursor) -> None:
-        for name, value in self.variables.items():
+        if self._batch:
+            cursor.execute(self._batch)
+        for name, value in self._typed:
             cursor.execute(f"SET VARIABLE {name} = ?", [value])
+
+
+def set_variables_statement(variables: dict[str, Any]) -> str:
+    """One `SET VARIABLE name = 'literal'` statement per string variable, `;`-joined."""
+    for name in variables:
+        if not name.replace("_", "").isalnum():
+            raise PluginConfigError(f"E3A_PLUGIN_CONFIG: invalid variable name {name!r}")
+    return "; ".join(f"SET VARIABLE {name} = '{value.replace(chr(39), chr(39) * 2)}'"
+                     for name, value in variables.items() if isinstance(value, str))
 
 
 def run_variables(runs_root: str | None, run_id: str | None) -> dict[str, Any]:
