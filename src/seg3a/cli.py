@@ -8,6 +8,7 @@
     seg3a verify               re-check a 3A validation bundle
     seg3a summary              end-of-run summary
     seg3a realism score|certify  realism metrics, gates and certification
+    seg3a seedpack run         generate and build the seedpack (42, 7, 101, 202), one runs root per seed
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ COMMANDS = {
     ("summary",): ("seg3a.states.summary", "print the end-of-run summary of a run"),
     ("realism", "score"): ("seg3a.realism.score", "score one finished run against the realism gates"),
     ("realism", "certify"): ("seg3a.realism.certify", "certify the seedpack (42, 7, 101, 202)"),
+    ("seedpack", "run"): ("seg3a.seedpack", "generate and build the seedpack worlds (dbt in-process, 2 lanes)"),
 }
 
 

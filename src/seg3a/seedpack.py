@@ -1,0 +1,310 @@
+"""`seg3a seedpack run`: generate and build the seedpack (default seeds 42, 7, 101, 202).
+
+Each seed gets its own runs root `<out>/seed=<seed>/` and DuckDB file
+`<out>/duckdb/seed=<seed>/seg3a.duckdb` (both replaced when they exist); `make certify`
+hands the run roots to `seg3a realism certify`.
+
+1. Worlds: `seg3a world generate` for every seed, `--lanes` at a time.
+2. Z(c): the zone-universe models depend only on the reference data, the rule contract and
+   their own code, so they are built once per digest of those inputs into
+   `build/zone-universe-cache/` (the cache the end-to-end tests use) and copied into every
+   seed's DuckDB file; each seed's build then excludes `tag:zone_universe`.
+   `--no-zone-cache` builds them in every seed instead.
+3. Builds: `--lanes` worker processes (one per core by default); each imports dbt and
+   parses the project once, then runs `dbt build --select segment3a` for its seeds one
+   after the other through dbt's programmatic runner, on a fresh copy of the parsed
+   manifest each time. The dbt profile is read per build, so SEG3A_RUNS_ROOT and
+   SEG3A_DUCKDB point it at the seed's runs root and DuckDB file exactly as they do for
+   the command line; the run-root files are the same bytes as `dbt build --select
+   segment3a` gives for that world (tests/e2e/test_seedpack.py).
+
+Per seed, dbt's run_results.json is kept as `<out>/dbt/seed=<seed>/run_results.json`, and
+`--json` writes the timings (wall and CPU seconds, peak RSS of each lane).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import multiprocessing
+import os
+import resource
+import shutil
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any, Callable
+
+SEEDPACK = (42, 7, 101, 202)
+ZONE_TAG = "tag:zone_universe"
+
+
+# --------------------------------------------------------------------------- layout
+def seed_root(out: Path, seed: int) -> Path:
+    return out / f"seed={seed}"
+
+
+def seed_database(out: Path, seed: int) -> Path:
+    # Always named seg3a.duckdb: DuckDB names the catalogue after the file, and the parsed
+    # manifest (shared by the seeds of a lane) holds that name in every relation.
+    return out / "duckdb" / f"seed={seed}" / "seg3a.duckdb"
+
+
+def seed_results(out: Path, seed: int) -> Path:
+    return out / "dbt" / f"seed={seed}" / "run_results.json"
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _say(quiet: bool) -> Callable[[str], None]:
+    return (lambda _line: None) if quiet else (lambda line: print(line, flush=True))
+
+
+# --------------------------------------------------------------------------- worlds
+def generate(seed: int, pairs: int | None, out: Path, quiet: bool) -> dict[str, Any]:
+    """Worker: a fresh world for `seed` in its own runs root."""
+    from seg3a.core.paths import default_external_root
+    from seg3a.world.generate import generate_world
+
+    started, cpu = time.perf_counter(), _cpu_s()
+    root = seed_root(out, seed)
+    shutil.rmtree(root, ignore_errors=True)
+    shutil.rmtree(seed_database(out, seed).parent, ignore_errors=True)
+    run_root = generate_world(seed, pairs, root, default_external_root(), progress=lambda _line: None)
+    wall = time.perf_counter() - started
+    _say(quiet)(f"seed {seed}: world generated in {wall:.1f} s ({run_root.name})")
+    return {"seed": seed, "run_root": str(run_root), "wall_s": round(wall, 3), "cpu_s": round(_cpu_s() - cpu, 3)}
+
+
+# --------------------------------------------------------------------------- Z(c)
+def zone_universe_key() -> str:
+    """Digest of every input of the zone-universe models (same key as the test fixtures)."""
+    from seg3a.core.paths import contracts_root, default_external_root, project_root
+
+    external, project = default_external_root(), project_root()
+    inputs = [
+        external / "reference/spatial/world_countries/2024/world_countries.parquet",
+        external / "reference/spatial/tz_world/2025a/tz_world.parquet",
+        contracts_root() / "zone_universe_rule.yaml",
+        *sorted((project / "models/segment3a/zone_universe").glob("*.sql")),
+        *sorted((project / "models/segment3a/staging").glob("stg_ref__*.sql")),
+        *sorted((project / "src/seg3a/zones").glob("*.py")),
+    ]
+    hasher = hashlib.sha256()
+    for path in inputs:
+        hasher.update(path.name.encode())
+        hasher.update(hashlib.sha256(path.read_bytes()).digest())
+    return hasher.hexdigest()[:16]
+
+
+def zone_universe_cache() -> Path:
+    from seg3a.core.paths import project_root
+
+    return project_root() / "build" / "zone-universe-cache" / f"zone_universe-{zone_universe_key()}.duckdb"
+
+
+def build_zone_universe(cached: str, work: str, quiet: bool) -> dict[str, Any]:
+    """Worker: the Z(c) tables built once (on a small world of seed 42), published to
+    `cached` by an atomic rename."""
+    from seg3a.core.paths import default_external_root
+    from seg3a.world.generate import generate_world
+
+    started = time.perf_counter()
+    work_dir = Path(work)
+    shutil.rmtree(work_dir, ignore_errors=True)
+    runs = work_dir / "runs"
+    generate_world(42, 300, runs, default_external_root(), progress=lambda _line: None)
+    database = work_dir / "seg3a.duckdb"
+    _dbt_session(work_dir / "dbt", runs, database).build(runs, database, ["--select", "+zone_count_country"], work_dir / "dbt")
+    target = Path(cached)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + f".{os.getpid()}.tmp")
+    shutil.copyfile(database, partial)
+    partial.replace(target)
+    shutil.rmtree(work_dir, ignore_errors=True)
+    wall = time.perf_counter() - started
+    _say(quiet)(f"Z(c) built once in {wall:.1f} s -> {target}")
+    return {"wall_s": round(wall, 3)}
+
+
+# --------------------------------------------------------------------------- dbt
+class _DbtSession:
+    """dbt in this process: the project parsed once, every build on a copy of that manifest
+    (dbt marks nodes compiled in the manifest it runs, which a second build must not see)."""
+
+    def __init__(self, work: Path, threads: int | None, runs_root: Path, database: Path) -> None:
+        from dbt.cli.main import dbtRunner
+
+        from seg3a.core.paths import project_root
+
+        self.project = project_root()
+        self.threads = threads
+        os.environ.setdefault("DBT_PROFILES_DIR", str(self.project))
+        os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+        os.chdir(self.project)
+        self.work = work
+        self._runner = dbtRunner
+        # parsed with the profile of the first build (the catalogue name comes from the file name)
+        os.environ.update(SEG3A_RUNS_ROOT=str(runs_root), SEG3A_DUCKDB=str(database), SEG3A_RUN_ID="")
+        parsed = dbtRunner().invoke(["parse", "--quiet", *self._paths(work)])
+        if not parsed.success or parsed.result is None:
+            raise RuntimeError(f"dbt parse failed: {parsed.exception}")
+        self.manifest = parsed.result
+
+    @staticmethod
+    def _paths(work: Path) -> list[str]:
+        return ["--target-path", str(work / "target"), "--log-path", str(work / "logs")]
+
+    def build(self, runs_root: Path, database: Path, select: list[str], work: Path) -> dict[str, Any]:
+        os.environ.update(SEG3A_RUNS_ROOT=str(runs_root), SEG3A_DUCKDB=str(database), SEG3A_RUN_ID="")
+        args = ["build", *select, "--quiet", "--no-use-colors", *self._paths(work)]
+        if self.threads:
+            args += ["--threads", str(self.threads)]
+        result = self._runner(manifest=self.manifest.deepcopy()).invoke(args)
+        results_file = work / "target" / "run_results.json"
+        run_results = json.loads(results_file.read_bytes()) if results_file.is_file() else None
+        if not result.success:
+            failed = [r["unique_id"] for r in (run_results or {}).get("results", [])
+                      if r.get("status") in ("error", "fail")]
+            raise RuntimeError(f"dbt build failed for {runs_root} (failed nodes: {failed or 'none'}; "
+                               f"{result.exception or 'see ' + str(work / 'logs' / 'dbt.log')})")
+        return run_results or {}
+
+
+def _dbt_session(work: Path, runs_root: Path, database: Path, threads: int | None = None) -> _DbtSession:
+    return _DbtSession(work, threads, runs_root, database)
+
+
+def build_lane(lane: int, seeds: list[int], out: str, zone_db: str | None, threads: int | None,
+               quiet: bool) -> dict[str, Any]:
+    """Worker: one lane, one process; parse once, then build each seed in turn."""
+    say = _say(quiet)
+    out_dir = Path(out)
+    started, cpu = time.perf_counter(), _cpu_s()
+    session = _dbt_session(out_dir / "dbt" / f"lane-{lane}", seed_root(out_dir, seeds[0]),
+                           seed_database(out_dir, seeds[0]), threads)
+    start_up = {"wall_s": round(time.perf_counter() - started, 3), "cpu_s": round(_cpu_s() - cpu, 3)}
+    say(f"lane {lane}: dbt loaded and project parsed in {start_up['wall_s']:.1f} s")
+    builds = []
+    for seed in seeds:
+        seed_started, seed_cpu = time.perf_counter(), _cpu_s()
+        database = seed_database(out_dir, seed)
+        select = ["--select", "segment3a"]
+        database.parent.mkdir(parents=True, exist_ok=True)
+        if zone_db:
+            shutil.copyfile(zone_db, database)
+            select += ["--exclude", ZONE_TAG]
+        work = seed_results(out_dir, seed).parent
+        shutil.rmtree(work, ignore_errors=True)
+        run_results = session.build(seed_root(out_dir, seed), database, select, work)
+        (work / "run_results.json").write_bytes((work / "target" / "run_results.json").read_bytes())
+        shutil.rmtree(work / "target", ignore_errors=True)
+        wall = time.perf_counter() - seed_started
+        row = {"seed": seed, "lane": lane, "wall_s": round(wall, 3), "cpu_s": round(_cpu_s() - seed_cpu, 3),
+               "dbt_elapsed_s": round(run_results.get("elapsed_time", 0.0), 3),
+               "nodes": len(run_results.get("results", [])),
+               "started": seed_started, "ended": seed_started + wall}
+        builds.append(row)
+        say(f"lane {lane}: seed {seed} built in {wall:.1f} s (dbt {row['dbt_elapsed_s']:.1f} s, "
+            f"CPU {row['cpu_s']:.1f} s, {row['nodes']} nodes)")
+    return {"lane": lane, "start_up": start_up, "builds": builds, "peak_rss_mib": round(_peak_rss_mib(), 1),
+            "cpu_s": round(_cpu_s() - cpu, 3)}
+
+
+# --------------------------------------------------------------------------- the pack
+def run(seeds: list[int], out: Path, pairs: int | None = None, lanes: int = 2, threads: int | None = None,
+        zone_cache: bool = True, quiet: bool = False) -> dict[str, Any]:
+    say = _say(quiet)
+    out = out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    lanes = max(1, min(lanes, len(seeds)))
+    context = multiprocessing.get_context("spawn")  # a clean interpreter per worker
+    timings: dict[str, Any] = {"seeds": list(seeds), "lanes": lanes, "pairs": pairs or "default"}
+    with ProcessPoolExecutor(max_workers=lanes, mp_context=context) as pool:
+        started = time.perf_counter()
+        worlds = list(pool.map(generate, seeds, [pairs] * len(seeds), [out] * len(seeds), [quiet] * len(seeds)))
+        timings["worlds"] = {"wall_s": round(time.perf_counter() - started, 3), "seeds": worlds}
+        zone_db = None
+        if zone_cache:
+            cached = zone_universe_cache()
+            if not cached.is_file():
+                say("Z(c) not cached yet: building it once ...")
+                pool.submit(build_zone_universe, str(cached), str(out / "zone-universe-work"), quiet).result()
+            zone_db = str(cached)
+    # fresh workers for the builds: the worlds' workers ran no dbt
+    with ProcessPoolExecutor(max_workers=lanes, mp_context=context) as pool:
+        started = time.perf_counter()
+        futures = [pool.submit(build_lane, lane, list(seeds[lane::lanes]), str(out), zone_db, threads, quiet)
+                   for lane in range(lanes)]
+        lane_results = [future.result() for future in futures]
+        build_wall = time.perf_counter() - started
+    builds = sorted((b for lane in lane_results for b in lane["builds"]), key=lambda b: seeds.index(b["seed"]))
+    timings.update({
+        "build_wall_s": round(build_wall, 3),
+        "build_cpu_s": round(sum(lane["cpu_s"] for lane in lane_results), 3),
+        "zone_universe": zone_db,
+        "lanes_detail": [{k: v for k, v in lane.items() if k != "builds"} for lane in lane_results],
+        "builds": [{k: v for k, v in b.items() if k not in ("started", "ended")} for b in builds],
+        "run_roots": {str(w["seed"]): w["run_root"] for w in worlds},
+    })
+    say(f"seedpack built: {len(seeds)} seeds in {build_wall:.1f} s on {lanes} lane(s) "
+        f"(CPU {timings['build_cpu_s']:.1f} s; worlds {timings['worlds']['wall_s']:.1f} s before)")
+    return timings
+
+
+def _pairs(text: str) -> int | None:
+    if text == "default":
+        return None
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("pairs must be positive")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="seg3a seedpack run",
+        description="Generate the seedpack worlds and build S0..S7 on each (dbt in-process, one lane per core).",
+        epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDPACK),
+                        help="world seeds (default 42 7 101 202)")
+    parser.add_argument("--out", type=Path, default=Path("build/seedpack"),
+                        help="output directory (default build/seedpack)")
+    parser.add_argument("--pairs", type=_pairs, default=None,
+                        help="pairs per world, or `default` (about 2,600)")
+    parser.add_argument("--lanes", type=int, default=min(2, os.cpu_count() or 1),
+                        help="seeds built at the same time, one process each (default: 2, or 1 on one core)")
+    parser.add_argument("--threads", type=int, default=None, help="dbt threads per build (default: the profile's)")
+    parser.add_argument("--zone-cache", action=argparse.BooleanOptionalAction, default=True,
+                        help="reuse the cached Z(c) tables (default on); --no-zone-cache builds them per seed")
+    parser.add_argument("--json", type=Path, default=None, help="write the timings as JSON here")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if len(set(args.seeds)) != len(args.seeds):
+        print("seg3a seedpack run: seeds must be distinct", file=sys.stderr)
+        return 2
+    try:
+        timings = run(args.seeds, args.out, args.pairs, args.lanes, args.threads, args.zone_cache, args.quiet)
+    except Exception as exc:  # a failed world or build: its message, exit 1
+        print(f"seg3a seedpack run: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(timings, indent=2, sort_keys=True) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
