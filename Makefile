@@ -38,17 +38,14 @@ run: world build ## the main job: reference data, sample world, full S0..S7 buil
 test: reference ## the whole test suite
 	$(PY) -m pytest
 
-BENCHES := bench_gamma bench_world bench_s1_s2 bench_s3_s4 bench_segment
+BENCHES := bench_gamma bench_world bench_s1_s2 bench_s3_s4 bench_segment bench_dbt_floor
 
 bench: reference ## all benchmarks, one after another (JSON results in bench/results/)
 	mkdir -p bench/results
 	set -e; for b in $(BENCHES); do $(PY) bench/$$b.py --json bench/results/$$b.json; done
 
 certify: reference ## realism certification of the seedpack (42, 7, 101, 202)
-	set -e; for s in 42 7 101 202; do \
-	  $(SEG3A) world generate --seed $$s --runs-root build/seedpack/seed=$$s --quiet; \
-	  SEG3A_RUNS_ROOT=build/seedpack/seed=$$s SEG3A_DUCKDB=build/seedpack/seed=$$s.duckdb $(VENV)/bin/dbt build --select segment3a --quiet; \
-	done
+	$(SEG3A) seedpack run --seeds 42 7 101 202 --out build/seedpack
 	$(SEG3A) realism certify $(foreach s,42 7 101 202,--run $$(ls -d build/seedpack/seed=$(s)/*/ | head -1)) --out build/certification
 
 clean: ## remove generated runs and the DuckDB file (keeps the venv and reference data)
