@@ -1,20 +1,23 @@
 """Wall time, per-state breakdown and peak memory of the whole segment, S0 -> S7, on the
 seedpack (seeds 42, 7, 101, 202) at the default world size (about 2,600 pairs each).
 
-What is measured: for every seed, one `dbt build --select segment3a` (Z(c) excluded, see
-below) on a freshly generated world, in a fresh copy of the Z(c) DuckDB file. Seeds are
-spread over `--parallel` lanes (default 2, one per core; dbt itself runs --threads models
-at once); a lane builds its seeds one after the other and, after one unmeasured warm-up
-build, every build uses dbt's partial parsing. The total is the wall time from the first
-measured dbt start to the last dbt end. Per seed: process wall time, dbt's own elapsed
-time, peak RSS of the dbt process (`os.wait4`), each state's span from dbt's
-run_results.json (first node start to last node end) and each state's `wall_ms` from its
-run report.
+What is measured: the builds of `seg3a seedpack run` (src/seg3a/seedpack.py), the way a
+user builds the seedpack: `--parallel` lane processes (default 2, one per core), each
+importing dbt, parsing the project once and running `dbt build --select segment3a` for
+its seeds in turn through dbt's programmatic runner. The total is the wall time from the
+start of the lane processes to the end of the last build, so it includes process
+start-up, dbt's import and the parse. Per seed: build wall and CPU seconds, dbt's own
+elapsed time, each state's span from dbt's run_results.json (first node start to last
+node end) and each state's `wall_ms` from its run report; per lane: start-up (import and
+parse) and peak RSS.
 
 What is not measured ("warm reference data"): the reference data, the Z(c) models (they
-depend only on the reference data and their own SQL; built once per digest of those
-inputs into build/zone-universe-cache/ and copied into every measured DuckDB file) and
-world generation. Worlds use the committed 3A policies, which are built over that Z(c).
+depend only on the reference data, the rule contract and their own code; the runner
+builds them once per digest of those inputs into build/zone-universe-cache/ and copies
+them into every seed's DuckDB file) and world generation (done by the runner before
+the builds, timed separately). With --warm (default), an unmeasured small pack is built
+first in the same output directory, so that the measured lanes find dbt's partial-parse
+files as a user's repeated `seg3a seedpack run` does.
 
     python bench/bench_segment.py --help
 
@@ -23,26 +26,17 @@ Results are printed as a table and written as JSON to bench/results/bench_segmen
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "bench_segment.json"
-CACHE_DIR = ROOT / "build" / "zone-universe-cache"
-RULE_FILE = ROOT / "contracts" / "zone_universe_rule.yaml"
-DBT = Path(sys.executable).with_name("dbt")
 SEEDPACK = (42, 7, 101, 202)
 TARGET_S = 17.0
 STATES = ("S0", "S1", "S2", "S3", "S4", "S5", "S6", "S7")
@@ -63,40 +57,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--parallel", type=int, default=2, help="seeds built at the same time (default 2)")
     parser.add_argument("--threads", type=int, default=None, help="dbt threads per build (default: the profile's)")
     parser.add_argument("--warm", action=argparse.BooleanOptionalAction, default=True,
-                        help="one unmeasured build per lane first, so measured builds use dbt's partial parsing "
-                             "(default on)")
+                        help="an unmeasured small pack first, so that the measured lanes use dbt's partial "
+                             "parsing (default on)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--json", type=Path, default=RESULTS,
                         help="results file (default bench/results/bench_segment.json)")
     return parser.parse_args(argv)
 
 
-# --------------------------------------------------------------------------- dbt
-def dbt_vars() -> str:
-    return json.dumps(yaml.safe_load(RULE_FILE.read_bytes()), sort_keys=True)
-
-
-def run_dbt(args: list[str], runs_root: Path, database: Path, work: Path, threads: int | None) -> dict:
-    """One dbt subprocess: wall and CPU seconds, peak RSS (MiB) and run_results."""
-    env = dict(os.environ, DBT_PROFILES_DIR=str(ROOT), DBT_SEND_ANONYMOUS_USAGE_STATS="false",
-               SEG3A_RUNS_ROOT=str(runs_root), SEG3A_DUCKDB=str(database), SEG3A_RUN_ID="",
-               DBT_LOG_PATH=str(work / "dbt-logs"), DBT_TARGET_PATH=str(work / "dbt-target"))
-    command = [str(DBT), *args, "--vars", dbt_vars(), "--no-use-colors"]
-    if threads:
-        command += ["--threads", str(threads)]
-    started = time.perf_counter()
-    child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    output = child.stdout.read().decode(errors="replace")
-    _pid, status, usage = os.wait4(child.pid, 0)
-    ended = time.perf_counter()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"dbt {' '.join(args)} failed:\n{output[-4000:]}")
-    results = json.loads((work / "dbt-target" / "run_results.json").read_bytes())
-    return {"started": started, "ended": ended, "wall_s": ended - started,
-            "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mib": usage.ru_maxrss / 1024.0,
-            "run_results": results}
-
-
+# --------------------------------------------------------------------------- run results
 def state_of(node_name: str) -> str | None:
     return next((s for s, prefixes in STATE_PREFIXES.items() if node_name.startswith(prefixes)), None)
 
@@ -130,148 +99,69 @@ def report_walls(run_root: Path) -> dict[str, int]:
     return dict(sorted(walls.items()))
 
 
-# --------------------------------------------------------------------------- warm inputs
-def zone_universe_key() -> str:
-    from seg3a.core.paths import default_external_root
-
-    external = default_external_root()
-    inputs = [
-        external / "reference/spatial/world_countries/2024/world_countries.parquet",
-        external / "reference/spatial/tz_world/2025a/tz_world.parquet",
-        RULE_FILE,
-        *sorted((ROOT / "models/segment3a/zone_universe").glob("*.sql")),
-        *sorted((ROOT / "models/segment3a/staging").glob("stg_ref__*.sql")),
-    ]
-    hasher = hashlib.sha256()
-    for path in inputs:
-        hasher.update(path.name.encode())
-        hasher.update(hashlib.sha256(path.read_bytes()).digest())
-    return hasher.hexdigest()[:16]
-
-
-def zone_universe(work: Path, threads: int | None) -> Path:
-    """The cached DuckDB file holding Z(c), built now if absent."""
-    from seg3a.core.paths import default_external_root
-    from seg3a.world.generate import generate_world
-
-    cached = CACHE_DIR / f"zone_universe-{zone_universe_key()}.duckdb"
-    if cached.is_file():
-        return cached
-    print("building Z(c) once (not measured) ...", flush=True)
-    runs = work / "zc-runs"
-    generate_world(42, 300, runs, default_external_root(), progress=lambda _line: None)
-    database = work / "zc.duckdb"
-    run_dbt(["build", "--select", "+zone_count_country"], runs, database, work / "zc", threads)
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(database, cached.with_suffix(".tmp"))
-    cached.with_suffix(".tmp").replace(cached)
-    return cached
-
 
 # --------------------------------------------------------------------------- measuring
-# A lane is one worker: its own runs root, DuckDB path and dbt target directory, reused
-# for each of its seeds. The dbt profile (which names both paths) therefore stays the
-# same within a lane, so every build after the lane's first uses dbt's partial parsing,
-# as a developer's repeated builds do. Only the seed being built is in the lane's runs
-# root, so the plugin selects it without SEG3A_RUN_ID (which would change the profile).
-def generate(seed: int, pairs: int | None, external: Path, staging: Path) -> Path:
-    from seg3a.world.generate import generate_world
-
-    return generate_world(seed, pairs, staging / f"seed-{seed}", external, progress=lambda _line: None)
-
-
-def build_in_lane(lane: Path, run_root: Path, seed: int, zone_db: Path, threads: int | None, warm: bool) -> dict:
-    runs_root, done = lane / "runs", lane / "done"
-    runs_root.mkdir(parents=True, exist_ok=True)
-    done.mkdir(exist_ok=True)
-    for previous in runs_root.iterdir():
-        previous.rename(done / previous.name)
-    placed = runs_root / run_root.name
-    run_root.rename(placed)
-    shutil.copyfile(zone_db, lane / "seg3a.duckdb")
-    measured = run_dbt(["build", "--select", "segment3a", "--exclude", "tag:zone_universe"],
-                       runs_root, lane / "seg3a.duckdb", lane, threads)
-    s1 = json.loads(next(placed.glob("reports/layer1/3A/state=S1/**/run_report.json")).read_bytes())
-    flag = next(placed.glob("data/layer1/3A/validation/*/_passed.flag"), None)
-    return {
-        "seed": seed,
-        "pairs": s1["counts"].get("pairs_total"),
-        "partial_parse": warm,
-        "started": measured["started"],
-        "ended": measured["ended"],
-        "wall_s": round(measured["wall_s"], 3),
-        "cpu_s": round(measured["cpu_s"], 3),
-        "peak_rss_mib": round(measured["peak_rss_mib"], 1),
-        "dbt_elapsed_s": round(measured["run_results"]["elapsed_time"], 3),
-        "state_span_s": state_spans(measured["run_results"]),
-        "report_wall_ms": report_walls(placed),
-        "sealed": flag is not None,
-    }
-
-
-def run_lane(lane: Path, worlds: list[tuple[int, Path]], zone_db: Path, threads: int | None) -> list[dict]:
-    return [build_in_lane(lane, run_root, seed, zone_db, threads, warm=i > 0)
-            for i, (seed, run_root) in enumerate(worlds)]
-
-
-def warm_up(lane: Path, external: Path, zone_db: Path, threads: int | None) -> None:
-    """One unmeasured build per lane (seed 1, a small world): fills dbt's parse cache."""
-    world = generate(1, 300, external, lane / "warm-up")
-    build_in_lane(lane, world, 1, zone_db, threads, warm=False)
-
-
-def print_table(rows: list[dict], total_s: float) -> None:
-    head = (f"{'seed':>5} {'pairs':>6} {'wall s':>7} {'dbt s':>6} {'CPU s':>6} {'RSS MiB':>8}  "
+def print_table(rows: list[dict], lanes: list[dict], total_s: float) -> None:
+    head = (f"{'seed':>5} {'pairs':>6} {'wall s':>7} {'dbt s':>6} {'CPU s':>6}  "
             + " ".join(f"{s:>5}" for s in STATES))
     print(head + "   (state columns: seconds from first to last node of the state)")
     for row in rows:
         spans = " ".join(f"{row['state_span_s'].get(s, 0.0):5.2f}" for s in STATES)
         print(f"{row['seed']:>5} {row['pairs'] or 0:>6} {row['wall_s']:7.2f} {row['dbt_elapsed_s']:6.2f} "
-              f"{row['cpu_s']:6.2f} "
-              f"{row['peak_rss_mib']:8.1f}  {spans}"
-              f"{'' if row['sealed'] else '  NOT SEALED'}")
+              f"{row['cpu_s']:6.2f}  {spans}{'' if row['sealed'] else '  NOT SEALED'}")
+    for lane in lanes:
+        print(f"lane {lane['lane']}: start-up (dbt import + parse) {lane['start_up']['wall_s']:.2f} s wall, "
+              f"{lane['start_up']['cpu_s']:.2f} s CPU; lane CPU {lane['cpu_s']:.2f} s; "
+              f"peak RSS {lane['peak_rss_mib']:.0f} MiB")
     verdict = "within" if total_s <= TARGET_S else "over"
-    cpu = sum(row["cpu_s"] for row in rows)
+    cpu = sum(lane["cpu_s"] for lane in lanes)
     print(f"total wall time for {len(rows)} seeds: {total_s:.2f} s ({verdict} the {TARGET_S:.0f} s target); "
           f"CPU {cpu:.2f} s; load average {os.getloadavg()[0]:.2f}")
 
 
+def seed_row(out: Path, build: dict, pairs_arg) -> dict:
+    from seg3a import seedpack
+
+    run_root = next(p for p in seedpack.seed_root(out, build["seed"]).iterdir() if p.is_dir())
+    s1 = json.loads(next(run_root.glob("reports/layer1/3A/state=S1/**/run_report.json")).read_bytes())
+    flag = next(run_root.glob("data/layer1/3A/validation/*/_passed.flag"), None)
+    run_results = json.loads(seedpack.seed_results(out, build["seed"]).read_bytes())
+    return {**build, "pairs": s1["counts"].get("pairs_total"), "state_span_s": state_spans(run_results),
+            "report_wall_ms": report_walls(run_root), "sealed": flag is not None}
+
+
 def main(argv=None) -> int:
+    from seg3a import seedpack
+
     args = parse_args(argv)
     pairs = None if args.pairs == "default" else int(args.pairs)
     work = Path(tempfile.mkdtemp(prefix="bench-segment-"))
+    out = work / "pack"
     try:
-        from seg3a.core.paths import default_external_root
-
-        zone_db = zone_universe(work, args.threads)
-        external = default_external_root()  # the committed policies, built over this Z(c)
-        load_before = os.getloadavg()[0]
-        started = time.perf_counter()
-        worlds = [(seed, generate(seed, pairs, external, work / "worlds")) for seed in args.seeds]
-        generate_s = time.perf_counter() - started
-        lanes = [work / f"lane-{k}" for k in range(max(1, args.parallel))]
         if args.warm:
-            for lane in lanes:
-                warm_up(lane, external, zone_db, args.threads)
-        assigned = [worlds[k::len(lanes)] for k in range(len(lanes))]
-        with ThreadPoolExecutor(max_workers=len(lanes)) as pool:
-            futures = [pool.submit(run_lane, lane, todo, zone_db, args.threads) for lane, todo in zip(lanes, assigned)]
-            rows = sorted((row for future in futures for row in future.result()),
-                          key=lambda r: args.seeds.index(r["seed"]))
-        total = max(r["ended"] for r in rows) - min(r["started"] for r in rows)
+            print("warm-up pack (not measured) ...", flush=True)
+            seedpack.run([1, 2, 3, 4][: max(1, args.parallel)], out, 300, args.parallel, args.threads, quiet=True)
+            for seed in (1, 2, 3, 4):
+                shutil.rmtree(seedpack.seed_root(out, seed), ignore_errors=True)
+        load_before = os.getloadavg()[0]
+        timings = seedpack.run(list(args.seeds), out, pairs, args.parallel, args.threads)
         load_after = os.getloadavg()[0]
-        print_table(rows, total)
+        rows = [seed_row(out, build, args.pairs) for build in timings["builds"]]
+        lanes = timings["lanes_detail"]
+        total = timings["build_wall_s"]
+        print_table(rows, lanes, total)
         result = {
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-            "settings": {"seeds": args.seeds, "pairs": args.pairs, "parallel": len(lanes), "warm": args.warm,
-                         "threads": args.threads or "profile"},
-            "world_generation_s": round(generate_s, 3),
-            "total_wall_s": round(total, 3),
-            "total_cpu_s": round(sum(r["cpu_s"] for r in rows), 3),
+            "settings": {"seeds": args.seeds, "pairs": args.pairs, "parallel": timings["lanes"], "warm": args.warm,
+                         "threads": args.threads or "profile", "runner": "seg3a seedpack run"},
+            "world_generation_s": timings["worlds"]["wall_s"],
+            "total_wall_s": total,
+            "total_cpu_s": timings["build_cpu_s"],
             "load_average_1min": {"before": round(load_before, 2), "after": round(load_after, 2)},
             "target_s": TARGET_S,
-            "peak_rss_mib_max": max(r["peak_rss_mib"] for r in rows),
-            "seeds": [{k: v for k, v in r.items() if k not in ("started", "ended")} for r in rows],
+            "peak_rss_mib_max": max(lane["peak_rss_mib"] for lane in lanes),
+            "lanes": lanes,
+            "seeds": rows,
         }
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
