@@ -37,6 +37,7 @@ from seg3a.core.identity import RECEIPT_NAME, parse_receipt
 from seg3a.core.paths import default_external_root
 from seg3a.states.s2_priors import load_string_keys
 from seg3a.world.generate import generate_world
+from tests.conftest import exclusive, publish_file
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DBT = Path(sys.executable).with_name("dbt")
@@ -109,20 +110,23 @@ def zone_universe_key() -> str:
 
 
 def build_zone_universe(work: Path) -> Path:
-    """The cached DuckDB file holding zone_universe and zone_count_country."""
+    """The cached DuckDB file holding zone_universe and zone_count_country. Built by one
+    process at a time (the xdist workers share the cache): under the cache's file lock,
+    published by an atomic rename, so a reader never sees a half-written file."""
     cached = CACHE_DIR / f"zone_universe-{zone_universe_key()}.duckdb"
     if cached.is_file():
         return cached
-    runs = work / "zc-runs"
-    generate_world(SEED, PAIRS, runs, default_external_root(), progress=lambda _line: None)
-    database = work / "zc.duckdb"
-    result = run_dbt(["build", "--select", "+zone_count_country"], runs, database, work)
-    assert result.ok, result.output[-4000:]
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    staged = cached.with_suffix(".tmp")
-    shutil.copyfile(database, staged)
-    staged.replace(cached)
-    return cached
+    with exclusive(f"zone-universe-{cached.stem}"):
+        if cached.is_file():  # built by another worker while this one waited
+            return cached
+        runs = work / "zc-runs"
+        shutil.rmtree(runs, ignore_errors=True)
+        generate_world(SEED, PAIRS, runs, default_external_root(), progress=lambda _line: None)
+        database = work / "zc.duckdb"
+        database.unlink(missing_ok=True)
+        result = run_dbt(["build", "--select", "+zone_count_country"], runs, database, work)
+        assert result.ok, result.output[-4000:]
+        return publish_file(database, cached)
 
 
 def make_external_root(base: Path, zone_db: Path) -> Path:
