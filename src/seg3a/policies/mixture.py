@@ -20,17 +20,17 @@ def mixture_policy(version: str) -> dict:
         },
         "s1_smoothing": {
             "enabled": True,
-            "zone_count_min": 5,
+            "zone_count_min": 4,
             "zone_count_max": 16,
-            "zone_escalation_prob_min": 0.08,
-            "zone_escalation_prob_max": 0.5,
+            "zone_escalation_prob_min": 0.6,
+            "zone_escalation_prob_max": 0.9,
             "site_count_slope": 0.2,
             "site_count_cap": 0.22,
         },
         "rules": [
             {"metric": "site_count_lt", "threshold": 3, "decision_reason": "below_min_sites"},
             {"metric": "zone_count_country_le", "threshold": 1, "decision_reason": "forced_monolithic"},
-            {"metric": "zone_count_country_ge", "threshold": 4, "decision_reason": "forced_escalation"},
+            {"metric": "zone_count_country_ge", "threshold": 3, "decision_reason": "forced_escalation"},
             {"metric": "site_count_ge", "threshold": 35, "decision_reason": "forced_escalation"},
         ],
     }
