@@ -254,3 +254,15 @@ def test_verdict_with_waived_gates_is_pass_bplus():
     truth = {"population.top1_median": 0.79}
     pack = {s: seed({**GOOD, "S2-top1.median": 0.80}, ground_truth=truth) for s in gates.SEEDPACK}
     assert gates.verdict(pack, _cv_rows())["verdict"] == "PASS_BPLUS"
+
+
+def test_trade_off_note_only_when_the_gate_fails_bplus():
+    from seg3a.realism import certify
+
+    missing_bplus = _pack(**{"202": {**GOOD, "S3-std.median": 0.03}})
+    notes = certify._trade_off_notes(missing_bplus)
+    assert [n["gate"] for n in notes] == ["S3-std.median"]
+    assert "JSD" in notes[0]["note"]
+    assert certify._trade_off_notes(_pack()) == []
+    # A note never changes the verdict: the gate still fails B+.
+    assert gates.verdict(missing_bplus, _cv_rows())["verdict"] == "PASS_B"
