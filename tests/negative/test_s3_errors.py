@@ -1,22 +1,21 @@
 """Every E3A_S3 code of spec 03 §3.7 provoked by a broken input through a real `dbt
 build` of the S3 models on the small world (E3A_S3_008 is reserved for the validation
 state). The FAIL run report and the segment_state_runs row carry the code, class F4,
-the phase and the context; outputs published before are left untouched."""
+the phase and the context, and the §3.8 blocks with null values; outputs published before
+are left untouched."""
 from __future__ import annotations
 
 import re
-import shutil
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from seg3a.core.identity import RECEIPT_NAME
 from seg3a.states.s3_draws import CODES
 from tests.e2e.conftest import PROJECT_ROOT, edit_json, load_policy, s1s2_session, write_policy  # noqa: F401
 from tests.e2e.test_s3_s4 import BASELINE, baseline_digests, build, output_files
+from tests.negative._state_failures import assert_state_failed, edit_yaml, private_contracts
 
 pytestmark = pytest.mark.e2e
 
@@ -35,18 +34,22 @@ def finished(s1s2_session):
     return s1s2_session.restore(BASELINE)
 
 
+# 03 §3.8: a FAIL report carries the policy, bucket and RNG-total blocks with every value
+# it cannot know null; S3 adds no error_class_detail (only S4-S7 do, 01 §5.3).
+FAIL_BLOCKS = {
+    "policy": {
+        "prior_pack_id": None, "prior_pack_version": None, "floor_policy_id": None, "floor_policy_version": None,
+        "s3_dispersion": {"enabled": None, "concentration_scale": None, "alpha_temperature": None,
+                          "merchant_jitter": None, "merchant_jitter_clip": None, "alpha_floor": None},
+    },
+    "zone_count_buckets": None,
+    "rng_totals": {"events": None, "draws": None, "blocks": None},
+}
+
+
 def run_s3_expecting(project, number: str, phase: str, **context) -> dict:
-    result = build(project, "tag:s3")
-    code = CODES[number]
-    assert not result.ok
-    assert code in result.output, result.output[-3000:]
-    report = project.report("S3")
-    assert (report["status"], report["error_code"], report["error_class"]) == ("FAIL", code, "F4"), report
-    assert report["first_failure_phase"] == phase
-    assert report["error_context"].items() >= context.items(), report["error_context"]
-    row = project.state_rows("S3")[-1]
-    assert (row["status"], row["error_code"]) == ("FAIL", code)
-    return report
+    return assert_state_failed(project, build(project, "tag:s3"), "S3", CODES[number], phase, context,
+                               detail=None, blocks=FAIL_BLOCKS)
 
 
 def replace_table(project, table: str, select: str) -> None:
@@ -63,21 +66,6 @@ def escalated_country(project, zones: int = 2) -> str:
         "on queue.legal_country_iso = zones.country_iso "
         "where queue.is_escalated and zones.k >= ? order by queue.legal_country_iso limit 1", [zones])
     return rows[0][0]
-
-
-def private_contracts(project, name: str) -> Path:
-    """A copy of the contracts made the run's contracts root."""
-    root = project.work / f"contracts-{name}"
-    shutil.rmtree(root, ignore_errors=True)
-    shutil.copytree(PROJECT_ROOT / "contracts", root)
-    edit_json(project.run_root / RECEIPT_NAME, lambda receipt: receipt.update(contracts_root=str(root)))
-    return root
-
-
-def edit_yaml(path: Path, change) -> None:
-    doc = yaml.safe_load(path.read_bytes())
-    change(doc)
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
 
 
 def shares_published(project) -> bool:

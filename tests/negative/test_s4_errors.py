@@ -2,7 +2,8 @@
 build` of the S4 models on the small world after a passing S0..S4 build, except
 E3A_S4_005, which the share checks make unreachable from stored data (shares within
 1e-12 of summing to 1 and N < 2^32 keep R in [0, K]); its guard model is run on crafted
-count rows through the real model SQL instead."""
+count rows through the real model SQL instead. Each FAIL run report carries the code's
+`error_class_detail` label of §4.4 and the §4.5 `policy` block (null ids)."""
 from __future__ import annotations
 
 import re
@@ -16,10 +17,10 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from seg3a.core.identity import RECEIPT_NAME
 from seg3a.states.s4_integerise import CODES
 from tests.e2e.conftest import PROJECT_ROOT, edit_json, s1s2_session  # noqa: F401  (fixture)
 from tests.e2e.test_s3_s4 import BASELINE, baseline_digests, build
+from tests.negative._state_failures import assert_state_failed, edit_yaml, private_contracts
 
 pytestmark = pytest.mark.e2e
 
@@ -34,18 +35,22 @@ def finished(s1s2_session):
     return s1s2_session.restore(BASELINE)
 
 
+# error_class_detail labels, as spec 03 §4.4 gives them in brackets.
+LABELS = {
+    "001": "PRECONDITION", "002": "CATALOGUE", "003": "DOMAIN_S1", "004": "DOMAIN_ZONES",
+    "005": "COUNT_CONSERVATION", "006": "OUTPUT_SCHEMA", "007": "OUTPUT_INCONSISTENT", "008": "IMMUTABILITY",
+    "009": "INFRASTRUCTURE",
+}
+# 03 §4.5: `policy` is the four lineage ids, null when the FAIL cannot know them.
+FAIL_BLOCKS = {
+    "policy": {"prior_pack_id": None, "prior_pack_version": None, "floor_policy_id": None,
+               "floor_policy_version": None},
+}
+
+
 def run_s4_expecting(project, number: str, phase: str, **context) -> dict:
-    result = build(project, "tag:s4")
-    code = CODES[number]
-    assert not result.ok
-    assert code in result.output, result.output[-3000:]
-    report = project.report("S4")
-    assert (report["status"], report["error_code"], report["error_class"]) == ("FAIL", code, "F4"), report
-    assert report["first_failure_phase"] == phase
-    assert report["error_context"].items() >= context.items(), report["error_context"]
-    row = project.state_rows("S4")[-1]
-    assert (row["status"], row["error_code"]) == ("FAIL", code)
-    return report
+    return assert_state_failed(project, build(project, "tag:s4"), "S4", CODES[number], phase, context,
+                               detail=LABELS[number], blocks=FAIL_BLOCKS)
 
 
 def as_table(project, name: str) -> None:
@@ -72,20 +77,6 @@ def multi_zone_pair(project) -> tuple[int, str]:
                        "group by merchant_id, legal_country_iso having count(*) >= 2 "
                        "order by merchant_id, legal_country_iso limit 1")
     return rows[0]
-
-
-def private_contracts(project, name: str) -> Path:
-    root = project.work / f"contracts-{name}"
-    shutil.rmtree(root, ignore_errors=True)
-    shutil.copytree(PROJECT_ROOT / "contracts", root)
-    edit_json(project.run_root / RECEIPT_NAME, lambda receipt: receipt.update(contracts_root=str(root)))
-    return root
-
-
-def edit_yaml(path: Path, change) -> None:
-    doc = yaml.safe_load(path.read_bytes())
-    change(doc)
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
 
 
 def counts_partition(project) -> Path:

@@ -1,7 +1,8 @@
 """Every E3A_S5 code of spec 04 §1.5 provoked through a real `dbt build` of the S5 models
 on the small world (E3A_S5_004 and _005 are reserved: S5 computes digests and never
 compares them). The FAIL run report and the segment_state_runs row carry the code,
-class F4, the phase and the context; nothing already published is overwritten."""
+class F4, the code's `error_class_detail` label, the phase and the context; nothing
+already published is overwritten."""
 from __future__ import annotations
 
 import json
@@ -15,7 +16,7 @@ import pytest
 from seg3a.states.s5_egress import CODES
 from tests.e2e.conftest import s1s2_session  # noqa: F401  (fixture)
 from tests.e2e.test_s3_s4 import BASELINE, baseline_digests, build
-from tests.negative.test_s3_errors import edit_yaml, private_contracts
+from tests.negative._state_failures import assert_state_failed, edit_yaml, private_contracts
 
 pytestmark = pytest.mark.e2e
 
@@ -44,18 +45,16 @@ def egressed(s1s2_session):
 
 
 # ----------------------------------------------------------------------------- helpers
+# error_class_detail labels, as spec 04 §1.5 lists them.
+LABELS = {
+    "001": "PRECONDITION", "002": "CATALOGUE", "003": "DOMAIN", "004": "DIGEST", "005": "UNIVERSE_HASH",
+    "006": "OUTPUT_SCHEMA", "007": "IMMUTABILITY", "008": "INFRASTRUCTURE",
+}
+
+
 def run_s5_expecting(project, number: str, phase: str, **context) -> dict:
-    result = build(project, "tag:s5")
-    code = CODES[number]
-    assert not result.ok
-    assert code in result.output, result.output[-3000:]
-    report = project.report("S5")
-    assert (report["status"], report["error_code"], report["error_class"]) == ("FAIL", code, "F4"), report
-    assert report["first_failure_phase"] == phase
-    assert report["error_context"].items() >= context.items(), report["error_context"]
-    row = project.state_rows("S5")[-1]
-    assert (row["status"], row["error_code"]) == ("FAIL", code)
-    return report
+    return assert_state_failed(project, build(project, "tag:s5"), "S5", CODES[number], phase, context,
+                               detail=LABELS[number])
 
 
 def materialise(project, relation: str, select: str | None = None) -> None:

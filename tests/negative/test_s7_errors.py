@@ -2,7 +2,8 @@
 on the small world: S6 not PASS, missing or invalid members and gate, index build
 failures, parity with the S6 receipt, an existing flag or index that differs, and an
 I/O fault. The FAIL run report and the segment_state_runs row carry the code, class F4,
-the phase and the context; an existing bundle is never overwritten."""
+the code's `error_class_detail` label, the phase and the context; an existing bundle is
+never overwritten."""
 from __future__ import annotations
 
 import json
@@ -11,12 +12,13 @@ import shutil
 import pytest
 
 from seg3a.core.cjson import cj_bytes
-from seg3a.states.s7_bundle import CODES
+from seg3a.states.common import NodeOutcome, failure_of_state, report_failed_states
+from seg3a.states.s7_bundle import CODES, SPEC
 from seg3a.states.s7_members import FLAG_NAME, INDEX_NAME
 from tests.e2e.conftest import s1s2_session  # noqa: F401  (fixture)
 from tests.e2e.test_s3_s4 import build
 from tests.e2e.test_s5_s7 import S6_BUILT, S7_BUILT, snapshot_after
-from tests.negative.test_s3_errors import edit_yaml, private_contracts
+from tests.negative._state_failures import assert_state_failed, edit_yaml, private_contracts
 
 pytestmark = pytest.mark.e2e
 
@@ -35,18 +37,16 @@ def sealed(s1s2_session):
 
 
 # ----------------------------------------------------------------------------- helpers
+# error_class_detail labels, as spec 04 §3.4 lists them.
+LABELS = {
+    "001": "S6_GATE", "002": "PRECONDITION", "003": "INDEX", "004": "DIGEST", "005": "HASHGATE",
+    "006": "IMMUTABILITY", "007": "INFRASTRUCTURE",
+}
+
+
 def run_s7_expecting(project, number: str, phase: str, **context) -> dict:
-    result = build(project, "tag:s7")
-    code = CODES[number]
-    assert not result.ok
-    assert code in result.output, result.output[-3000:]
-    report = project.report("S7")
-    assert (report["status"], report["error_code"], report["error_class"]) == ("FAIL", code, "F4"), report
-    assert report["first_failure_phase"] == phase
-    assert report["error_context"].items() >= context.items(), report["error_context"]
-    row = project.state_rows("S7")[-1]
-    assert (row["status"], row["error_code"]) == ("FAIL", code)
-    return report
+    return assert_state_failed(project, build(project, "tag:s7"), "S7", CODES[number], phase, context,
+                               detail=LABELS[number])
 
 
 def bundle_root(project):
@@ -85,6 +85,39 @@ def test_001_s6_run_failed(validated):
     rewrite_json(validated.path("s6_run_report_3A"), failed)
     run_s7_expecting(validated, "001", "s6_run_report", reason="s6_run_failed", reported_status="FAIL")
     assert not bundle_root(validated).exists()
+
+
+def skipped_after(failed_state: str, model: str) -> list[dict]:
+    """The on-run-end payload of an invocation in which `model` of an earlier state failed
+    and S7 was skipped."""
+    return [
+        {"name": model, "resource_type": "model", "status": "error", "tags": ["segment3a", failed_state.lower()],
+         "message": f"E3A_{failed_state}_099_SOMETHING: broken | phase=init | context={{}}"},
+        {"name": "validation_bundle_3A", "resource_type": "model", "status": "skipped",
+         "tags": ["segment3a", "s7"], "message": ""},
+    ]
+
+
+@pytest.mark.parametrize("failed_state, model", [("S6", "s6_validation_report_3A"), ("S3", "s3_zone_shares"),
+                                                 ("S0", "s0_gate_receipt_3A")])
+def test_001_earlier_state_failed_in_the_same_invocation(failed_state, model):
+    """S7 skipped because an earlier state failed: S6 cannot have passed, so E3A_S7_001 with
+    the §3.1 reason `s6_run_failed` (not a reason outside the spec's list)."""
+    nodes = [NodeOutcome.from_payload(item, i) for i, item in enumerate(skipped_after(failed_state, model))]
+    failure = failure_of_state(SPEC, nodes)
+    assert (failure.code, failure.phase) == (CODES["001"], "s6_run_report")
+    assert failure.context["reason"] == "s6_run_failed"
+    assert failure.context["failed_state"] == failed_state
+
+
+def test_001_hook_report_after_s6_failed(validated):
+    summary = report_failed_states(json.dumps(skipped_after("S6", "s6_validation_report_3A")),
+                                   str(validated.run_root))
+    assert f"S7:{CODES['001']}" in summary.split(";"), summary
+    report = validated.report("S7")
+    assert (report["status"], report["error_code"], report["error_class"]) == ("FAIL", CODES["001"], "F4")
+    assert report["error_class_detail"] == LABELS["001"]
+    assert (report["first_failure_phase"], report["error_context"]["reason"]) == ("s6_run_report", "s6_run_failed")
 
 
 def test_001_s6_receipt_missing(validated):

@@ -16,12 +16,14 @@ A state is built from four kinds of dbt models:
 Failures are reported in one place: the on-run-end hook passes every model that errored
 or was skipped to `report_failed_states`, which picks the state's first failure (by
 phase), reads the code, phase and context out of the error message, and writes the FAIL
-run report and the segment_state_runs row. A state module (`seg3a.states.s<k>_*`)
-declares a module-level `SPEC`; states without one yet fall back to the code suffix
-convention of 01 §5.2.
+run report (with the state's `fail_blocks`, unknown values null, and for S4-S7 the
+code's `error_class_detail` label) and the segment_state_runs row. A state module
+(`seg3a.states.s<k>_*`) declares a module-level `SPEC`; states without one yet fall back
+to the code suffix convention of 01 §5.2.
 """
 from __future__ import annotations
 
+import copy
 import functools
 import importlib
 import json
@@ -74,12 +76,25 @@ class StateSpec:
     output_schema: str | None = None        # number for a contract/constraint failure of the output
     default_phase: str = "unknown"
     count_keys: tuple[str, ...] = ()        # counters of the report (null on FAIL)
+    class_details: Mapping[str, str] = field(default_factory=dict)  # "001" -> error_class_detail label (S4-S7)
+    fail_blocks: Mapping[str, Any] = field(default_factory=dict)    # state blocks of a FAIL report (unknown = null)
+    upstream_reason: str | None = None      # context reason when an earlier state failed (else the generic ones)
 
     def code(self, number: str) -> str:
         return self.codes[number]
 
     def error_class(self, number: str) -> str:
         return self.classes.get(number, "INFRASTRUCTURE")
+
+    def class_detail(self, code: str | None) -> str | None:
+        """The `error_class_detail` label of one of the state's codes (03 §4.4, 04 §1.5,
+        §3.4); None for a state without labels or without a failure. A code that is not
+        the state's own gets the INFRASTRUCTURE catch-all's label."""
+        if not self.class_details or code is None:
+            return None
+        match = CODE_PATTERN.search(code)
+        number = match.group(2) if match and match.group(1) == self.state else self.infrastructure
+        return self.class_details.get(number, self.class_details[self.infrastructure])
 
     def phase_rank(self, phase: str | None) -> int:
         return self.phases.index(phase) if phase in self.phases else len(self.phases)
@@ -476,8 +491,10 @@ def write_state_report(
         "error_context": failure.context if failure else None,
         "first_failure_phase": failure.phase if failure else None,
         "output": {"path": output_path, "format": output_format},
-        **dict(blocks or {}),
     })
+    if spec.class_details:
+        report["error_class_detail"] = spec.class_detail(failure.code if failure else None)
+    report.update(dict(blocks or {}))
     violations = schema_packs(str(ctx.catalogue.root)).validate_json(RUN_REPORT_ANCHOR, report)
     if violations:
         raise StateFailure(spec, spec.infrastructure, spec.phases[-1], f"run report invalid: {violations[0]}",
@@ -609,8 +626,10 @@ def failure_of_state(spec: StateSpec, nodes: list[NodeOutcome]) -> ReportedFailu
     if earlier:
         cause = earlier[0]
         kind = "upstream_state_failed"
-        # A failed S0 publishes no receipt: for the state that is a missing gate receipt.
-        reason = "missing_gate_receipt" if "S0" in cause.states else "upstream_state_failed"
+        # A failed S0 publishes no receipt: for the state that is a missing gate receipt,
+        # unless the state's spec names the one reason an upstream failure reports.
+        reason = spec.upstream_reason or (
+            "missing_gate_receipt" if "S0" in cause.states else "upstream_state_failed")
         return ReportedFailure(spec.code(spec.gate[kind]), spec.error_class(spec.gate[kind]), spec.gate_phases[kind],
                                {"reason": reason, "failed_state": ",".join(cause.states),
                                 "model": cause.name, "detail": _first_line(cause.message)})
@@ -647,7 +666,8 @@ def report_failed_states(payload: str, run_root: str | None) -> str:
             continue
         try:
             ctx = context_from_run_root(run_root, spec)
-            write_state_report(ctx, spec, "FAIL", failure=failure, counts=dict.fromkeys(spec.count_keys))
+            write_state_report(ctx, spec, "FAIL", failure=failure, counts=dict.fromkeys(spec.count_keys),
+                               blocks=copy.deepcopy(dict(spec.fail_blocks)))
         except Exception as exc:  # the hook reports; it does not fail the invocation
             written.append(f"{state}:unwritten({type(exc).__name__})")
             continue

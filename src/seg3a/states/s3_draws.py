@@ -42,6 +42,19 @@ CODES = {
 }
 PHASES = ("init", "s0_gate", "s1_escalation_queue", "s2_priors", "s3_dispersion_policy", "rng_logs", "sampling")
 COUNT_KEYS = ("pairs_total", "pairs_escalated", "rows_total", "countries_escalated", "rng_events", "rng_trace_rows")
+LINEAGE = ("prior_pack_id", "prior_pack_version", "floor_policy_id", "floor_policy_version")
+# The six s3_dispersion knobs (§3.2) and the values an absent block means.
+DISPERSION_DEFAULTS = {
+    "enabled": False, "concentration_scale": 1.0, "alpha_temperature": 1.0, "merchant_jitter": 0.0,
+    "merchant_jitter_clip": 0.0, "alpha_floor": 1e-6,
+}
+# §3.8 blocks of a FAIL report: the keys are always written, every value a FAIL cannot
+# know is null (the bucket map has no keys to write, so it is null as a whole).
+FAIL_BLOCKS = {
+    "policy": {**dict.fromkeys(LINEAGE), "s3_dispersion": dict.fromkeys(DISPERSION_DEFAULTS)},
+    "zone_count_buckets": None,
+    "rng_totals": dict.fromkeys(("events", "draws", "blocks")),
+}
 SPEC = StateSpec(
     state="S3",
     codes=CODES,
@@ -56,12 +69,12 @@ SPEC = StateSpec(
     output_schema="009",
     default_phase="sampling",
     count_keys=COUNT_KEYS,
+    fail_blocks=FAIL_BLOCKS,
 )
 
 POLICY_IDS = ("zone_mixture_policy", "country_zone_alphas", "zone_floor_policy")
 MIXTURE_POLICY = "zone_mixture_policy"
 EPSILON = 1e-12
-LINEAGE = ("prior_pack_id", "prior_pack_version", "floor_policy_id", "floor_policy_version")
 SHARE_KEY = ("merchant_id", "legal_country_iso", "tzid")
 U64_MAX = (1 << 64) - 1
 SAMPLE = 3
@@ -226,10 +239,6 @@ def _check_coverage(priors: pa.Table, queue_relation, phase: str) -> None:
 
 
 # --------------------------------------------------------------------------- s3_dispersion (§3.1 item 6, §3.2)
-DISPERSION_DEFAULTS = {
-    "enabled": False, "concentration_scale": 1.0, "alpha_temperature": 1.0, "merchant_jitter": 0.0,
-    "merchant_jitter_clip": 0.0, "alpha_floor": 1e-6,
-}
 _RANGES = {
     "concentration_scale": (0.25, 1.50, False),
     "alpha_temperature": (0.50, 1.50, False),

@@ -36,6 +36,7 @@ CODES = {
     "008": "E3A_S4_008_IMMUTABILITY_VIOLATION",
     "009": "E3A_S4_009_INFRASTRUCTURE_IO_ERROR",
 }
+# error_class_detail labels of §4.4.
 CLASS_DETAIL = {
     "001": "PRECONDITION", "002": "CATALOGUE", "003": "DOMAIN_S1", "004": "DOMAIN_ZONES",
     "005": "COUNT_CONSERVATION", "006": "OUTPUT_SCHEMA", "007": "OUTPUT_INCONSISTENT", "008": "IMMUTABILITY",
@@ -48,6 +49,7 @@ COUNT_KEYS = (
     "zones_zero_allocated", "pairs_with_single_zone_nonzero", "pairs_count_conserved",
     "pairs_count_conservation_violations",
 )
+LINEAGE = ("prior_pack_id", "prior_pack_version", "floor_policy_id", "floor_policy_version")
 SPEC = StateSpec(
     state="S4",
     codes=CODES,
@@ -62,12 +64,14 @@ SPEC = StateSpec(
     output_schema="006",
     default_phase="integerisation",
     count_keys=COUNT_KEYS,
+    class_details=CLASS_DETAIL,
+    # §4.5: `policy` = the four lineage ids, null when a FAIL cannot know them.
+    fail_blocks={"policy": dict.fromkeys(LINEAGE)},
 )
 
 POLICY_IDS = ("zone_mixture_policy", "country_zone_alphas", "zone_floor_policy")
 UPSTREAM_REPORTS = (("S1", "s1_run_report_3A"), ("S2", "s2_run_report_3A"), ("S3", "s3_run_report_3A"))
 RUN_REPORT_ANCHOR = "schemas.layer1.yaml#/run_report/segment_state_run"
-LINEAGE = ("prior_pack_id", "prior_pack_version", "floor_policy_id", "floor_policy_version")
 PAIR = ("merchant_id", "legal_country_iso")
 EPSILON = 1e-12
 SAMPLE = 3
@@ -384,6 +388,6 @@ def run_report(session, counts_relation, queue_summary: pa.Table, lineage: pa.Ta
     """Write the PASS run report and segment_state_runs row; return the counters."""
     ctx = context_from_session(session, SPEC)
     counts = report_counts(counts_relation, queue_summary.to_pylist()[0])
-    blocks = {"policy": lineage.to_pylist()[0], "error_class_detail": None}
+    blocks = {"policy": lineage.to_pylist()[0]}
     write_state_report(ctx, SPEC, "PASS", counts=counts, blocks=blocks)
     return pa.Table.from_pylist([{"status": "PASS", **counts}])

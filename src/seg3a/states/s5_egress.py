@@ -46,6 +46,7 @@ CODES = {
     "007": "E3A_S5_007_IMMUTABILITY_VIOLATION",
     "008": "E3A_S5_008_INFRASTRUCTURE_IO_ERROR",
 }
+# error_class_detail labels of §1.5.
 CLASS_DETAIL = {
     "001": "PRECONDITION", "002": "CATALOGUE", "003": "DOMAIN", "004": "DIGEST", "005": "UNIVERSE_HASH",
     "006": "OUTPUT_SCHEMA", "007": "IMMUTABILITY", "008": "INFRASTRUCTURE",
@@ -71,6 +72,7 @@ SPEC = StateSpec(
     output_schema="006",
     default_phase="zone_alloc_build",
     count_keys=COUNT_KEYS,
+    class_details=CLASS_DETAIL,
 )
 
 # The four sealed policies (04 §1.1) and the component named in a precondition failure.
@@ -430,7 +432,6 @@ def run_report(session, domain: pa.Table, policies: pa.Table, counts_relation, u
         "policy": policy_block(policies, first[0] if first else None),
         "digests": {**{k: doc[k] for k in (*ComponentDigests.__dataclass_fields__, "routing_universe_hash")},
                     "zone_alloc_digest_rule": DIGEST_RULE},
-        "error_class_detail": None,
         "output": {
             "path": ctx.catalogue_path("zone_alloc"),
             "format": "parquet",

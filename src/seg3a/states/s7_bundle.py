@@ -47,6 +47,7 @@ CODES = {
     "006": "E3A_S7_006_IMMUTABILITY_VIOLATION",
     "007": "E3A_S7_007_INFRASTRUCTURE_IO_ERROR",
 }
+# error_class_detail labels of §3.4.
 CLASS_DETAIL = {
     "001": "S6_GATE", "002": "PRECONDITION", "003": "INDEX", "004": "DIGEST", "005": "HASHGATE",
     "006": "IMMUTABILITY", "007": "INFRASTRUCTURE",
@@ -64,6 +65,10 @@ SPEC = StateSpec(
     report_id="s7_run_report_3A",
     default_phase="publish",
     count_keys=COUNT_KEYS,
+    class_details=CLASS_DETAIL,
+    # An earlier state failed in this invocation, so S6 did not pass: of §3.1's reasons
+    # for E3A_S7_001 that is `s6_run_failed` (docs/decisions.md).
+    upstream_reason="s6_run_failed",
 )
 
 RUN_REPORT_ANCHOR = "schemas.layer1.yaml#/run_report/segment_state_run"
@@ -575,7 +580,6 @@ def run_report(session, members: pa.Table) -> pa.Table:
     blocks = {
         "digests": {"bundle_digest": rows[0]["bundle_sha256_hex"] if rows else None,
                     "s6_receipt_digest": rows[0]["s6_receipt_digest"] if rows else None},
-        "error_class_detail": None,
         "output": {"path": bundle, "format": "dir", "bundle_path": bundle, "index_path": bundle + INDEX_NAME,
                    "flag_path": ctx.catalogue_path(FLAG_ID)},
     }
