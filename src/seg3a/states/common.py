@@ -100,6 +100,43 @@ class StateSpec:
         return self.phases.index(phase) if phase in self.phases else len(self.phases)
 
 
+def f4_state_spec(
+    state: str,
+    codes: Mapping[str, str],
+    *,
+    phases: tuple[str, ...],
+    infrastructure: str,
+    output_id: str,
+    output_schema: str,
+    default_phase: str,
+    count_keys: tuple[str, ...],
+    catalogue_phase: str,
+    upstream_phase: str,
+    class_details: Mapping[str, str] | None = None,
+    fail_blocks: Mapping[str, Any] | None = None,
+) -> StateSpec:
+    """The spec of a state whose failures all carry class F4 and whose entry gate fails
+    with its 001 precondition code, a malformed catalogue with 002 (S3-S5: 03 §3.7, §4.4,
+    04 §1.5). `catalogue_phase` / `upstream_phase` are the phases those two report."""
+    return StateSpec(
+        state=state,
+        codes=codes,
+        classes=dict.fromkeys(codes, "F4"),
+        gate={**dict.fromkeys(GATE_KINDS, "001"), "catalogue_malformed": "002"},
+        gate_phases={**dict.fromkeys(GATE_KINDS, "s0_gate"), "catalogue_malformed": catalogue_phase,
+                     "upstream_state_failed": upstream_phase},
+        phases=phases,
+        infrastructure=infrastructure,
+        report_id=f"s{state[1:]}_run_report_3A",
+        output_id=output_id,
+        output_schema=output_schema,
+        default_phase=default_phase,
+        count_keys=count_keys,
+        class_details=dict(class_details or {}),
+        fail_blocks=dict(fail_blocks or {}),
+    )
+
+
 class StateFailure(Seg3aError):
     """A coded failure of a state. Its text is the one format every channel uses:
     `E3A_S<k>_NNN_NAME: message | phase=<phase> | context=<canonical JSON>`."""

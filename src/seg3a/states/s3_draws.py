@@ -19,8 +19,7 @@ from python_udfs.csum import csum_ragged
 
 from ..core.catalogue import CatalogueError
 from .common import (
-    GATE_KINDS,
-    StateFailure, StateSpec, context_from_session, entry_gate, read_verified_bytes, schema_packs,
+    StateFailure, context_from_session, entry_gate, f4_state_spec, read_verified_bytes, schema_packs,
     write_state_report,
 )
 from .s3_publish import PublishCodes, publish_relation
@@ -55,20 +54,9 @@ FAIL_BLOCKS = {
     "zone_count_buckets": None,
     "rng_totals": dict.fromkeys(("events", "draws", "blocks")),
 }
-SPEC = StateSpec(
-    state="S3",
-    codes=CODES,
-    classes=dict.fromkeys(CODES, "F4"),
-    gate={**dict.fromkeys(GATE_KINDS, "001"), "catalogue_malformed": "002", "upstream_state_failed": "001"},
-    gate_phases={**dict.fromkeys(GATE_KINDS, "s0_gate"), "catalogue_malformed": "init",
-                 "upstream_state_failed": "s1_escalation_queue"},
-    phases=PHASES,
-    infrastructure="012",
-    report_id="s3_run_report_3A",
-    output_id="s3_zone_shares",
-    output_schema="009",
-    default_phase="sampling",
-    count_keys=COUNT_KEYS,
+SPEC = f4_state_spec(
+    "S3", CODES, phases=PHASES, infrastructure="012", output_id="s3_zone_shares", output_schema="009",
+    default_phase="sampling", count_keys=COUNT_KEYS, catalogue_phase="init", upstream_phase="s1_escalation_queue",
     fail_blocks=FAIL_BLOCKS,
 )
 

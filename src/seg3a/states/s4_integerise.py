@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from ..core.catalogue import CatalogueError
 from .common import (
-    GATE_KINDS, StateFailure, StateSpec, context_from_session, entry_gate, schema_packs, write_state_report,
+    StateFailure, context_from_session, entry_gate, f4_state_spec, schema_packs, write_state_report,
 )
 from python_udfs.csum import csum_ragged
 
@@ -50,20 +50,9 @@ COUNT_KEYS = (
     "pairs_count_conservation_violations",
 )
 LINEAGE = ("prior_pack_id", "prior_pack_version", "floor_policy_id", "floor_policy_version")
-SPEC = StateSpec(
-    state="S4",
-    codes=CODES,
-    classes=dict.fromkeys(CODES, "F4"),
-    gate={**dict.fromkeys(GATE_KINDS, "001"), "catalogue_malformed": "002", "upstream_state_failed": "001"},
-    gate_phases={**dict.fromkeys(GATE_KINDS, "s0_gate"), "catalogue_malformed": "s0_gate",
-                 "upstream_state_failed": "s1_run_report"},
-    phases=PHASES,
-    infrastructure="009",
-    report_id="s4_run_report_3A",
-    output_id="s4_zone_counts",
-    output_schema="006",
-    default_phase="integerisation",
-    count_keys=COUNT_KEYS,
+SPEC = f4_state_spec(
+    "S4", CODES, phases=PHASES, infrastructure="009", output_id="s4_zone_counts", output_schema="006",
+    default_phase="integerisation", count_keys=COUNT_KEYS, catalogue_phase="s0_gate", upstream_phase="s1_run_report",
     class_details=CLASS_DETAIL,
     # §4.5: `policy` = the four lineage ids, null when a FAIL cannot know them.
     fail_blocks={"policy": dict.fromkeys(LINEAGE)},

@@ -25,8 +25,7 @@ from ..core.digests import FileChangedError, sha256_bytes
 from ..core.partitions import compare_row_sets, make_stage
 from ..core.publish import ImmutabilityViolation, PublishIOError, publish_bytes
 from .common import (
-    GATE_KINDS,
-    StateFailure, StateSpec, context_from_session, entry_gate, failure_text, is_placeholder, schema_packs,
+    StateFailure, context_from_session, entry_gate, f4_state_spec, failure_text, is_placeholder, schema_packs,
     write_state_report,
 )
 from .s2_priors import _string_key_mapping
@@ -58,21 +57,10 @@ COUNT_KEYS = (
     "missing_escalated_pairs_count", "unexpected_pairs_count", "affected_zone_triplets_count",
     "pairs_count_conservation_violations",
 )
-SPEC = StateSpec(
-    state="S5",
-    codes=CODES,
-    classes=dict.fromkeys(CODES, "F4"),
-    gate={**dict.fromkeys(GATE_KINDS, "001"), "catalogue_malformed": "002", "upstream_state_failed": "001"},
-    gate_phases={**dict.fromkeys(GATE_KINDS, "s0_gate"), "catalogue_malformed": "s0_gate",
-                 "upstream_state_failed": "s1_run_report"},
-    phases=PHASES,
-    infrastructure="008",
-    report_id="s5_run_report_3A",
-    output_id="zone_alloc",
-    output_schema="006",
-    default_phase="zone_alloc_build",
-    count_keys=COUNT_KEYS,
-    class_details=CLASS_DETAIL,
+SPEC = f4_state_spec(
+    "S5", CODES, phases=PHASES, infrastructure="008", output_id="zone_alloc", output_schema="006",
+    default_phase="zone_alloc_build", count_keys=COUNT_KEYS, catalogue_phase="s0_gate",
+    upstream_phase="s1_run_report", class_details=CLASS_DETAIL,
 )
 
 # The four sealed policies (04 §1.1) and the component named in a precondition failure.
