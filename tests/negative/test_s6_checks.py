@@ -18,7 +18,7 @@ import duckdb
 import pytest
 
 from tests.dbt_fixtures.s6_project import (  # noqa: F401  (fixtures)
-    DBT, PROJECT_ROOT, S6Project, escalated_pair, issue_keys, monolithic_pair, s5_done, s6_session,
+    DBT, PROJECT_ROOT, DbtResult, S6Project, escalated_pair, issue_keys, monolithic_pair, s5_done, s6_session,
 )
 
 Z = "0" * 64
@@ -242,13 +242,38 @@ CASES = [
     Case("run_report_fail_while_checks_pass", "CHK_STATE_STATUS_CONSISTENCY", "STATE_STATUS_MISMATCH",
          run_report_fail, "run_report_fail_but_checks_pass"),
 ]
+CASE_BY_NAME = {c.name: c for c in CASES}
+# test_unbroken_checks_stay_pass_when_one_fails reads the outcome of this case: both run
+# on the same worker, so the corrupted run is validated once
+SHARED_CASE = "s1_site_count_changed"
+SHARED_GROUP = pytest.mark.xdist_group("s6_checks_s1_site_count")
+
+
+def validated_case(project: S6Project, case: Case) -> tuple[list[tuple], DbtResult]:
+    """The clean S0..S5 run corrupted as `case` says, then `dbt test` on it: the expected
+    issue keys and dbt's result. The shared case is made once per session: the run root
+    and DuckDB file after it are saved as the snapshot `case-<name>` and restored by
+    later callers."""
+    snapshot = f"case-{case.name}"
+    record = project.snapshots / snapshot / "outcome.json"
+    if record.is_file():
+        project.restore(snapshot)
+        outcome = json.loads(record.read_text())
+        return [tuple(k) for k in outcome["expected"]], DbtResult(outcome["returncode"], outcome["output"])
+    expected = case.corrupt(project)
+    result = project.validate()
+    if case.name != SHARED_CASE:
+        return expected, result
+    project.save(snapshot)
+    record.write_text(json.dumps({"expected": expected, "returncode": result.returncode, "output": result.output}))
+    return expected, result
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+@pytest.mark.parametrize("case", [pytest.param(c, marks=SHARED_GROUP) if c.name == SHARED_CASE else c
+                                  for c in CASES], ids=[c.name for c in CASES])
 def test_check_fails_on_the_data_it_guards(s5_done, case):
-    expected_keys = case.corrupt(s5_done)
-    result = s5_done.validate()
+    expected_keys, result = validated_case(s5_done, case)
     warn_only = case.check_id == "CHK_STATE_STATUS_CONSISTENCY"
     assert result.ok == warn_only, result.output[-3000:]
     assert "E3A_S6_" not in result.output, result.output[-3000:]
@@ -268,10 +293,11 @@ def test_check_fails_on_the_data_it_guards(s5_done, case):
 
 
 @pytest.mark.e2e
+@SHARED_GROUP
 def test_unbroken_checks_stay_pass_when_one_fails(s5_done):
     monolithic = monolithic_pair(s5_done)
-    s1_site_count(s5_done)
-    assert not s5_done.validate().ok
+    _, result = validated_case(s5_done, CASE_BY_NAME[SHARED_CASE])  # s1_site_count: one S1 count broken
+    assert not result.ok
     statuses = {c["check_id"]: c["status"] for c in s5_done.report()["checks"]}
     assert {k for k, v in statuses.items() if v == "FAIL"} == {"CHK_S1_DOMAIN_COUNTS"}
     assert statuses["CHK_STATE_STATUS_CONSISTENCY"] == "WARN"  # S1's run report is PASS
