@@ -123,7 +123,7 @@ def build_zone_universe(cached: str, work: str, quiet: bool) -> dict[str, Any]:
     runs = work_dir / "runs"
     generate_world(42, 300, runs, default_external_root(), progress=lambda _line: None)
     database = work_dir / "seg3a.duckdb"
-    _dbt_session(work_dir / "dbt", runs, database).build(runs, database, ["--select", "+zone_count_country"], work_dir / "dbt")
+    _dbt_session(work_dir / "dbt").build(runs, database, ["--select", "+zone_count_country"], work_dir / "dbt")
     target = Path(cached)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + f".{os.getpid()}.tmp")
@@ -140,7 +140,7 @@ class _DbtSession:
     """dbt in this process: the project parsed once, every build on a copy of that manifest
     (dbt marks nodes compiled in the manifest it runs, which a second build must not see)."""
 
-    def __init__(self, work: Path, threads: int | None, runs_root: Path, database: Path) -> None:
+    def __init__(self, work: Path, threads: int | None) -> None:
         from dbt.cli.main import dbtRunner
 
         from seg3a.core.paths import project_root
@@ -152,8 +152,12 @@ class _DbtSession:
         os.chdir(self.project)
         self.work = work
         self._runner = dbtRunner
-        # parsed with the profile of the first build (the catalogue name comes from the file name)
-        os.environ.update(SEG3A_RUNS_ROOT=str(runs_root), SEG3A_DUCKDB=str(database), SEG3A_RUN_ID="")
+        # Parsed under fixed paths of this worker's directory: dbt keys its partial-parse file
+        # on the profile's paths, so a later `seedpack run` into the same --out reuses it.
+        # The file name matters: DuckDB names the catalogue `seg3a` after it, as for every
+        # seed's seg3a.duckdb, and the manifest holds that name in every relation.
+        os.environ.update(SEG3A_RUNS_ROOT=str(work / "parse-runs"), SEG3A_DUCKDB=str(work / "seg3a.duckdb"),
+                          SEG3A_RUN_ID="")
         parsed = dbtRunner().invoke(["parse", "--quiet", *self._paths(work)])
         if not parsed.success or parsed.result is None:
             raise RuntimeError(f"dbt parse failed: {parsed.exception}")
@@ -179,8 +183,8 @@ class _DbtSession:
         return run_results or {}
 
 
-def _dbt_session(work: Path, runs_root: Path, database: Path, threads: int | None = None) -> _DbtSession:
-    return _DbtSession(work, threads, runs_root, database)
+def _dbt_session(work: Path, threads: int | None = None) -> _DbtSession:
+    return _DbtSession(work, threads)
 
 
 def build_lane(lane: int, seeds: list[int], out: str, zone_db: str | None, threads: int | None,
@@ -189,8 +193,7 @@ def build_lane(lane: int, seeds: list[int], out: str, zone_db: str | None, threa
     say = _say(quiet)
     out_dir = Path(out)
     started, cpu = time.perf_counter(), _cpu_s()
-    session = _dbt_session(out_dir / "dbt" / f"lane-{lane}", seed_root(out_dir, seeds[0]),
-                           seed_database(out_dir, seeds[0]), threads)
+    session = _dbt_session(out_dir / "dbt" / f"lane-{lane}", threads)
     start_up = {"wall_s": round(time.perf_counter() - started, 3), "cpu_s": round(_cpu_s() - cpu, 3)}
     say(f"lane {lane}: dbt loaded and project parsed in {start_up['wall_s']:.1f} s")
     builds = []
