@@ -3,6 +3,7 @@ failure makes on the build, the FAIL run report and the segment_state_runs row (
 §5.3, 03 §3.8/§4.5, 04 §1.5/§3.4), and the edits of a run's contracts."""
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any, Mapping
@@ -10,6 +11,7 @@ from typing import Any, Mapping
 import yaml
 
 from seg3a.core.identity import RECEIPT_NAME
+from seg3a.states.common import NodeOutcome, ReportedFailure, StateSpec, failure_of_state, report_failed_states
 from tests.e2e.conftest import PROJECT_ROOT, edit_json
 
 
@@ -34,6 +36,38 @@ def assert_state_failed(project, result, state: str, code: str, phase: str, cont
     row = project.state_rows(state)[-1]
     assert (row["status"], row["error_code"]) == ("FAIL", code)
     return report
+
+
+def skipped_after(failed_state: str, failed_model: str, state: str, model: str) -> list[dict]:
+    """The on-run-end payload of an invocation in which `failed_model` of the earlier state
+    `failed_state` failed and `model` of `state` was skipped."""
+    return [
+        {"name": failed_model, "resource_type": "model", "status": "error",
+         "tags": ["segment3a", failed_state.lower()],
+         "message": f"E3A_{failed_state}_099_SOMETHING: broken | phase=init | context={{}}"},
+        {"name": model, "resource_type": "model", "status": "skipped", "tags": ["segment3a", state.lower()],
+         "message": ""},
+    ]
+
+
+def failure_after(spec: StateSpec, model: str, failed_state: str, failed_model: str) -> ReportedFailure:
+    """What `spec.state` reports when its `model` was skipped after `failed_model` of the
+    earlier state `failed_state` failed in the same invocation."""
+    payload = skipped_after(failed_state, failed_model, spec.state, model)
+    failure = failure_of_state(spec, [NodeOutcome.from_payload(item, i) for i, item in enumerate(payload)])
+    assert failure is not None
+    return failure
+
+
+def hook_report_after(project, state: str, model: str, failed_state: str, failed_model: str, code: str) -> dict:
+    """Run the on-run-end hook on such an invocation against a built run and return the
+    FAIL run report it wrote for `state` (whose code must be `code`)."""
+    summary = report_failed_states(json.dumps(skipped_after(failed_state, failed_model, state, model)),
+                                   str(project.run_root))
+    assert f"{state}:{code}" in summary.split(";"), summary
+    row = project.state_rows(state)[-1]
+    assert (row["status"], row["error_code"]) == ("FAIL", code)
+    return project.report(state)
 
 
 def private_contracts(project, name: str) -> Path:

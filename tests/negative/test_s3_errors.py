@@ -12,10 +12,12 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from seg3a.states.s3_draws import CODES
+from seg3a.states.s3_draws import CODES, SPEC
 from tests.e2e.conftest import PROJECT_ROOT, edit_json, load_policy, s1s2_session, write_policy  # noqa: F401
 from tests.e2e.test_s3_s4 import BASELINE, baseline_digests, build, output_files
-from tests.negative._state_failures import assert_state_failed, edit_yaml, private_contracts
+from tests.negative._state_failures import (
+    assert_state_failed, edit_yaml, failure_after, hook_report_after, private_contracts,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -77,6 +79,33 @@ def test_001_missing_gate_receipt(built):
     built.path("s0_gate_receipt_3A").unlink()
     run_s3_expecting(built, "001", "s0_gate", component="S0_GATE", reason="missing")
     assert not shares_published(built)
+
+
+# 03 §3.7: the reasons of E3A_S3_001. None names a failed upstream state; the inputs it
+# would have published are missing, so `missing` (docs/decisions.md).
+REASONS_001 = {"missing", "schema_invalid", "upstream_gate_not_pass", "invalid_s3_dispersion"}
+
+
+@pytest.mark.parametrize("failed_state, failed_model", [
+    ("S2", "s2_country_zone_priors"), ("S1", "s1_escalation_queue"), ("S0", "s0_gate_receipt_3A"),
+])
+def test_001_earlier_state_failed_in_the_same_invocation(failed_state, failed_model):
+    """S3 skipped because an earlier state failed: E3A_S3_001 with reason `missing`, a
+    reason of the §3.7 list."""
+    failure = failure_after(SPEC, "s3_zone_shares", failed_state, failed_model)
+    assert (failure.code, failure.phase) == (CODES["001"], "s1_escalation_queue")
+    assert failure.context["reason"] == "missing"
+    assert failure.context["reason"] in REASONS_001
+    assert failure.context["failed_state"] == failed_state
+
+
+def test_001_hook_report_after_s2_failed(built):
+    report = hook_report_after(built, "S3", "s3_zone_shares", "S2", "s2_country_zone_priors", CODES["001"])
+    assert (report["status"], report["error_code"], report["error_class"]) == ("FAIL", CODES["001"], "F4")
+    assert "error_class_detail" not in report
+    assert (report["first_failure_phase"], report["error_context"]["reason"]) == ("s1_escalation_queue", "missing")
+    for name, expected in FAIL_BLOCKS.items():
+        assert report[name] == expected, name
 
 
 def test_001_required_policy_not_sealed(built):

@@ -17,10 +17,12 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from seg3a.states.s4_integerise import CODES
+from seg3a.states.s4_integerise import CODES, SPEC
 from tests.e2e.conftest import PROJECT_ROOT, edit_json, s1s2_session  # noqa: F401  (fixture)
 from tests.e2e.test_s3_s4 import BASELINE, baseline_digests, build
-from tests.negative._state_failures import assert_state_failed, edit_yaml, private_contracts
+from tests.negative._state_failures import (
+    assert_state_failed, edit_yaml, failure_after, hook_report_after, private_contracts,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -88,6 +90,34 @@ def test_001_s3_run_report_not_pass(finished):
     edit_json(finished.path("s3_run_report_3A"), lambda report: report.update(status="FAIL"))
     run_s4_expecting(finished, "001", "s1_run_report", reason="upstream_state_not_pass", state="S3",
                      reported_status="FAIL")
+
+
+# 03 §4.4: the reasons of E3A_S4_001; §4.1 item 2: an upstream state not PASS is
+# `upstream_state_not_pass`.
+REASONS_001 = {"missing", "schema_invalid", "upstream_gate_not_pass", "upstream_state_not_pass"}
+
+
+@pytest.mark.parametrize("failed_state, failed_model", [
+    ("S3", "s3_zone_shares"), ("S2", "s2_country_zone_priors"), ("S1", "s1_escalation_queue"),
+    ("S0", "s0_gate_receipt_3A"),
+])
+def test_001_earlier_state_failed_in_the_same_invocation(failed_state, failed_model):
+    """S4 skipped because an earlier state failed: E3A_S4_001 with the §4.1 item 2 reason
+    `upstream_state_not_pass`, a reason of the §4.4 list."""
+    failure = failure_after(SPEC, "s4_zone_counts", failed_state, failed_model)
+    assert (failure.code, failure.phase) == (CODES["001"], "s1_run_report")
+    assert failure.context["reason"] == "upstream_state_not_pass"
+    assert failure.context["reason"] in REASONS_001
+    assert failure.context["failed_state"] == failed_state
+
+
+def test_001_hook_report_after_s3_failed(finished):
+    report = hook_report_after(finished, "S4", "s4_zone_counts", "S3", "s3_zone_shares", CODES["001"])
+    assert (report["status"], report["error_code"], report["error_class"]) == ("FAIL", CODES["001"], "F4")
+    assert report["error_class_detail"] == LABELS["001"]
+    assert (report["first_failure_phase"], report["error_context"]["reason"]) == ("s1_run_report",
+                                                                                   "upstream_state_not_pass")
+    assert report["policy"] == FAIL_BLOCKS["policy"]
 
 
 def test_001_s3_shares_schema_invalid(finished):

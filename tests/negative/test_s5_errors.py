@@ -13,10 +13,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from seg3a.states.s5_egress import CODES
+from seg3a.states.s5_egress import CODES, SPEC
 from tests.e2e.conftest import s1s2_session  # noqa: F401  (fixture)
 from tests.e2e.test_s3_s4 import BASELINE, baseline_digests, build
-from tests.negative._state_failures import assert_state_failed, edit_yaml, private_contracts
+from tests.negative._state_failures import (
+    assert_state_failed, edit_yaml, failure_after, hook_report_after, private_contracts,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -119,6 +121,26 @@ def test_001_upstream_state_not_pass(finished):
     path.write_text(json.dumps(report))
     run_s5_expecting(finished, "001", "s1_run_report", component="S4_ZONE_COUNTS", reason="upstream_state_not_pass",
                      state="S4", reported_status="FAIL")
+
+
+@pytest.mark.parametrize("failed_state, failed_model", [
+    ("S4", "s4_zone_counts"), ("S3", "s3_zone_shares"), ("S1", "s1_escalation_queue"), ("S0", "s0_gate_receipt_3A"),
+])
+def test_001_earlier_state_failed_in_the_same_invocation(failed_state, failed_model):
+    """S5 skipped because an earlier state failed: E3A_S5_001 with the §1.1 item 5 reason
+    `upstream_state_not_pass` for an upstream state that is not PASS."""
+    failure = failure_after(SPEC, "zone_alloc", failed_state, failed_model)
+    assert (failure.code, failure.phase) == (CODES["001"], "s1_run_report")
+    assert failure.context["reason"] == "upstream_state_not_pass"
+    assert failure.context["failed_state"] == failed_state
+
+
+def test_001_hook_report_after_s4_failed(finished):
+    report = hook_report_after(finished, "S5", "zone_alloc", "S4", "s4_zone_counts", CODES["001"])
+    assert (report["status"], report["error_code"], report["error_class"]) == ("FAIL", CODES["001"], "F4")
+    assert report["error_class_detail"] == LABELS["001"]
+    assert (report["first_failure_phase"], report["error_context"]["reason"]) == ("s1_run_report",
+                                                                                   "upstream_state_not_pass")
 
 
 def test_001_input_column_missing(finished):

@@ -19,6 +19,7 @@ from tests.e2e.conftest import s1s2_session  # noqa: F401  (fixture)
 from tests.e2e.test_s3_s4 import build
 from tests.e2e.test_s5_s7 import S6_BUILT, S7_BUILT, snapshot_after
 from tests.negative._state_failures import assert_state_failed, edit_yaml, private_contracts
+from tests.negative._state_failures import skipped_after as skipped_after_in
 
 pytestmark = pytest.mark.e2e
 
@@ -90,12 +91,7 @@ def test_001_s6_run_failed(validated):
 def skipped_after(failed_state: str, model: str) -> list[dict]:
     """The on-run-end payload of an invocation in which `model` of an earlier state failed
     and S7 was skipped."""
-    return [
-        {"name": model, "resource_type": "model", "status": "error", "tags": ["segment3a", failed_state.lower()],
-         "message": f"E3A_{failed_state}_099_SOMETHING: broken | phase=init | context={{}}"},
-        {"name": "validation_bundle_3A", "resource_type": "model", "status": "skipped",
-         "tags": ["segment3a", "s7"], "message": ""},
-    ]
+    return skipped_after_in(failed_state, model, "S7", "validation_bundle_3A")
 
 
 @pytest.mark.parametrize("failed_state, model", [("S6", "s6_validation_report_3A"), ("S3", "s3_zone_shares"),

@@ -114,10 +114,13 @@ def f4_state_spec(
     upstream_phase: str,
     class_details: Mapping[str, str] | None = None,
     fail_blocks: Mapping[str, Any] | None = None,
+    upstream_reason: str | None = None,
 ) -> StateSpec:
     """The spec of a state whose failures all carry class F4 and whose entry gate fails
     with its 001 precondition code, a malformed catalogue with 002 (S3-S5: 03 §3.7, §4.4,
-    04 §1.5). `catalogue_phase` / `upstream_phase` are the phases those two report."""
+    04 §1.5). `catalogue_phase` / `upstream_phase` are the phases those two report;
+    `upstream_reason` is the 001 reason of the state's spec for an earlier state that
+    failed in the same invocation."""
     return StateSpec(
         state=state,
         codes=codes,
@@ -134,6 +137,7 @@ def f4_state_spec(
         count_keys=count_keys,
         class_details=dict(class_details or {}),
         fail_blocks=dict(fail_blocks or {}),
+        upstream_reason=upstream_reason,
     )
 
 

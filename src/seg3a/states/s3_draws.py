@@ -58,6 +58,9 @@ SPEC = f4_state_spec(
     "S3", CODES, phases=PHASES, infrastructure="012", output_id="s3_zone_shares", output_schema="009",
     default_phase="sampling", count_keys=COUNT_KEYS, catalogue_phase="init", upstream_phase="s1_escalation_queue",
     fail_blocks=FAIL_BLOCKS,
+    # An earlier state failed in this invocation, so S3's inputs were not published: of
+    # §3.7's reasons for E3A_S3_001 that is `missing` (docs/decisions.md).
+    upstream_reason="missing",
 )
 
 POLICY_IDS = ("zone_mixture_policy", "country_zone_alphas", "zone_floor_policy")

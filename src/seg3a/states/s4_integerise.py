@@ -56,6 +56,8 @@ SPEC = f4_state_spec(
     class_details=CLASS_DETAIL,
     # §4.5: `policy` = the four lineage ids, null when a FAIL cannot know them.
     fail_blocks={"policy": dict.fromkeys(LINEAGE)},
+    # An earlier state failed in this invocation: §4.1 item 2 / §4.4 `upstream_state_not_pass`.
+    upstream_reason="upstream_state_not_pass",
 )
 
 POLICY_IDS = ("zone_mixture_policy", "country_zone_alphas", "zone_floor_policy")

@@ -61,6 +61,8 @@ SPEC = f4_state_spec(
     "S5", CODES, phases=PHASES, infrastructure="008", output_id="zone_alloc", output_schema="006",
     default_phase="zone_alloc_build", count_keys=COUNT_KEYS, catalogue_phase="s0_gate",
     upstream_phase="s1_run_report", class_details=CLASS_DETAIL,
+    # An earlier state failed in this invocation: 04 §1.1 item 5 `upstream_state_not_pass`.
+    upstream_reason="upstream_state_not_pass",
 )
 
 # The four sealed policies (04 §1.1) and the component named in a precondition failure.
