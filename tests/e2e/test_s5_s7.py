@@ -13,6 +13,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
 
@@ -20,6 +21,7 @@ from seg3a.core.cjson import cj_bytes
 from seg3a.core.digests import sha256_hexcat
 from seg3a.core.paths import project_root
 from seg3a.core.schemas import SchemaPacks
+from seg3a.realism import score as realism_score
 from seg3a.states import summary, verify
 from seg3a.states.s5_digests import PWP_OPTIONS, Z64, masked_zone_alloc_digest
 from seg3a.states.s7_members import FLAG_NAME, INDEX_NAME, MEMBERS
@@ -132,6 +134,26 @@ def test_summary_reports_a_sealed_run(full, capsys):
     assert "3A SEALED" in text
     for state in ("S0", "S1", "S5", "S7"):
         assert f"  {state}    PASS" in text
+
+
+
+@pytest.mark.e2e
+def test_realism_scorecard_model_gives_the_score_commands_gate_rows(full, tmp_path, capsys):
+    """The dbt model and `seg3a realism score` must report the same gate rows for a run."""
+    result = build(full, "realism_scorecard")
+    assert result.ok, result.output[-4000:]
+    with duckdb.connect(str(full.database), read_only=True) as con:
+        modelled = con.execute("select * from realism_scorecard order by gate").fetch_arrow_table()
+    out = tmp_path / "score"
+    assert realism_score.main(["--runs-root", str(full.runs_root), "--run-id", full.run_root.name,
+                               "--out", str(out)]) == 0
+    capsys.readouterr()
+    scored = pq.read_table(out / "realism_gates.parquet").sort_by("gate")
+    assert modelled.column_names == scored.column_names
+    assert modelled.to_pylist() == scored.to_pylist()
+    # A few of spec 06's gates, by the ids the report uses.
+    assert {"S2-top1.median", "S3-std.median", "S4-multi", "CONS.zone_alloc"} <= set(modelled.column("gate").to_pylist())
+    assert set(modelled.column("seed").to_pylist()) == {full.ctx.tokens.seed}
 
 
 # ----------------------------------------------------------------------------- tampering
