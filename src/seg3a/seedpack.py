@@ -172,7 +172,10 @@ class _DbtSession:
         args = ["build", *select, "--quiet", "--no-use-colors", *self._paths(work)]
         if self.threads:
             args += ["--threads", str(self.threads)]
-        result = self._runner(manifest=self.manifest.deepcopy()).invoke(args)
+        try:
+            result = self._runner(manifest=self.manifest.deepcopy()).invoke(args)
+        finally:
+            _close_duckdb()
         results_file = work / "target" / "run_results.json"
         run_results = json.loads(results_file.read_bytes()) if results_file.is_file() else None
         if not result.success:
@@ -181,6 +184,17 @@ class _DbtSession:
             raise RuntimeError(f"dbt build failed for {runs_root} (failed nodes: {failed or 'none'}; "
                                f"{result.exception or 'see ' + str(work / 'logs' / 'dbt.log')})")
         return run_results or {}
+
+
+def _close_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open in this process after a build, as the
+    dbt command does on exit: the file is checkpointed (nothing left in its WAL) and
+    released, so it can be copied (the Z(c) cache) or opened by a user right away."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    environment, DuckDBConnectionManager._ENV = DuckDBConnectionManager._ENV, None
+    if environment is not None:
+        environment.close()
 
 
 def _dbt_session(work: Path, threads: int | None = None) -> _DbtSession:

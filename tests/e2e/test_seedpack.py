@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from seg3a import cli, seedpack
@@ -74,3 +77,23 @@ def test_runner_and_command_line_give_identical_run_roots(tmp_path, capfd):
             assert result.ok, result.output[-4000:]
             by_cli = run_files(run_root)
             assert by_runner == by_cli, sorted(set(by_runner.items()) ^ set(by_cli.items()))[:6]
+
+
+@pytest.mark.e2e
+def test_zone_universe_cache_is_a_complete_database(tmp_path):
+    """The runner builds Z(c) with dbt in-process and copies the DuckDB file into the
+    cache: the copy must hold the tables (dbt's database closed and checkpointed first),
+    not an empty file whose data stayed in a write-ahead log. Run in a child process, as
+    the runner's worker is, so dbt's in-process state stays out of this test process."""
+    cached = tmp_path / "zone_universe.duckdb"
+    code = ("import sys; from seg3a import seedpack; "
+            "seedpack.build_zone_universe(sys.argv[1], sys.argv[2], True)")
+    done = subprocess.run([sys.executable, "-c", code, str(cached), str(tmp_path / "work")],
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert not cached.with_name(cached.name + ".wal").exists()
+    with duckdb.connect(str(cached), read_only=True) as con:
+        tables = {row[0] for row in con.execute("select table_name from duckdb_tables()").fetchall()}
+        assert {"zone_universe", "zone_count_country"} <= tables, tables
+        countries = con.execute("select count(*) from zone_count_country").fetchone()[0]
+    assert countries > 200  # one row per ISO country with land in the reference data
