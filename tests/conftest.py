@@ -93,7 +93,7 @@ class _GroupSuffix:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, config, items) -> None:
-        if not config.getvalue("loadgroup"):
+        if not getattr(config.option, "loadgroup", False):  # unset when xdist is off (-n 0)
             return
         for item in items:
             groups = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
