@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from seg3a.states.s1_escalation import CLASSES, CODES
+from seg3a.states.s1_escalation import CLASSES, CODES, SPEC
 from tests.e2e.conftest import s1s2_session, scenario_outcome  # noqa: F401  (fixture)
+from tests.negative._state_failures import failure_after
 
 # scenario, code number, first_failure_phase, expected context items ("$x" = scenario fact x),
 # whether dbt's output names the code (contract and upstream failures are named by the report only)
@@ -80,3 +81,17 @@ def test_a_different_existing_partition_is_left_untouched(s1s2_session):
 
 def test_every_s1_code_is_provoked():
     assert {CODES[number] for _, number, *_ in CASES} == set(CODES.values())
+
+
+# 02 §6.5: the `reason` values of E3A_S1_001_S0_GATE_MISSING_OR_INVALID
+REASONS_001 = ("missing_gate_receipt", "missing_sealed_inputs", "schema_invalid", "identity_mismatch")
+
+
+def test_001_after_s0_failed_in_the_same_invocation():
+    """S1 skipped because S0 failed: no gate receipt was published, E3A_S1_001 with reason
+    `missing_gate_receipt` (a reason of the 02 §6.5 list), phase s0_receipt."""
+    failure = failure_after(SPEC, "s1_escalation_queue", "S0", "s0_gate_receipt_3A")
+    assert (failure.code, failure.error_class, failure.phase) == (CODES["001"], "S0_GATE", "s0_receipt")
+    assert failure.context["reason"] == "missing_gate_receipt"
+    assert failure.context["reason"] in REASONS_001
+    assert failure.context["failed_state"] == "S0"

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from seg3a.states.s2_priors import CLASSES, CODES
+from seg3a.states.s2_priors import CLASSES, CODES, SPEC
 from tests.e2e.conftest import s1s2_session, scenario_outcome  # noqa: F401  (fixture)
+from tests.negative._state_failures import failure_after
 
 # scenario, code number, first_failure_phase, expected context items ("$x" = scenario fact x),
 # whether dbt's output names the code
@@ -82,3 +83,20 @@ def test_a_different_existing_partition_is_left_untouched(s1s2_session):
 
 def test_every_s2_code_is_provoked():
     assert {CODES[number] for _, number, *_ in CASES} == set(CODES.values())
+
+
+# 02 §7.4: the `reason` values of E3A_S2_001_S0_GATE_OR_SEALED_INPUTS_INVALID
+REASONS_001 = ("missing_gate_receipt", "missing_sealed_inputs", "schema_invalid", "identity_mismatch",
+               "upstream_gate_not_pass")
+
+
+@pytest.mark.parametrize("failed_state, failed_model", [("S0", "s0_gate_receipt_3A"),
+                                                        ("S1", "s1_escalation_queue")])
+def test_001_after_an_earlier_state_failed_in_the_same_invocation(failed_state, failed_model):
+    """S2 skipped because an earlier state failed: E3A_S2_001 with reason
+    `missing_gate_receipt` (02 §7.4 lists no other fitting reason), phase s0_receipt."""
+    failure = failure_after(SPEC, "s2_country_zone_priors", failed_state, failed_model)
+    assert (failure.code, failure.error_class, failure.phase) == (CODES["001"], "S0_GATE", "s0_receipt")
+    assert failure.context["reason"] == "missing_gate_receipt"
+    assert failure.context["reason"] in REASONS_001
+    assert failure.context["failed_state"] == failed_state

@@ -11,10 +11,11 @@ from typing import Callable
 
 import pytest
 
-from seg3a.states.s6_checks import CLASS_DETAIL, CODES
+from seg3a.states.s6_checks import CLASS_DETAIL, CODES, SPEC
 from tests.dbt_fixtures.s6_project import (  # noqa: F401  (fixtures)
     S6Project, escalated_pair, s5_done, s6_session, use_edited_contracts,
 )
+from tests.negative._state_failures import failure_after
 
 pytestmark = pytest.mark.e2e
 OUTPUTS = ("s6_validation_report_3A", "s6_issue_table_3A", "s6_receipt_3A")
@@ -175,3 +176,20 @@ def test_unchanged_rerun_after_failure_recovers(s5_done):
     assert result.ok, result.output[-3000:]
     assert [r["status"] for r in s5_done.state_rows()] == ["FAIL", "PASS"]
     assert json.loads(s5_done.path("s6_receipt_3A").read_bytes())["overall_status"] == "PASS"
+
+
+# 04 §2.5: the `reason` values E3A_S6_001_PRECONDITION_FAILED lists
+REASONS_001 = ("missing", "schema_invalid", "not_sealed")
+
+
+@pytest.mark.parametrize("failed_state, failed_model", [("S0", "s0_gate_receipt_3A"),
+                                                        ("S3", "s3_zone_shares"),
+                                                        ("S5", "zone_alloc")])
+def test_001_after_an_earlier_state_failed_in_the_same_invocation(failed_state, failed_model):
+    """S6 skipped because an earlier state failed: E3A_S6_001 with reason `missing` (what
+    the failed state publishes is missing, 04 §2.1), phase run_reports."""
+    failure = failure_after(SPEC, "s6_validation_report_3A", failed_state, failed_model)
+    assert (failure.code, failure.error_class, failure.phase) == (CODES["001"], "F4", "run_reports")
+    assert failure.context["reason"] == "missing"
+    assert failure.context["reason"] in REASONS_001
+    assert failure.context["failed_state"] == failed_state

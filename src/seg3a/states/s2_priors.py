@@ -63,6 +63,8 @@ SPEC = StateSpec(
     default_phase="alpha_derivation",
     count_keys=("countries_total", "zones_total", "floors_applied", "bumps_applied", "countries_multi_zone",
                 "fraction_zones_with_floor_applied"),
+    # 02 §7.4: an earlier state failed in the same invocation; S2 is gated on S0 only
+    upstream_reason="missing_gate_receipt",
 )
 
 PRIOR_PACK_ID = "country_zone_alphas"

@@ -49,6 +49,8 @@ SPEC = StateSpec(
     report_id="s6_run_report_3A",
     default_phase="checks",
     count_keys=COUNT_KEYS,
+    # 04 §2.1 items 1, 6, 7 and §2.5: what the failed earlier state publishes is missing
+    upstream_reason="missing",
 )
 
 TOLERANCE = 1e-12  # 04 §4 item 4: absolute, no WARN band
