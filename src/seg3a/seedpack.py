@@ -277,16 +277,9 @@ def run(seeds: list[int], out: Path, pairs: int | None = None, lanes: int = 2, t
     return timings
 
 
-def _pairs(text: str) -> int | None:
-    if text == "default":
-        return None
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError("pairs must be positive")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
+    from seg3a.world.cli import pairs_argument  # here, not at import: lane workers never parse arguments
+
     parser = argparse.ArgumentParser(
         prog="seg3a seedpack run",
         description="Generate the seedpack worlds and build S0..S7 on each (dbt in-process, one lane per core).",
@@ -295,7 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="world seeds (default 42 7 101 202)")
     parser.add_argument("--out", type=Path, default=Path("build/seedpack"),
                         help="output directory (default build/seedpack)")
-    parser.add_argument("--pairs", type=_pairs, default=None,
+    parser.add_argument("--pairs", type=pairs_argument, default=None,
                         help="pairs per world, or `default` (about 2,600)")
     parser.add_argument("--lanes", type=int, default=min(2, os.cpu_count() or 1),
                         help="seeds built at the same time, one process each (default: 2, or 1 on one core)")

@@ -12,7 +12,8 @@ from .corrupt import KINDS
 from .generate import DEFAULT_CREATED_UTC, generate_world
 
 
-def _pairs(text: str) -> int | None:
+def pairs_argument(text: str) -> int | None:
+    """argparse type of `--pairs`: a positive integer, or `default` (None)."""
     if text == "default":
         return None
     try:
@@ -34,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--seed", type=int, default=42, help="modelling seed (uint64, default 42)")
-    parser.add_argument("--pairs", type=_pairs, default=None,
+    parser.add_argument("--pairs", type=pairs_argument, default=None,
                         help="target number of merchant x country pairs, or `default` (about 2,600)")
     parser.add_argument("--runs-root", type=Path, default=None, help="parent of run roots (default build/runs)")
     parser.add_argument("--external-root", type=Path, default=None,
