@@ -9,6 +9,7 @@ from typing import Any, Mapping
 
 import yaml
 
+from . import yaml_io
 from .paths import contracts_root as default_contracts_root
 
 SEGMENTS = ("1A", "1B", "2A", "2B", "3A")
@@ -16,8 +17,6 @@ UPSTREAM_ORDER = ("1A", "1B", "2A", "2B")
 _TOKEN = re.compile(r"\{([a-z_]+)\}")
 _PHYSICAL_RUN_PREFIXES = ("data/", "logs/", "reports/")
 _PHYSICAL_EXTERNAL_PREFIXES = ("config/", "reference/")
-# libyaml's loader when available: the pure-Python one costs ~0.25 s per catalogue load.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class CatalogueError(Exception):
@@ -59,7 +58,7 @@ def registry_file(root: Path, segment: str) -> Path:
 
 def _load_yaml_mapping(path: Path, catalogue_id: str) -> dict:
     try:
-        data = yaml.load(path.read_bytes(), Loader=_YAML_LOADER)
+        data = yaml_io.load(path.read_bytes())
     except FileNotFoundError as exc:
         raise CatalogueError(f"catalogue file missing: {path.name}", catalogue_id) from exc
     except yaml.YAMLError as exc:

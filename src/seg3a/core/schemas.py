@@ -42,6 +42,8 @@ from jsonschema.exceptions import SchemaError
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from . import yaml_io
+
 # The seven packs S0 requires (01 §4.2); the file name is also the pack's `$id`.
 PACK_NAMES: tuple[str, ...] = (
     "schemas.layer1.yaml",
@@ -111,8 +113,8 @@ class Violation:
 # --------------------------------------------------------------------------- YAML
 
 
-class _PackLoader(yaml.SafeLoader):
-    """SafeLoader that rejects duplicate keys: PyYAML would silently keep the last one,
+class _PackLoader(yaml_io.SafeLoader):
+    """Safe loader (libyaml) that rejects duplicate keys: PyYAML would silently keep the last one,
     which would make a pack with two anchors of the same name lose one unnoticed."""
 
 
@@ -416,7 +418,7 @@ class SchemaPacks:
     @staticmethod
     def _parse(name: str, text: bytes) -> dict:
         try:
-            doc = yaml.load(text, Loader=_PackLoader)  # a SafeLoader subclass: no arbitrary objects
+            doc = yaml_io.load(text, _PackLoader)  # a safe loader: no arbitrary objects
         except yaml.YAMLError as exc:
             raise PackLoadError(f"schema pack {name} is not valid YAML: {exc}", pack=name) from exc
         if not isinstance(doc, dict):

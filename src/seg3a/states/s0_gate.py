@@ -25,6 +25,7 @@ from ..core.identity import RFC3339_MICROS, HEX64, ReceiptError
 from ..core.publish import ImmutabilityViolation, PublishIOError, publish_bytes
 from ..core.reports import StateClock, append_segment_state_run, identity_fields
 from ..core.schemas import PackLoadError, SchemaPacks
+from ..core import yaml_io
 
 STATE = "S0"
 SCHEMA_PACKS = (
@@ -211,7 +212,7 @@ class S0Gate:
     def parse_policy(self, policy_id: str, path: Path, schema_ref: str) -> dict:
         try:
             text = path.read_bytes()
-            doc = yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
+            doc = yaml_io.load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
         except (yaml.YAMLError, ValueError) as exc:
             raise S0Failure("004", "POLICY_SEAL", f"policy {policy_id} unparsable: {exc}",
                             logical_id=policy_id, schema_ref=schema_ref, violation_count=1) from exc

@@ -13,6 +13,7 @@ import yaml
 
 from python_udfs.hashing import LABEL_SMOOTH_BAND, LABEL_THETA_MIX, hash_uniform_batch
 
+from ..core import yaml_io
 from .common import (
     StateFailure, StateSpec, context_from_session, entry_gate, gate_row, is_placeholder, read_verified_bytes,
     schema_packs, write_state_report,
@@ -145,7 +146,7 @@ def policy_failure(message: str, schema_ref: str, issues: list[str]) -> StateFai
 def validated_policy(data: bytes, schema_ref: str, packs) -> dict:
     """The parsed policy, or E3A_S1_005 listing every schema violation / runtime check."""
     try:
-        doc = yaml.safe_load(data)
+        doc = yaml_io.load(data)
     except yaml.YAMLError as exc:
         raise policy_failure(f"{POLICY_ID} is not valid YAML", schema_ref, [str(exc)]) from exc
     if not isinstance(doc, dict):

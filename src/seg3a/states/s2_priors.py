@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
 
+from ..core import yaml_io
 from .common import (
     StateFailure, StateSpec, context_from_session, entry_gate, gate_row, is_placeholder, read_verified_bytes,
     schema_packs, write_state_report,
@@ -88,7 +89,7 @@ FLOOR_POLICY_SCHEMA = pa.schema([
 
 
 # --------------------------------------------------------------------------- YAML with string keys
-class StringKeyLoader(yaml.SafeLoader):
+class StringKeyLoader(yaml_io.SafeLoader):
     """Safe YAML whose mapping keys are the key text as written: YAML 1.1 would read an
     unquoted `NO:` (Norway) as false and `1:` as an int. A key repeated in one mapping is
     an error rather than last-one-wins."""
@@ -116,7 +117,7 @@ StringKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, 
 
 
 def load_string_keys(data: bytes) -> Any:
-    return yaml.load(data, Loader=StringKeyLoader)  # a SafeLoader subclass: no arbitrary objects
+    return yaml_io.load(data, StringKeyLoader)  # a safe loader: no arbitrary objects
 
 
 # --------------------------------------------------------------------------- gate and loaders

@@ -17,6 +17,7 @@ import yaml
 
 from python_udfs.csum import csum_ragged
 
+from ..core import yaml_io
 from ..core.catalogue import CatalogueError
 from .common import (
     StateFailure, context_from_session, entry_gate, f4_state_spec, read_verified_bytes, schema_packs,
@@ -278,7 +279,7 @@ def _policy_failure(message: str, schema_ref: str, issues: list[str], reason: st
 def parse_dispersion(data: bytes, schema_ref: str, packs) -> dict[str, Any]:
     """The knobs S3 uses: the validated block, or the defaults when it is absent."""
     try:
-        doc = yaml.safe_load(data)
+        doc = yaml_io.load(data)
     except yaml.YAMLError as exc:
         raise _policy_failure(f"{MIXTURE_POLICY} is not valid YAML", schema_ref, [str(exc)], "schema_invalid") from exc
     if not isinstance(doc, dict):

@@ -28,7 +28,7 @@ from .common import (
     StateFailure, context_from_session, entry_gate, f4_state_spec, failure_text, is_placeholder, schema_packs,
     write_state_report,
 )
-from .s2_priors import _string_key_mapping
+from .s2_priors import load_string_keys
 from .s3_tables import check_relation
 from .s5_digests import (
     DIGEST_RULE, PWP_FILE, ComponentDigests, component_digests_for_run, masked_zone_alloc_digest,
@@ -153,18 +153,10 @@ def _entry_gate(ctx):
         raise fail("001", failure.phase, failure.message, **context) from None
 
 
-class _StringKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
-    """S2's key rule (keys kept as text, so `NO` stays Norway; duplicate keys fail) on
-    libyaml's parser, which reads the prior pack and floors several times faster."""
-
-
-_StringKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _string_key_mapping)
-
-
 def _parse_policy(logical_id: str, data: bytes, path: Path) -> Any:
     try:
         if path.suffix in (".yaml", ".yml"):
-            return yaml.load(data, Loader=_StringKeyLoader)
+            return load_string_keys(data)  # S2's key rule: `NO` stays Norway, duplicates fail
         return json.loads(data)
     except (yaml.YAMLError, ValueError) as exc:
         raise fail("001", "s0_gate", f"{logical_id} does not parse: {exc}",

@@ -26,12 +26,12 @@ from ..core.catalogue import CatalogueError
 from ..core.context import RunContext
 from ..core.digests import list_files, sha256_artefact
 from ..core.schemas import SchemaPackError, SchemaPacks
+from ..core import yaml_io
 from .common import schema_packs, start_clock
 from .s5_digests import ComponentDigests, component_digests
 from .s6_checks import fail
 
 # libyaml when available (the policies are only validated here; same documents as SafeLoader)
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 RECEIPT_ID = "s0_gate_receipt_3A"
 INVENTORY_ID = "sealed_inputs_3A"
@@ -198,7 +198,7 @@ class _Reader:
         rel = self.rel(logical_id, "sealed_inputs_verify")
         data = self.read_bytes(path, "sealed_inputs_verify", component, rel)
         try:
-            doc = yaml.load(data, Loader=_YAML_LOADER) if path.suffix in (".yaml", ".yml") else json.loads(data)
+            doc = yaml_io.load(data) if path.suffix in (".yaml", ".yml") else json.loads(data)
         except (yaml.YAMLError, ValueError) as exc:
             raise fail("001", "sealed_inputs_verify", f"{logical_id} does not parse: {exc}", component=component,
                        reason="schema_invalid", logical_id=logical_id) from None
