@@ -1,7 +1,8 @@
 """dbt-duckdb plugin: loads the spatial extension from the installed wheel (never INSTALL),
 registers every seg3a UDF from one registry table, and exposes the run identity and the
 physical locations of every dictionary dataset as DuckDB variables on each cursor, so that
-SQL models read `getvariable('seg3a_loc__<dataset_id>')` instead of literal paths."""
+SQL models read `getvariable('seg3a_loc')['<dataset_id>']` (macro `seg3a_location`)
+instead of literal paths."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -55,7 +56,6 @@ class Plugin(BasePlugin):
         self.run_id = plugin_config.get("run_id") or None
         self.variables: dict[str, Any] = {}
         self._batch = ""
-        self._typed: list[tuple[str, Any]] = []
 
     def configure_connection(self, conn) -> None:
         from seg3a.core.duck import load_spatial
@@ -67,26 +67,41 @@ class Plugin(BasePlugin):
                 type="arrow", side_effects=udf.side_effects, null_handling="special",
             )
         self.variables = run_variables(self.runs_root, self.run_id)
-        # dbt opens a cursor per node: the string variables (all but a few) are set by one
-        # multi-statement execute, the others bound as parameters so that their types stay
-        # those of the Python values (DOUBLE, VARCHAR[]).
         self._batch = set_variables_statement(self.variables)
-        self._typed = [(name, value) for name, value in self.variables.items() if not isinstance(value, str)]
 
     def configure_cursor(self, cursor) -> None:
+        # dbt opens a cursor per node (and more for hooks and Python models): one execute
+        # of a few statements, the dataset locations being a single MAP, keeps this at about
+        # a millisecond (one statement per location cost ~10 ms per cursor).
         if self._batch:
             cursor.execute(self._batch)
-        for name, value in self._typed:
-            cursor.execute(f"SET VARIABLE {name} = ?", [value])
+
+
+def sql_literal(value: Any) -> str:
+    """DuckDB literal of a run variable: VARCHAR, DOUBLE (parsed from its shortest repr,
+    so the value is exact), BIGINT, VARCHAR[] or MAP(VARCHAR, VARCHAR)."""
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, bool):
+        raise PluginConfigError(f"E3A_PLUGIN_CONFIG: unsupported variable value {value!r}")
+    if isinstance(value, int):
+        return f"CAST({value} AS BIGINT)"
+    if isinstance(value, float):
+        return f"CAST('{value!r}' AS DOUBLE)"
+    if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
+        return "CAST([" + ", ".join(sql_literal(item) for item in value) + "] AS VARCHAR[])"
+    if isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        entries = ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in value.items())
+        return f"CAST(MAP {{{entries}}} AS MAP(VARCHAR, VARCHAR))"
+    raise PluginConfigError(f"E3A_PLUGIN_CONFIG: unsupported variable value {value!r}")
 
 
 def set_variables_statement(variables: dict[str, Any]) -> str:
-    """One `SET VARIABLE name = 'literal'` statement per string variable, `;`-joined."""
+    """One `SET VARIABLE name = literal` statement per variable, `;`-joined."""
     for name in variables:
         if not name.replace("_", "").isalnum():
             raise PluginConfigError(f"E3A_PLUGIN_CONFIG: invalid variable name {name!r}")
-    return "; ".join(f"SET VARIABLE {name} = '{value.replace(chr(39), chr(39) * 2)}'"
-                     for name, value in variables.items() if isinstance(value, str))
+    return "; ".join(f"SET VARIABLE {name} = {sql_literal(value)}" for name, value in variables.items())
 
 
 def run_variables(runs_root: str | None, run_id: str | None) -> dict[str, Any]:
@@ -102,6 +117,7 @@ def run_variables(runs_root: str | None, run_id: str | None) -> dict[str, Any]:
         return {
             "seg3a_context_error": f"{type(exc).__name__}: {exc}",
             "seg3a_runs_root": str(runs_root or ""),
+            "seg3a_loc": {},
             **zone_rule_variables(contracts_root()),
         }
     variables = {
@@ -113,11 +129,11 @@ def run_variables(runs_root: str | None, run_id: str | None) -> dict[str, Any]:
         "seg3a_manifest_fingerprint": ctx.tokens.manifest_fingerprint,
     }
     variables.update(zone_rule_variables(ctx.catalogue.root))
-    for segment_entries in ctx.catalogue.dictionary_entries["3A"].values():
-        dataset_id = segment_entries["id"]
-        if "{utc_day}" in segment_entries["path"]:
-            continue
-        variables[f"seg3a_loc__{dataset_id}"] = str(ctx.path(dataset_id))
+    variables["seg3a_loc"] = {
+        entry["id"]: str(ctx.path(entry["id"]))
+        for entry in ctx.catalogue.dictionary_entries["3A"].values()
+        if "{utc_day}" not in entry["path"]
+    }
     return variables
 
 
