@@ -5,7 +5,7 @@ failed gate stops the build before any upstream data is read ("no PASS, no read"
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", tags=["segment3a", "s0"])
+    dbt.config(materialized="seg3a_table", tags=["segment3a", "s0"])
     from seg3a.states.s0_dbt import gate_receipt_table
 
     return gate_receipt_table(session)

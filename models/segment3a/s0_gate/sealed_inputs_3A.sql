@@ -1,5 +1,5 @@
 -- One row per sealed artefact, read back from the JSON array S0 published.
-{{ config(materialized='table') }}
+{{ config(materialized='seg3a_table') }}
 
 with gate_receipt as (
     select manifest_fingerprint from {{ ref('s0_gate_receipt_3A') }}

@@ -1,4 +1,4 @@
-{{ config(materialized='table', meta={'seg3a_phase': 'zone_structure'}) }}
+{{ config(materialized='seg3a_table', meta={'seg3a_phase': 'zone_structure'}) }}
 -- One row per legal country with outlets (C_out) and its zone count |Z(c)| from the
 -- zone universe (spec 02 §6.1 step 7). A country outside iso3166, without a polygon or
 -- with an empty Z(c), or a sealed tz cache whose tzdb tag differs from the boundary

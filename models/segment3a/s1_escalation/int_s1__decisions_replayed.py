@@ -4,7 +4,7 @@ policy) must agree with every decided row, else E3A_S1_011. One summary row."""
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", meta={"seg3a_phase": "decision_eval"})
+    dbt.config(materialized="seg3a_table", meta={"seg3a_phase": "decision_eval"})
     pairs = dbt.ref("int_s1__pairs_decided").to_arrow_table()
     policy = dbt.ref("int_s1__mixture_policy_validated").to_arrow_table()
     gate = dbt.ref("int_s1__inputs_verified").to_arrow_table()

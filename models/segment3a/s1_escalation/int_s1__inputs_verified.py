@@ -4,7 +4,7 @@ One row per verified artefact; every later S1 model depends on it."""
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", meta={"seg3a_phase": "sealed_inputs"})
+    dbt.config(materialized="seg3a_table", meta={"seg3a_phase": "sealed_inputs"})
     dbt.ref("s0_gate_receipt_3A")
     from seg3a.states.s1_escalation import inputs_verified
 

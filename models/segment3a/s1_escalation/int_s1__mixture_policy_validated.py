@@ -4,7 +4,7 @@ list of structs."""
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", meta={"seg3a_phase": "policy_load"})
+    dbt.config(materialized="seg3a_table", meta={"seg3a_phase": "policy_load"})
     gate = dbt.ref("int_s1__inputs_verified").to_arrow_table()
     from seg3a.states.s1_escalation import mixture_policy_table
 

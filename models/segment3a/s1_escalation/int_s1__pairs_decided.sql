@@ -1,4 +1,4 @@
-{{ config(materialized='table', meta={'seg3a_phase': 'decision_eval'}) }}
+{{ config(materialized='seg3a_table', meta={'seg3a_phase': 'decision_eval'}) }}
 -- One row per (merchant_id, legal_country_iso) pair with its escalation decision
 -- (spec 02 §6.1 step 8):
 --   1. the first rule of the ladder (file order) whose predicate holds gives the

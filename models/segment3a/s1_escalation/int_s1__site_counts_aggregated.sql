@@ -1,4 +1,4 @@
-{{ config(materialized='table', meta={'seg3a_phase': 'outlet_aggregate'}) }}
+{{ config(materialized='seg3a_table', meta={'seg3a_phase': 'outlet_aggregate'}) }}
 -- depends_on: {{ ref('int_s1__inputs_verified') }}
 -- depends_on: {{ ref('int_s1__mixture_policy_validated') }}
 -- One row per (merchant_id, legal_country_iso) pair with outlets: site_count = the

@@ -1,5 +1,5 @@
 {{ config(
-    materialized='table',
+    materialized='seg3a_table',
     meta={'seg3a_phase': 'decision_eval'},
     post_hook=[
         "{{ seg3a_publish_partition('s1_escalation_queue', ['merchant_id', 'legal_country_iso'], 'E3A_S1_012_IMMUTABILITY_VIOLATION') }}"

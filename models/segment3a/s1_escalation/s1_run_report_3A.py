@@ -4,7 +4,7 @@ on-run-end hook.)"""
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", meta={"seg3a_phase": "decision_eval"})
+    dbt.config(materialized="seg3a_table", meta={"seg3a_phase": "decision_eval"})
     queue = dbt.ref("s1_escalation_queue").project(
         "legal_country_iso, zone_count_country, is_escalated, decision_reason"
     ).to_arrow_table()

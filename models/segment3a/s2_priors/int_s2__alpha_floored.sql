@@ -1,4 +1,4 @@
-{{ config(materialized='table', meta={'seg3a_phase': 'alpha_derivation'}) }}
+{{ config(materialized='seg3a_table', meta={'seg3a_phase': 'alpha_derivation'}) }}
 -- One row per (country_iso, tzid) of the reconciled priors with floors applied and the
 -- effective alpha vector derived (spec 02 §5 semantics, §7.1 step 8):
 --   share_raw       = alpha_raw / csum(alpha_raw of the country, by tzid)   (0 if the sum is 0)

@@ -1,4 +1,4 @@
-{{ config(materialized='table', meta={'seg3a_phase': 'zone_universe'}) }}
+{{ config(materialized='seg3a_table', meta={'seg3a_phase': 'zone_universe'}) }}
 -- depends_on: {{ ref('int_s2__floor_policy_validated') }}
 -- One row per prior-pack country (C_priors = the pack's keys, spec 02 §7.1 step 5)
 -- with |Z(c)|. A country outside iso3166, without a polygon or with an empty Z(c), or

@@ -4,7 +4,7 @@ floor_value, bump_threshold) by tzid."""
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", meta={"seg3a_phase": "policy_load"})
+    dbt.config(materialized="seg3a_table", meta={"seg3a_phase": "policy_load"})
     gate = dbt.ref("int_s2__inputs_verified").to_arrow_table()
     dbt.ref("int_s2__prior_pack_validated")
     from seg3a.states.s2_priors import floor_policy_table

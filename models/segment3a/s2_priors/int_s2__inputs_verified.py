@@ -5,7 +5,7 @@ verified artefact; every later S2 model depends on it."""
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", meta={"seg3a_phase": "sealed_inputs"})
+    dbt.config(materialized="seg3a_table", meta={"seg3a_phase": "sealed_inputs"})
     dbt.ref("s0_gate_receipt_3A")
     from seg3a.states.s2_priors import inputs_verified
 

@@ -4,7 +4,7 @@ version (spec 02 §4, §7.1 step 4; E3A_S2_004). One row; `alphas` lists every
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", meta={"seg3a_phase": "policy_load"})
+    dbt.config(materialized="seg3a_table", meta={"seg3a_phase": "policy_load"})
     gate = dbt.ref("int_s2__inputs_verified").to_arrow_table()
     from seg3a.states.s2_priors import prior_pack_table
 

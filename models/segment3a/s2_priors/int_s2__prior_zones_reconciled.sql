@@ -1,4 +1,4 @@
-{{ config(materialized='table', meta={'seg3a_phase': 'domain_check'}) }}
+{{ config(materialized='seg3a_table', meta={'seg3a_phase': 'domain_check'}) }}
 -- One row per (country_iso, tzid) with c in C_priors and z in Z(c), carrying the pack's
 -- raw alpha (spec 02 §7.1 steps 6-7). Strict both ways, checked in this order:
 --   a tzid listed twice for a country          E3A_S2_004 (step 6)

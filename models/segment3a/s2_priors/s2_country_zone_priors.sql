@@ -1,5 +1,5 @@
 {{ config(
-    materialized='table',
+    materialized='seg3a_table',
     meta={'seg3a_phase': 'alpha_derivation'},
     post_hook=[
         "{{ seg3a_publish_partition('s2_country_zone_priors', ['country_iso', 'tzid'], 'E3A_S2_011_IMMUTABILITY_VIOLATION') }}"

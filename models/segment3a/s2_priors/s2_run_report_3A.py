@@ -3,7 +3,7 @@ are published. One row with the counters. (FAIL reports come from the on-run-end
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", meta={"seg3a_phase": "alpha_derivation"})
+    dbt.config(materialized="seg3a_table", meta={"seg3a_phase": "alpha_derivation"})
     priors = dbt.ref("s2_country_zone_priors").project(
         "country_iso, tzid, prior_pack_id, prior_pack_version, floor_policy_id, floor_policy_version, "
         "floor_applied, bump_applied"

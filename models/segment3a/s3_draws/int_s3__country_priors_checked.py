@@ -4,7 +4,7 @@ and priors for every escalated country. One row with the lineage S3 copies."""
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", meta={"seg3a_phase": "s2_priors"})
+    dbt.config(materialized="seg3a_table", meta={"seg3a_phase": "s2_priors"})
     dbt.ref("int_s3__escalation_queue_checked")
     priors = dbt.ref("s2_country_zone_priors")
     queue = dbt.ref("s1_escalation_queue")

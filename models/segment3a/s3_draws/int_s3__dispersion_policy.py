@@ -3,7 +3,7 @@
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", meta={"seg3a_phase": "s3_dispersion_policy"})
+    dbt.config(materialized="seg3a_table", meta={"seg3a_phase": "s3_dispersion_policy"})
     dbt.ref("int_s3__country_priors_checked")
     gate = dbt.ref("int_s3__inputs_verified").to_arrow_table()
     from seg3a.states.s3_draws import dispersion_policy

@@ -1,4 +1,4 @@
-{{ config(materialized='table', meta={'seg3a_phase': 'sampling'}) }}
+{{ config(materialized='seg3a_table', meta={'seg3a_phase': 'sampling'}) }}
 -- One row per escalated pair: the Dirichlet draw of spec 03 §1.9 and §3.3-§3.4 through
 -- the s3a_dirichlet_draw UDF (event fields, S, share_sum, shares in tzid order) and the
 -- country's tzids. Pairs reach the UDF in chunks (one sampler call each) because the

@@ -4,7 +4,7 @@ their sealed bytes unchanged. One row per verified artefact; every S3 model depe
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", meta={"seg3a_phase": "s0_gate"})
+    dbt.config(materialized="seg3a_table", meta={"seg3a_phase": "s0_gate"})
     dbt.ref("s0_gate_receipt_3A")
     from seg3a.states.s3_draws import inputs_verified
 

@@ -4,7 +4,7 @@ DuckDB; unique keys (E3A_S3_004) are proven by int_s3__zone_shares_published."""
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", meta={"seg3a_phase": "sampling"})
+    dbt.config(materialized="seg3a_table", meta={"seg3a_phase": "sampling"})
     shares = dbt.ref("s3_zone_shares")
     draws = dbt.ref("int_s3__draws")
     from seg3a.states.s3_draws import zone_shares_checked

@@ -4,7 +4,7 @@ order. One row."""
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", meta={"seg3a_phase": "sampling"})
+    dbt.config(materialized="seg3a_table", meta={"seg3a_phase": "sampling"})
     dbt.ref("int_s3__zone_shares_checked")
     shares = dbt.ref("s3_zone_shares")
     from seg3a.states.s3_draws import zone_shares_published

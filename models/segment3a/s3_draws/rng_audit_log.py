@@ -4,7 +4,7 @@ run's audit row before any draw. One row: the mode and the audit identity."""
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", meta={"seg3a_phase": "rng_logs"})
+    dbt.config(materialized="seg3a_table", meta={"seg3a_phase": "rng_logs"})
     dbt.ref("int_s3__dispersion_policy")
     from seg3a.states.s3_rng_logs import prepare_logs
 

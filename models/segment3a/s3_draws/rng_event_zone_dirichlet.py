@@ -4,7 +4,7 @@ into place; in replay mode write nothing. One summary row."""
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", meta={"seg3a_phase": "sampling"})
+    dbt.config(materialized="seg3a_table", meta={"seg3a_phase": "sampling"})
     dbt.ref("int_s3__zone_shares_published")
     mode = dbt.ref("rng_audit_log").to_arrow_table()
     lines = dbt.ref("int_s3__rng_log_lines")

@@ -3,7 +3,7 @@ written by the on-run-end hook. One row with the counters."""
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", meta={"seg3a_phase": "sampling"})
+    dbt.config(materialized="seg3a_table", meta={"seg3a_phase": "sampling"})
     logs = dbt.ref("rng_event_zone_dirichlet").to_arrow_table()
     draws = dbt.ref("int_s3__draws")
     queue = dbt.ref("int_s3__escalation_queue_checked").to_arrow_table()

@@ -4,7 +4,7 @@ zones and coverage of escalated countries (E3A_S4_004), lineage and alpha sums
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", meta={"seg3a_phase": "s2_priors"})
+    dbt.config(materialized="seg3a_table", meta={"seg3a_phase": "s2_priors"})
     dbt.ref("int_s4__escalation_queue_checked")
     priors = dbt.ref("s2_country_zone_priors")
     queue = dbt.ref("s1_escalation_queue")

@@ -3,7 +3,7 @@ pairs and escalated site_count >= 1 (E3A_S4_003). One summary row."""
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", meta={"seg3a_phase": "s1_escalation_queue"})
+    dbt.config(materialized="seg3a_table", meta={"seg3a_phase": "s1_escalation_queue"})
     dbt.ref("int_s4__inputs_verified")
     queue = dbt.ref("s1_escalation_queue")
     from seg3a.states.s4_integerise import escalation_queue_checked

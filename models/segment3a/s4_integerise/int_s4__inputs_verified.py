@@ -4,7 +4,7 @@ present, valid and PASS. One row with the run identity."""
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", meta={"seg3a_phase": "s0_gate"})
+    dbt.config(materialized="seg3a_table", meta={"seg3a_phase": "s0_gate"})
     dbt.ref("s1_run_report_3A")
     dbt.ref("s2_run_report_3A")
     dbt.ref("s3_run_report_3A")

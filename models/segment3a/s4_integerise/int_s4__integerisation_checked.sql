@@ -1,4 +1,4 @@
-{{ config(materialized='table', meta={'seg3a_phase': 'integerisation'}) }}
+{{ config(materialized='seg3a_table', meta={'seg3a_phase': 'integerisation'}) }}
 -- One row (passed = true) once every pair of the built s4_zone_counts table is a sound
 -- integerisation (spec 03 §4.2), with b = floor(T), r = T - b and R = N - sum(b)
 -- re-derived from fractional_target exactly as the integerisation computes them:

@@ -5,7 +5,7 @@ in the spec's order. One row of findings."""
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", meta={"seg3a_phase": "s3_zone_shares"})
+    dbt.config(materialized="seg3a_table", meta={"seg3a_phase": "s3_zone_shares"})
     dbt.ref("int_s4__zone_shares_checked")
     shares = dbt.ref("s3_zone_shares")
     from seg3a.states.s4_integerise import share_sums_measured

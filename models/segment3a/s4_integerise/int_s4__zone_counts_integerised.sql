@@ -1,4 +1,4 @@
-{{ config(materialized='table', meta={'seg3a_phase': 'integerisation'}) }}
+{{ config(materialized='seg3a_table', meta={'seg3a_phase': 'integerisation'}) }}
 -- One row per escalated pair x zone: floor + largest remainder of spec 03 §4.2.
 -- T = double(N) x p, b = floor(T), r = T - b (binary64), R = N - sum(b); zones are
 -- ranked by (r desc, tzid asc, zone_index asc) and the R best get b + 1. No minimum per

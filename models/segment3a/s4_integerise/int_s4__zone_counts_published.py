@@ -4,7 +4,7 @@ order. One row."""
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", meta={"seg3a_phase": "integerisation"})
+    dbt.config(materialized="seg3a_table", meta={"seg3a_phase": "integerisation"})
     dbt.ref("int_s4__zone_counts_checked")
     counts = dbt.ref("s4_zone_counts")
     from seg3a.states.s4_integerise import zone_counts_published

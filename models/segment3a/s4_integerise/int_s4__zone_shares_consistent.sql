@@ -1,4 +1,4 @@
-{{ config(materialized='table', meta={'seg3a_phase': 's3_zone_shares'}) }}
+{{ config(materialized='seg3a_table', meta={'seg3a_phase': 's3_zone_shares'}) }}
 -- One row (passed = true) once the S3 shares agree with S1 and S2 (spec 03 §4.1 item 5,
 -- §4.2 steps 1-3), checked in this order: the key (merchant_id, legal_country_iso,
 -- tzid) is unique (E3A_S4_004); the S3 pair set equals D_esc (E3A_S4_003); lineage

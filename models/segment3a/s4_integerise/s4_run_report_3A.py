@@ -3,7 +3,7 @@ written by the on-run-end hook. One row with the counters."""
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", meta={"seg3a_phase": "integerisation"})
+    dbt.config(materialized="seg3a_table", meta={"seg3a_phase": "integerisation"})
     dbt.ref("int_s4__zone_counts_published")
     counts = dbt.ref("s4_zone_counts")
     queue = dbt.ref("int_s4__escalation_queue_checked").to_arrow_table()

@@ -1,4 +1,4 @@
-{{ config(materialized='table', meta={'seg3a_phase': 's4_zone_counts'}) }}
+{{ config(materialized='seg3a_table', meta={'seg3a_phase': 's4_zone_counts'}) }}
 -- depends_on: {{ ref('int_s5__inputs_verified') }}
 -- One summary row once S4 covers exactly the escalated pairs over Z(c) and conserves
 -- every pair's outlets (spec 04 §1.2). The first failing check, in the spec's order,

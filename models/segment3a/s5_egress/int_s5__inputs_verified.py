@@ -4,7 +4,7 @@ reports PASS, and the input columns present. One row per sealed policy."""
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", meta={"seg3a_phase": "s0_gate"})
+    dbt.config(materialized="seg3a_table", meta={"seg3a_phase": "s0_gate"})
     dbt.ref("s4_run_report_3A")
     queue = dbt.ref("s1_escalation_queue")
     priors = dbt.ref("s2_country_zone_priors")

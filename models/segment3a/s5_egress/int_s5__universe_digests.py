@@ -4,7 +4,7 @@ of `int_s5__zone_alloc_masked`. Output path tokens are checked first (E3A_S5_002
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", meta={"seg3a_phase": "zone_alloc_build"})
+    dbt.config(materialized="seg3a_table", meta={"seg3a_phase": "zone_alloc_build"})
     masked = dbt.ref("int_s5__zone_alloc_masked")
     from seg3a.states.s5_egress import universe_digests
 

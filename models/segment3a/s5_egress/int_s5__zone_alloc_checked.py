@@ -4,7 +4,7 @@ partition holds the same columns, types and rows (E3A_S5_007)."""
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", meta={"seg3a_phase": "zone_alloc_build"})
+    dbt.config(materialized="seg3a_table", meta={"seg3a_phase": "zone_alloc_build"})
     rows = dbt.ref("int_s5__zone_alloc_rows")
     from seg3a.states.s5_egress import zone_alloc_checked
 

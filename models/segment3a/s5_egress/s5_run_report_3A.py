@@ -3,7 +3,7 @@ written by the on-run-end hook. One row with the counters."""
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", meta={"seg3a_phase": "zone_alloc_universe_hash"})
+    dbt.config(materialized="seg3a_table", meta={"seg3a_phase": "zone_alloc_universe_hash"})
     universe = dbt.ref("zone_alloc_universe_hash").to_arrow_table()
     domain = dbt.ref("int_s5__domain_checked").to_arrow_table()
     policies = dbt.ref("int_s5__inputs_verified").to_arrow_table()

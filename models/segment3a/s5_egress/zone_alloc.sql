@@ -1,4 +1,4 @@
-{{ config(materialized='table', meta={'seg3a_phase': 'zone_alloc_build'}) }}
+{{ config(materialized='seg3a_table', meta={'seg3a_phase': 'zone_alloc_build'}) }}
 -- depends_on: {{ ref('int_s5__zone_alloc_checked') }}
 -- zone_alloc (spec 04 §1.3): the 3A egress, one row per escalated pair x zone of Z(c)
 -- with the routing universe hash on every row, sorted by the key and published

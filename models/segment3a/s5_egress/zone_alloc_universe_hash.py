@@ -5,7 +5,7 @@ once (E3A_S5_007 on differing bytes). One row with its fields."""
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", meta={"seg3a_phase": "zone_alloc_universe_hash"})
+    dbt.config(materialized="seg3a_table", meta={"seg3a_phase": "zone_alloc_universe_hash"})
     dbt.ref("zone_alloc")
     digests = dbt.ref("int_s5__universe_digests").to_arrow_table()
     from seg3a.states.s5_egress import universe_hash_published

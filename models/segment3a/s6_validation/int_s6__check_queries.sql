@@ -1,4 +1,4 @@
-{{ config(materialized='table', meta={'seg3a_phase': 'checks'}) }}
+{{ config(materialized='seg3a_table', meta={'seg3a_phase': 'checks'}) }}
 -- depends_on: {{ ref('int_s6__inputs_verified') }}
 -- One row per S6 data test: its check and its SQL, rendered from the test's own macro
 -- and YAML arguments with the `int_s6__*_read` models inlined (seg3a_s6_render_test).

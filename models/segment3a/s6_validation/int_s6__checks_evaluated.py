@@ -4,7 +4,7 @@ query fails). The same rows `dbt test` stores as failures."""
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", meta={"seg3a_phase": "checks"})
+    dbt.config(materialized="seg3a_table", meta={"seg3a_phase": "checks"})
     queries = dbt.ref("int_s6__check_queries").to_arrow_table()
     from seg3a.states.s6_validation import checks_evaluated
 

@@ -5,7 +5,7 @@ a row set with an existing copy (E3A_S6_006). Published after the report."""
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", meta={"seg3a_phase": "checks"})
+    dbt.config(materialized="seg3a_table", meta={"seg3a_phase": "checks"})
     dbt.ref("s6_validation_report_3A")
     queries = dbt.ref("int_s6__check_queries").to_arrow_table()
     evaluated = dbt.ref("int_s6__checks_evaluated").to_arrow_table()

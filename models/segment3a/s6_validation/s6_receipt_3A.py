@@ -4,7 +4,7 @@ the report and issue files that are kept; schema-validated and checked against t
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", meta={"seg3a_phase": "checks"})
+    dbt.config(materialized="seg3a_table", meta={"seg3a_phase": "checks"})
     dbt.ref("s6_validation_report_3A")
     dbt.ref("s6_issue_table_3A")
     from seg3a.states.s6_validation import receipt_published

@@ -4,7 +4,7 @@ written by the on-run-end hook. One row with the verdict and counts."""
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", meta={"seg3a_phase": "checks"})
+    dbt.config(materialized="seg3a_table", meta={"seg3a_phase": "checks"})
     dbt.ref("s6_receipt_3A")
     from seg3a.states.s6_validation import run_report
 

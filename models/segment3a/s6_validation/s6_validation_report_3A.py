@@ -4,7 +4,7 @@ published as canonical JSON, write-once (E3A_S6_006). One row per check."""
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", meta={"seg3a_phase": "checks"})
+    dbt.config(materialized="seg3a_table", meta={"seg3a_phase": "checks"})
     queries = dbt.ref("int_s6__check_queries").to_arrow_table()
     evaluated = dbt.ref("int_s6__checks_evaluated").to_arrow_table()
     from seg3a.states.s6_validation import report_published

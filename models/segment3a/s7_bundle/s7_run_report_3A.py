@@ -3,7 +3,7 @@ written by the on-run-end hook. One row with the counters."""
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", meta={"seg3a_phase": "publish"})
+    dbt.config(materialized="seg3a_table", meta={"seg3a_phase": "publish"})
     members = dbt.ref("validation_bundle_3A").to_arrow_table()
     from seg3a.states.s7_bundle import run_report
 

@@ -5,7 +5,7 @@ never overwritten). One row per index member."""
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", meta={"seg3a_phase": "members"})
+    dbt.config(materialized="seg3a_table", meta={"seg3a_phase": "members"})
     dbt.ref("s6_run_report_3A")
     from seg3a.states.s7_bundle import bundle_published
 
