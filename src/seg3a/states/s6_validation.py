@@ -14,12 +14,15 @@ functions (`s6_checks.aggregate`, `s6_outputs.publish_*`):
   `s3a_s6_publish` UDF.
 * `dbt build --select segment3a` — the S6 models run in the DAG between S5 and S7:
   `int_s6__check_queries` renders every S6 test's SQL (the same test macros, with the
-  read models inlined), `int_s6__checks_evaluated` runs them, and the report, issue
+  read models inlined), `int_s6__checks_evaluated` runs each once, and the report, issue
   table, receipt and run report models publish. They deliberately do not depend on the
   `int_s6__*_read` models: dbt skips every descendant of a failed test, and a FAIL
   verdict must still be published and reach S7, which then refuses (E3A_S7_001). The
-  tests themselves still run in the same build, and a later `dbt test` republishes the
-  same bytes (write-once confirms them), which keeps the two routes honest.
+  tests themselves still run in the same build and pass or fail on the same rows: there
+  they read their rows from `int_s6__checks_evaluated` instead of running the query
+  again (macros/seg3a_s6_evaluated_rows.sql). A later `dbt test` runs every query itself
+  and republishes the same bytes (write-once confirms them), which keeps the two routes
+  honest.
 
 A failed precondition (04 §2.1) aborts: in a build `int_s6__inputs_verified` fails and
 the framework's on-run-end hook reports the state; after `dbt test` the publication step
@@ -72,23 +75,56 @@ def inputs_verified(session) -> pa.Table:
     })
 
 
+# CHK_STATE_STATUS_CONSISTENCY judges the states from the other checks' outcomes (04 §2.2).
+# int_s6__check_queries renders it over the relation `seg3a_s6_check_outcomes`
+# (macros/seg3a_s6_relation.sql), registered here from the other checks' rows, so that no
+# check query runs twice.
+STATUS_CONSISTENCY = "CHK_STATE_STATUS_CONSISTENCY"
+OUTCOMES_RELATION = "seg3a_s6_check_outcomes"
+
+
 def checks_evaluated(session, queries: pa.Table) -> pa.Table:
-    """`int_s6__checks_evaluated`: run every S6 test's query; a query that fails is
-    E3A_S6_003 with the checks it belongs to (never the INFRASTRUCTURE code)."""
+    """`int_s6__checks_evaluated`: run every S6 test's query once; a query that fails is
+    E3A_S6_003 with the checks it belongs to (never the INFRASTRUCTURE code). The status
+    consistency check runs last, over the outcomes of the others; when one of those
+    failed to execute, it cannot be judged and counts as failed to execute too."""
     context_from_session(session, SPEC)
+    rows = queries.to_pylist()
+    others = [row for row in rows if row["check_id"] != STATUS_CONSISTENCY]
+    consistency = [row for row in rows if row["check_id"] == STATUS_CONSISTENCY]
+    parts, broken = _run_queries(session, others)
+    if broken:
+        broken += [(row["check_id"], row["test_name"], "an earlier check failed to execute") for row in consistency]
+    elif consistency:
+        failed = {row["check_id"]: False for row in others}
+        for part in parts:
+            failed.update(dict.fromkeys(part.column("check_id").to_pylist(), True))
+        session.register(OUTCOMES_RELATION, pa.table({"check_id": pa.array(list(failed), pa.string()),
+                                                      "failed": pa.array(list(failed.values()), pa.bool_())}))
+        try:
+            more, broken = _run_queries(session, consistency)
+        finally:
+            session.unregister(OUTCOMES_RELATION)
+        parts += more
+    if broken:
+        checks = sorted({b[0] for b in broken})
+        raise fail("003", "checks", f"{len(broken)} S6 tests failed to execute", failed_checks=checks,
+                   total_failed_checks=len(checks), reason=broken[0][2], failed_tests=sorted(b[1] for b in broken))
+    return pa.concat_tables(parts) if parts else EVALUATED_SCHEMA.empty_table()
+
+
+def _run_queries(session, rows: list[dict]) -> tuple[list[pa.Table], list[tuple[str, str, str]]]:
+    """Each test query's rows tagged with its test and check, and (check, test, error) of
+    the queries that failed."""
     parts, broken = [], []
-    for row in queries.to_pylist():
+    for row in rows:
         try:
             found = session.execute(f"select * from ({row['query']}) as validation_errors").arrow()
         except Exception as exc:  # any SQL fault inside a check
             broken.append((row["check_id"], row["test_name"], str(exc).splitlines()[0][:300]))
             continue
         parts.append(_evaluated_rows(row["test_name"], row["check_id"], pa.table(found)))
-    if broken:
-        checks = sorted({b[0] for b in broken})
-        raise fail("003", "checks", f"{len(broken)} S6 tests failed to execute", failed_checks=checks,
-                   total_failed_checks=len(checks), reason=broken[0][2], failed_tests=sorted(b[1] for b in broken))
-    return pa.concat_tables(parts) if parts else EVALUATED_SCHEMA.empty_table()
+    return parts, broken
 
 
 def _evaluated_rows(test_name: str, check_id: str, found: pa.Table) -> pa.Table:

@@ -7,6 +7,10 @@
 #}
 {% test expect_column_to_equal(model, column, expected, issue_code, message, keys=[], details=none, expected_from=none,
                                row_condition=none, inline=false) %}
+{%- set evaluated_rows = seg3a_s6_evaluated_rows(inline) %}
+{%- if evaluated_rows %}
+{{ evaluated_rows }}
+{%- else %}
 with
 
 expected_values as (
@@ -39,4 +43,5 @@ validation_errors as (
 )
 
 select * from validation_errors
+{%- endif %}
 {% endtest %}

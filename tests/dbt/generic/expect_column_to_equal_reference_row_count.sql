@@ -6,6 +6,10 @@
 #}
 {% test expect_column_to_equal_reference_row_count(model, column, keys, reference, reference_keys, issue_code,
                                                    message, inline=false) %}
+{%- set evaluated_rows = seg3a_s6_evaluated_rows(inline) %}
+{%- if evaluated_rows %}
+{{ evaluated_rows }}
+{%- else %}
 with
 
 reference_counts as (
@@ -40,4 +44,5 @@ validation_errors as (
 )
 
 select * from validation_errors
+{%- endif %}
 {% endtest %}

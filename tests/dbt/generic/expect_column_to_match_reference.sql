@@ -5,6 +5,10 @@
 #}
 {% test expect_column_to_match_reference(model, keys, column, reference, reference_keys, reference_column, issue_code,
                                          message, inline=false) %}
+{%- set evaluated_rows = seg3a_s6_evaluated_rows(inline) %}
+{%- if evaluated_rows %}
+{{ evaluated_rows }}
+{%- else %}
 with
 
 reference_values as (
@@ -39,4 +43,5 @@ validation_errors as (
 )
 
 select * from validation_errors
+{%- endif %}
 {% endtest %}

@@ -4,6 +4,10 @@
   triplets and RNG events per pair.
 #}
 {% test expect_combination_to_be_unique(model, combination, issue_code, message, row_condition=none, inline=false) %}
+{%- set evaluated_rows = seg3a_s6_evaluated_rows(inline) %}
+{%- if evaluated_rows %}
+{{ evaluated_rows }}
+{%- else %}
 with
 
 rows_in_scope as (
@@ -32,4 +36,5 @@ validation_errors as (
 )
 
 select * from validation_errors
+{%- endif %}
 {% endtest %}

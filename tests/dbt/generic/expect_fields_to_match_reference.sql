@@ -4,6 +4,10 @@
   Details `field=<f>,stored=<v>,recomputed=<w>`.
 #}
 {% test expect_fields_to_match_reference(model, fields, reference, issue_code, message, inline=false) %}
+{%- set evaluated_rows = seg3a_s6_evaluated_rows(inline) %}
+{%- if evaluated_rows %}
+{{ evaluated_rows }}
+{%- else %}
 with
 
 stored as (
@@ -37,4 +41,5 @@ validation_errors as (
 )
 
 select * from validation_errors
+{%- endif %}
 {% endtest %}

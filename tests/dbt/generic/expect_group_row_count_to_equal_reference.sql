@@ -6,6 +6,10 @@
 #}
 {% test expect_group_row_count_to_equal_reference(model, group_by, join_keys, reference, reference_keys,
                                                   reference_count_column, issue_code, message, inline=false) %}
+{%- set evaluated_rows = seg3a_s6_evaluated_rows(inline) %}
+{%- if evaluated_rows %}
+{{ evaluated_rows }}
+{%- else %}
 with
 
 model_groups as (
@@ -45,4 +49,5 @@ validation_errors as (
 )
 
 select * from validation_errors
+{%- endif %}
 {% endtest %}

@@ -6,6 +6,10 @@
 #}
 {% test expect_group_sum_to_equal(model, group_by, sum_column, order_by, expected, tolerance, issue_code, message,
                                   inline=false) %}
+{%- set evaluated_rows = seg3a_s6_evaluated_rows(inline) %}
+{%- if evaluated_rows %}
+{{ evaluated_rows }}
+{%- else %}
 with
 
 group_sums as (
@@ -31,4 +35,5 @@ validation_errors as (
 )
 
 select * from validation_errors
+{%- endif %}
 {% endtest %}

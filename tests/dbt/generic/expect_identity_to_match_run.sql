@@ -5,6 +5,10 @@
   (`mismatched_fields=<n>`, 04 §2.3 idm_ev / idm_tr).
 #}
 {% test expect_identity_to_match_run(model, expected, issue_code, message, inline=false) %}
+{%- set evaluated_rows = seg3a_s6_evaluated_rows(inline) %}
+{%- if evaluated_rows %}
+{{ evaluated_rows }}
+{%- else %}
 with
 
 mismatched_fields as (
@@ -28,4 +32,5 @@ validation_errors as (
 )
 
 select * from validation_errors
+{%- endif %}
 {% endtest %}

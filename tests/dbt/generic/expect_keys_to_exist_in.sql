@@ -9,6 +9,10 @@
 #}
 {% test expect_keys_to_exist_in(model, keys, reference, reference_keys, issue_code, message, row_condition=none,
                                 reference_condition=none, per_row=false, entity_keys=none, inline=false) %}
+{%- set evaluated_rows = seg3a_s6_evaluated_rows(inline) %}
+{%- if evaluated_rows %}
+{{ evaluated_rows }}
+{%- else %}
 {%- set entity_keys = entity_keys or keys %}
 with
 
@@ -57,4 +61,5 @@ validation_errors as (
 )
 
 select * from validation_errors
+{%- endif %}
 {% endtest %}

@@ -3,6 +3,10 @@
   run identity). Details `rows=<n>` (rows of the model).
 #}
 {% test expect_matching_row_to_exist(model, condition, issue_code, message, inline=false) %}
+{%- set evaluated_rows = seg3a_s6_evaluated_rows(inline) %}
+{%- if evaluated_rows %}
+{{ evaluated_rows }}
+{%- else %}
 with
 
 matches as (
@@ -19,4 +23,5 @@ validation_errors as (
 )
 
 select * from validation_errors
+{%- endif %}
 {% endtest %}

@@ -13,6 +13,10 @@
                                                   missing_issue_code, missing_message, mismatch_issue_code,
                                                   mismatch_message, run_id="getvariable('seg3a_run_id')",
                                                   seed="getvariable('seg3a_seed')", inline=false) %}
+{%- set evaluated_rows = seg3a_s6_evaluated_rows(inline) %}
+{%- if evaluated_rows %}
+{{ evaluated_rows }}
+{%- else %}
 with
 
 candidates as (
@@ -94,4 +98,5 @@ validation_errors as (
 )
 
 select * from validation_errors
+{%- endif %}
 {% endtest %}

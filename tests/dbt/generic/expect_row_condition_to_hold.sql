@@ -6,6 +6,10 @@
 #}
 {% test expect_row_condition_to_hold(model, expression, issue_code, message, keys=[], details=none, group_by=none,
                                      row_condition=none, inline=false) %}
+{%- set evaluated_rows = seg3a_s6_evaluated_rows(inline) %}
+{%- if evaluated_rows %}
+{{ evaluated_rows }}
+{%- else %}
 with
 
 failing_rows as (
@@ -33,4 +37,5 @@ validation_errors as (
 )
 
 select * from validation_errors
+{%- endif %}
 {% endtest %}

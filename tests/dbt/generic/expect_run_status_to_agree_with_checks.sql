@@ -7,6 +7,10 @@
 #}
 {% test expect_run_status_to_agree_with_checks(model, check_outcomes, groups, issue_code, pass_message, fail_message,
                                                inline=false) %}
+{%- set evaluated_rows = seg3a_s6_evaluated_rows(inline) %}
+{%- if evaluated_rows %}
+{{ evaluated_rows }}
+{%- else %}
 with
 
 state_checks as (
@@ -64,4 +68,5 @@ validation_errors as (
 )
 
 select * from validation_errors
+{%- endif %}
 {% endtest %}

@@ -3,6 +3,10 @@
   policies of the sealed policy set). Details `<column>=<value>`.
 #}
 {% test expect_values_to_be_present(model, column, values, issue_code, message, inline=false) %}
+{%- set evaluated_rows = seg3a_s6_evaluated_rows(inline) %}
+{%- if evaluated_rows %}
+{{ evaluated_rows }}
+{%- else %}
 with
 
 required_values as (
@@ -22,4 +26,5 @@ validation_errors as (
 )
 
 select * from validation_errors
+{%- endif %}
 {% endtest %}

@@ -8,6 +8,10 @@
 {% test expect_zone_counts_to_sum_to_site_count(model, group_by, count_column, sum_column, order_by, escalation,
                                                 escalation_keys, escalation_condition, issue_code, message,
                                                 site_count_column=none, inline=false) %}
+{%- set evaluated_rows = seg3a_s6_evaluated_rows(inline) %}
+{%- if evaluated_rows %}
+{{ evaluated_rows }}
+{%- else %}
 with
 
 pair_totals as (
@@ -59,4 +63,5 @@ validation_errors as (
 )
 
 select * from validation_errors
+{%- endif %}
 {% endtest %}
