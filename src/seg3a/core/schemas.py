@@ -27,7 +27,7 @@ import functools
 import json
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -379,6 +379,50 @@ def _read_parquet(path: Path) -> pa.Table:
     return pa.concat_tables(tables)
 
 
+# --------------------------------------------------------------------- fast validity
+def _pointer_token(name: str) -> str:
+    return name.replace("~", "~0").replace("/", "~1")
+
+
+class _FlatObjectPredicate:
+    """Validity of an instance of a plain object schema, property by property, with the
+    verdict per (property, value) remembered; values are keyed with their type, so that
+    `1`, `1.0` and `true` stay apart. The memory is cleared when it grows large."""
+
+    MAX_REMEMBERED = 200_000
+
+    def __init__(self, required: frozenset[str], value_validators: dict[str, Any], open_object: bool) -> None:
+        self.required = required
+        self.value_validators = value_validators
+        self.open_object = open_object
+        self.verdicts: dict[tuple, bool] = {}
+
+    def __call__(self, instance: Any) -> bool:
+        if not isinstance(instance, dict) or not self.required <= instance.keys():
+            return False
+        for name, value in instance.items():
+            validator = self.value_validators.get(name)
+            if validator is None:
+                if self.open_object:
+                    continue
+                return False
+            if not self._value_valid(name, value, validator):
+                return False
+        return True
+
+    def _value_valid(self, name: str, value: Any, validator: Any) -> bool:
+        if isinstance(value, (str, int, float, bool)) or value is None:
+            key = (name, type(value), value)
+        else:
+            key = (name, "json", json.dumps(value, sort_keys=True, allow_nan=True))
+        verdict = self.verdicts.get(key)
+        if verdict is None:
+            if len(self.verdicts) >= self.MAX_REMEMBERED:
+                self.verdicts.clear()
+            verdict = self.verdicts[key] = validator.is_valid(value)
+        return verdict
+
+
 # --------------------------------------------------------------------- the packs
 
 
@@ -392,6 +436,7 @@ class SchemaPacks:
             (name, DRAFT202012.create_resource(doc)) for name, doc in self._packs.items()
         )
         self._validators: dict[str, Any] = {}
+        self._predicates: dict[str, Callable[[Any], bool]] = {}
 
     # ---------------------------------------------------------------- loading
     @classmethod
@@ -542,6 +587,51 @@ class SchemaPacks:
                 raise AnchorError(f"anchor {anchor!r} cannot be evaluated: {exc}", anchor=anchor) from exc
             raise
         return [Violation(e.json_path, _message(e)) for e in errors]
+
+    def validity_predicate(self, anchor: str) -> Callable[[Any], bool]:
+        """A function equal to `not validate_json(anchor, instance)`, for validating many
+        records of one schema (JSONL lines): when the anchor (after lone `$ref`s) is a
+        plain object schema (`type: object`, `properties`, `required`, boolean
+        `additionalProperties`, annotations), an instance is valid exactly when its key
+        set is and each property value is valid against its own sub-schema, and those
+        per-value verdicts are remembered (run ids, hashes and labels repeat on every
+        line). Any other schema is validated whole. Call validate_json for the messages."""
+        predicate = self._predicates.get(anchor)
+        if predicate is None:
+            validator = self._validator(anchor)  # checks the anchor is a valid JSON schema
+            fast = self._flat_object_predicate(anchor) or validator.is_valid
+
+            def predicate(instance: Any) -> bool:
+                try:
+                    return fast(instance)
+                except Exception as exc:  # an unresolvable $ref inside the packs, as in validate_json
+                    if type(exc).__module__.startswith(("referencing", "jsonschema")):
+                        raise AnchorError(f"anchor {anchor!r} cannot be evaluated: {exc}", anchor=anchor) from exc
+                    raise
+
+            self._predicates[anchor] = predicate
+        return predicate
+
+    def _flat_object_predicate(self, anchor: str, depth: int = 0) -> Callable[[Any], bool] | None:
+        pack, node = self._locate(anchor)
+        if not isinstance(node, dict) or depth > 8:
+            return None
+        keywords = node.keys() & _ProjectValidator.VALIDATORS.keys()
+        reference = node.get("$ref")
+        if keywords == {"$ref"} and isinstance(reference, str) and reference.startswith("#/"):
+            return self._flat_object_predicate(pack + reference, depth + 1)
+        additional = node.get("additionalProperties", True)  # true: keys beyond `properties` are allowed
+        properties, required = node.get("properties", {}), node.get("required", [])
+        if (not keywords <= {"type", "properties", "required", "additionalProperties"} or node.get("type") != "object"
+                or not isinstance(additional, bool) or not isinstance(properties, dict)
+                or not isinstance(required, list)):
+            return None
+        value_validators = {
+            name: _ProjectValidator({"$ref": f"{anchor}/properties/{_pointer_token(name)}"}, registry=self._registry,
+                                    format_checker=_FORMAT_CHECKER)
+            for name in properties
+        }
+        return _FlatObjectPredicate(frozenset(required), value_validators, additional)
 
     def validate_json_items(self, anchor: str, items: Iterable[Any]) -> list[Violation]:
         """Validate each item (rows of a JSON array, lines of a JSONL file) against a

@@ -1,0 +1,75 @@
+"""`SchemaPacks.validity_predicate` (the fast check S6 runs on every RNG log line) agrees
+with full JSON-Schema validation: on every contract fixture, valid and invalid, and on
+systematic one-field mutations of valid RNG log records, each checked twice so that the
+remembered per-value verdicts are exercised too."""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from seg3a.core.schemas import SchemaPacks
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "contracts"
+MANIFEST = yaml.safe_load((FIXTURES / "anchors.yaml").read_text())
+RNG_FIXTURES = ("rng_event_zone_dirichlet", "rng_trace_log", "rng_audit_log")
+
+# Values of every JSON kind and of the shapes the RNG schemas constrain (hex digests,
+# u64 bounds, RFC 3339 stamps, decimal u128), right and wrong.
+CANDIDATES = [
+    None, True, False, 0, 1, -1, 1.0, 1.5, -0.0, 2**64 - 1, 2**64, 2**128, "", "x", "3A.S3", "zone_dirichlet",
+    "0" * 32, "a" * 32, "A" * 32, "0" * 64, "f" * 64, "g" * 64, "1" * 63, "12345678901234567890",
+    "340282366920938463463374607431768211455", "340282366920938463463374607431768211456", "-1", "01",
+    "2026-11-28T00:00:00.000000Z", "2026-11-28T00:00:00Z", "2026-13-28T00:00:00.000000Z", "DE", "de", "XX",
+    [], [1], {}, {"a": 1},
+]
+
+
+@pytest.fixture(scope="module")
+def packs() -> SchemaPacks:
+    return SchemaPacks.load(ROOT / "contracts")
+
+
+def _fixtures() -> list[pytest.param]:
+    return [pytest.param(name, path, id=f"{name}/{path.parent.name}/{path.stem}")
+            for name in sorted(MANIFEST) for path in sorted((FIXTURES / name).glob("*/*.json"))]
+
+
+def agrees(packs: SchemaPacks, anchor: str, instance) -> bool:
+    predicate = packs.validity_predicate(anchor)
+    expected = packs.validate_json(anchor, instance) == []
+    return predicate(instance) == expected and predicate(instance) == expected
+
+
+@pytest.mark.parametrize(("name", "path"), _fixtures())
+def test_agrees_on_every_contract_fixture(packs, name, path):
+    assert agrees(packs, MANIFEST[name]["anchor"], json.loads(path.read_text()))
+
+
+@pytest.mark.parametrize("name", RNG_FIXTURES)
+def test_agrees_on_one_field_mutations_of_rng_records(packs, name):
+    anchor = MANIFEST[name]["anchor"]
+    base = json.loads(sorted((FIXTURES / name / "valid").glob("*.json"))[0].read_text())
+    assert packs.validity_predicate(anchor)(base) and packs.validate_json(anchor, base) == []
+    mutations = [{**base, "unexpected_field": 1}, "not an object", [base]]
+    for field in base:
+        mutations.append({k: v for k, v in base.items() if k != field})
+        mutations += [{**base, field: value} for value in CANDIDATES]
+    verdicts = set()
+    for record in mutations:
+        assert agrees(packs, anchor, copy.deepcopy(record)), record
+        verdicts.add(packs.validity_predicate(anchor)(record))
+    assert verdicts == {True, False}  # the mutations reach both outcomes
+
+
+def test_remembered_verdicts_keep_types_apart(packs):
+    anchor = MANIFEST["rng_trace_log"]["anchor"]
+    base = json.loads(sorted((FIXTURES / "rng_trace_log" / "valid").glob("*.json"))[0].read_text())
+    predicate = packs.validity_predicate(anchor)
+    assert predicate({**base, "draws_total": 1})
+    assert not predicate({**base, "draws_total": True})  # equal to 1 in Python, not an integer in JSON
+    assert not predicate({**base, "draws_total": 1.5})
