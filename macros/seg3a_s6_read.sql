@@ -5,10 +5,10 @@
     gate_receipt, upstream_gates, sealed_policies, escalation_queue, outlet_catalogue,
     country_zone_priors, zone_shares, zone_counts, zone_alloc, universe_hash,
     universe_recomputed, rng_events, rng_trace, rng_audit, run_reports, check_outcomes.
-  The `int_s6__<input>_read` models are exactly these selects. They live in a macro, not
-  in the models, because the S6 build models and the status-consistency check must
-  inline the same select rather than ref a tested model (seg3a_s6_relation): one
-  definition for both.
+  The `int_s6__<input>_read` models are exactly these selects (seg3a_s6_read_model;
+  empty in a `dbt build` whose S6 tests read int_s6__checks_evaluated). They live in a
+  macro, not in the models, because the S6 build models must inline the same select
+  rather than ref a tested model (seg3a_s6_relation): one definition for both.
   An unknown input fails compilation with E3A_S6_002_CATALOGUE_MALFORMED.
 #}
 {% macro seg3a_s6_read(input) -%}

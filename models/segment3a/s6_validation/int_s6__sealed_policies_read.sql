@@ -1,4 +1,4 @@
 {{ config(materialized='ephemeral') }}
 -- depends_on: {{ ref('int_s6__inputs_verified') }}
 -- S6 input 'sealed_policies' as published (macros/seg3a_s6_read.sql); the S6 checks are tests on it.
-{{ seg3a_s6_read('sealed_policies') }}
+{{ seg3a_s6_read_model('sealed_policies') }}

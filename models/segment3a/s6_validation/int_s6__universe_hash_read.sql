@@ -1,4 +1,4 @@
 {{ config(materialized='ephemeral') }}
 -- depends_on: {{ ref('int_s6__inputs_verified') }}
 -- S6 input 'universe_hash' as published (macros/seg3a_s6_read.sql); the S6 checks are tests on it.
-{{ seg3a_s6_read('universe_hash') }}
+{{ seg3a_s6_read_model('universe_hash') }}

@@ -1,4 +1,4 @@
 {{ config(materialized='ephemeral') }}
 -- depends_on: {{ ref('int_s6__inputs_verified') }}
 -- S6 input 'zone_counts' as published (macros/seg3a_s6_read.sql); the S6 checks are tests on it.
-{{ seg3a_s6_read('zone_counts') }}
+{{ seg3a_s6_read_model('zone_counts') }}

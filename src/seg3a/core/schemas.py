@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
 import json
 import math
+import pickle
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -384,6 +386,14 @@ def _pointer_token(name: str) -> str:
     return name.replace("~", "~0").replace("/", "~1")
 
 
+def _holds_reference(node: Any) -> bool:
+    if isinstance(node, dict):
+        return any(key in ("$ref", "$dynamicRef") or _holds_reference(value) for key, value in node.items())
+    if isinstance(node, list):
+        return any(_holds_reference(item) for item in node)
+    return False
+
+
 class _FlatObjectPredicate:
     """Validity of an instance of a plain object schema, property by property, with the
     verdict per (property, value) remembered; values are keyed with their type, so that
@@ -423,7 +433,17 @@ class _FlatObjectPredicate:
         return verdict
 
 
+def _instance_key(instance: Any) -> bytes | None:
+    """SHA-256 of the instance's pickle, or None when it cannot be pickled."""
+    try:
+        return hashlib.sha256(pickle.dumps(instance, protocol=pickle.HIGHEST_PROTOCOL)).digest()
+    except Exception:  # noqa: BLE001 - any unpicklable value: no remembering
+        return None
+
+
 # --------------------------------------------------------------------- the packs
+_LOADED: dict[tuple, SchemaPacks] = {}
+
 
 
 class SchemaPacks:
@@ -437,6 +457,7 @@ class SchemaPacks:
         )
         self._validators: dict[str, Any] = {}
         self._predicates: dict[str, Callable[[Any], bool]] = {}
+        self._verdicts: dict[tuple[str, bytes], tuple[Violation, ...]] = {}
 
     # ---------------------------------------------------------------- loading
     @classmethod
@@ -445,20 +466,28 @@ class SchemaPacks:
         `contracts_root` itself when it holds the pack files directly)."""
         root = Path(contracts_root)
         directory = root / "schemas" if (root / "schemas").is_dir() else root
-        packs: dict[str, dict] = {}
-        sources: dict[str, Path] = {}
+        texts: dict[str, bytes] = {}
         for name in PACK_NAMES:
             path = directory / name
             try:
-                text = path.read_bytes()
+                texts[name] = path.read_bytes()
             except FileNotFoundError:
                 raise PackLoadError(f"schema pack {name} is missing", pack=name) from None
             except OSError as exc:
                 # A read failure is infrastructure, not a malformed catalogue.
                 raise OSError(exc.errno, f"cannot read schema pack {name}: {exc.strerror}", str(path)) from exc
-            packs[name] = cls._parse(name, text)
-            sources[name] = path
-        return cls(packs, sources)
+        # Every state loads the packs (and each seed of a seedpack lane again): the same
+        # bytes at the same paths give the same, immutable, packs, with their compiled
+        # validators and remembered verdicts.
+        key = (str(directory), tuple(sorted(texts.items())))
+        loaded = _LOADED.get(key)
+        if loaded is None:
+            packs = {name: cls._parse(name, text) for name, text in texts.items()}
+            loaded = cls(packs, {name: directory / name for name in texts})
+            if len(_LOADED) >= 8:
+                _LOADED.clear()
+            _LOADED[key] = loaded
+        return loaded
 
     @staticmethod
     def _parse(name: str, text: bytes) -> dict:
@@ -580,13 +609,24 @@ class SchemaPacks:
         """Violations of `instance` against the JSON anchor, ordered by instance path
         then message. Empty list = valid."""
         validator = self._validator(anchor)
+        # Policies are validated by S0 and again by the states that read them: the verdict
+        # is remembered per exact instance (its pickle keeps 1, 1.0, True, lists and
+        # tuples apart; an unpicklable instance is simply validated).
+        key = _instance_key(instance)
+        if key is not None and (anchor, key) in self._verdicts:
+            return list(self._verdicts[anchor, key])
         try:
             errors = sorted(validator.iter_errors(instance), key=lambda e: (_path_sort_key(e), e.message))
         except Exception as exc:  # an unresolvable $ref inside the packs
             if type(exc).__module__.startswith(("referencing", "jsonschema")):
                 raise AnchorError(f"anchor {anchor!r} cannot be evaluated: {exc}", anchor=anchor) from exc
             raise
-        return [Violation(e.json_path, _message(e)) for e in errors]
+        violations = [Violation(e.json_path, _message(e)) for e in errors]
+        if key is not None:
+            if len(self._verdicts) >= 1024:
+                self._verdicts.clear()
+            self._verdicts[anchor, key] = tuple(violations)
+        return violations
 
     def validity_predicate(self, anchor: str) -> Callable[[Any], bool]:
         """A function equal to `not validate_json(anchor, instance)`, for validating many
@@ -626,12 +666,23 @@ class SchemaPacks:
                 or not isinstance(additional, bool) or not isinstance(properties, dict)
                 or not isinstance(required, list)):
             return None
-        value_validators = {
-            name: _ProjectValidator({"$ref": f"{anchor}/properties/{_pointer_token(name)}"}, registry=self._registry,
-                                    format_checker=_FORMAT_CHECKER)
-            for name in properties
-        }
+        value_validators = {name: self._value_validator(pack, f"{anchor}/properties/{_pointer_token(name)}")
+                            for name in properties}
         return _FlatObjectPredicate(frozenset(required), value_validators, additional)
+
+    def _value_validator(self, pack: str, anchor: str) -> Any:
+        """Validator of one property's sub-schema: on the schema itself when, after lone
+        `$ref`s, it holds no reference (no registry lookups per value), else through it."""
+        node = self._locate(anchor)[1]
+        for _ in range(8):
+            reference = node.get("$ref") if isinstance(node, dict) else None
+            if not (isinstance(reference, str) and reference.startswith("#/")
+                    and not node.keys() & _ProjectValidator.VALIDATORS.keys() - {"$ref"}):
+                break
+            node = self._locate(pack + reference)[1]
+        if isinstance(node, (dict, bool)) and not _holds_reference(node):
+            return _ProjectValidator(node, format_checker=_FORMAT_CHECKER)
+        return _ProjectValidator({"$ref": anchor}, registry=self._registry, format_checker=_FORMAT_CHECKER)
 
     def validate_json_items(self, anchor: str, items: Iterable[Any]) -> list[Violation]:
         """Validate each item (rows of a JSON array, lines of a JSONL file) against a
