@@ -9,16 +9,12 @@
   rename dance buys nothing here. A view of the same name (an earlier materialization)
   is dropped first. An enforced contract (the published datasets) is applied as dbt
   does: the select's columns are asserted against the YAML, the table is created with
-  the declared columns and constraints and filled by an insert. Python models cannot
-  carry one here (compilation error).
+  the declared columns and constraints and filled by an insert (dbt allows contracts on
+  SQL models only).
 #}
 {% materialization seg3a_table, adapter='duckdb', supported_languages=['sql', 'python'] %}
     {%- set language = model['language'] -%}
     {%- set contract_enforced = config.get('contract').enforced -%}
-    {%- if contract_enforced and language != 'sql' -%}
-        {{ exceptions.raise_compiler_error(
-            "seg3a_table enforces contracts on SQL models only; " ~ this ~ " is a Python model") }}
-    {%- endif -%}
     {%- set existing_relation = load_cached_relation(this) -%}
     {%- set target_relation = this.incorporate(type='table') -%}
     {%- if existing_relation is not none and not existing_relation.is_table -%}
