@@ -73,3 +73,31 @@ def test_remembered_verdicts_keep_types_apart(packs):
     assert predicate({**base, "draws_total": 1})
     assert not predicate({**base, "draws_total": True})  # equal to 1 in Python, not an integer in JSON
     assert not predicate({**base, "draws_total": 1.5})
+
+
+def test_packs_are_loaded_once_per_content_and_place(tmp_path):
+    shared = SchemaPacks.load(ROOT / "contracts")
+    assert SchemaPacks.load(ROOT / "contracts") is shared
+    copied = tmp_path / "schemas"
+    copied.mkdir()
+    for source in shared.sources.values():
+        (copied / source.name).write_bytes(source.read_bytes())
+    elsewhere = SchemaPacks.load(tmp_path)
+    assert elsewhere is not shared and elsewhere.sources["schemas.layer1.yaml"].parent == copied
+    pack = copied / "schemas.layer1.yaml"
+    pack.write_bytes(pack.read_bytes() + b"# edited\n")
+    assert SchemaPacks.load(tmp_path) is not elsewhere
+
+
+def test_remembered_verdicts_equal_fresh_validation(packs):
+    """validate_json remembers verdicts per exact instance: repeated and type-twin
+    instances get what a packs object without memory computes."""
+    anchor = MANIFEST["rng_trace_log"]["anchor"]
+    base = json.loads(sorted((FIXTURES / "rng_trace_log" / "valid").glob("*.json"))[0].read_text())
+    fresh = SchemaPacks({name: SchemaPacks._parse(name, path.read_bytes()) for name, path in packs.sources.items()},
+                        packs.sources)  # the same packs, built directly: no remembered verdicts
+    for instance in ({**base, "draws_total": 1}, {**base, "draws_total": True}, {**base, "draws_total": 1.0},
+                     {**base, "draws_total": 1}, {**base, "draws_total": True}):
+        assert packs.validate_json(anchor, instance) == fresh.validate_json(anchor, instance)
+    assert packs.validate_json(anchor, {**base, "draws_total": True})
+    assert not packs.validate_json(anchor, {**base, "draws_total": 1})
