@@ -462,3 +462,36 @@ def test_every_trigger_of_every_check_is_tested():
               for pair in _raised(arguments)}
     expected = {(check.check_id, (kind.code, kind.message)) for check in CHECKS for kind in check.kinds}
     assert raised == expected
+
+
+# --------------------------------------------------------------------------- dbt build against dbt test
+def s6_test_outcomes(project) -> dict[str, tuple[str, int | None]]:
+    """Status and failure count of every S6 data test in the last dbt invocation."""
+    results = json.loads((project.work / "dbt-target" / "run_results.json").read_text())["results"]
+    return {r["unique_id"].split(".")[2]: (r["status"], r["failures"]) for r in results
+            if r["unique_id"].startswith("test.") and r["unique_id"].split(".")[2].startswith("chk_")}
+
+
+def compiled_test_sql(project, name: str) -> str:
+    (path,) = (project.work / "dbt-target" / "compiled").rglob(f"{name}.sql")
+    return path.read_text()
+
+
+@pytest.mark.e2e
+def test_build_and_test_end_every_s6_test_alike(s5_done):
+    """In `dbt build` the S6 tests read their rows from int_s6__checks_evaluated instead of
+    running their queries again; on broken data each must end exactly as under `dbt test`,
+    where every test runs its own query (the status-consistency WARN included)."""
+    CASE_BY_NAME["s3_shares_not_summing_to_one"].corrupt(s5_done)
+    built = s5_done.build_s6()
+    in_build = s6_test_outcomes(s5_done)
+    assert "int_s6__checks_evaluated" in compiled_test_sql(s5_done, "chk_s3_shares_sum_to_one")
+    tested = s5_done.validate()
+    in_test = s6_test_outcomes(s5_done)
+    assert "int_s6__checks_evaluated" not in compiled_test_sql(s5_done, "chk_s3_shares_sum_to_one")
+    assert not built.ok and not tested.ok
+    assert in_build == in_test
+    assert in_build["chk_s3_shares_sum_to_one"][0] == "fail" and in_build["chk_s3_shares_sum_to_one"][1] > 0
+    assert in_build["chk_state_status_consistency"][0] == "warn"
+    assert {name for name, (status, _) in in_build.items() if status == "pass"} == \
+        set(in_build) - {"chk_s3_shares_sum_to_one", "chk_state_status_consistency"}
