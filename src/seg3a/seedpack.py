@@ -16,7 +16,9 @@ hands the run roots to `seg3a realism certify`.
    manifest each time. The dbt profile is read per build, so SEG3A_RUNS_ROOT and
    SEG3A_DUCKDB point it at the seed's runs root and DuckDB file exactly as they do for
    the command line; the run-root files are the same bytes as `dbt build --select
-   segment3a` gives for that world (tests/e2e/test_seedpack.py).
+   segment3a` gives for that world (tests/e2e/test_seedpack.py). Each build uses one dbt
+   thread when the lanes fill the cores (`--threads` overrides), writes no manifest.json,
+   and leaves dbt unit tests (seed-independent checks of model code) to `make test`.
 
 Per seed, dbt's run_results.json is kept as `<out>/dbt/seed=<seed>/run_results.json`, and
 `--json` writes the timings (wall and CPU seconds, peak RSS of each lane).
