@@ -59,6 +59,14 @@ def failure_after(spec: StateSpec, model: str, failed_state: str, failed_model: 
     return failure
 
 
+def assert_upstream_context(failure: ReportedFailure, failed_state: str, component: str | None) -> None:
+    """The keys the specs give an earlier state that is not PASS: `state`, its
+    `reported_status` (FAIL) and, where the state's spec names one, `component`."""
+    assert failure.context["state"] == failed_state
+    assert failure.context["reported_status"] == "FAIL"
+    assert failure.context.get("component") == component
+
+
 def hook_report_after(project, state: str, model: str, failed_state: str, failed_model: str, code: str) -> dict:
     """Run the on-run-end hook on such an invocation against a built run and return the
     FAIL run report it wrote for `state` (whose code must be `code`)."""

@@ -9,12 +9,12 @@ import pytest
 
 from seg3a.states.s1_escalation import CLASSES, CODES, SPEC
 from tests.e2e.conftest import s1s2_session, scenario_outcome  # noqa: F401  (fixture)
-from tests.negative._state_failures import failure_after
+from tests.negative._state_failures import assert_upstream_context, failure_after
 
 # scenario, code number, first_failure_phase, expected context items ("$x" = scenario fact x),
 # whether dbt's output names the code (contract and upstream failures are named by the report only)
 CASES = [
-    ("s0_gate_failed", "001", "s0_receipt", {"reason": "missing_gate_receipt", "failed_state": "S0"}, False),
+    ("s0_gate_failed", "001", "s0_receipt", {"reason": "missing_gate_receipt", "state": "S0"}, False),
     ("receipt_missing", "001", "s0_receipt", {"reason": "missing_gate_receipt"}, True),
     ("input_not_inventoried", "001", "sealed_inputs",
      {"reason": "missing_sealed_inputs", "logical_id": "tz_world_2025a"}, True),
@@ -94,4 +94,4 @@ def test_001_after_s0_failed_in_the_same_invocation():
     assert (failure.code, failure.error_class, failure.phase) == (CODES["001"], "S0_GATE", "s0_receipt")
     assert failure.context["reason"] == "missing_gate_receipt"
     assert failure.context["reason"] in REASONS_001
-    assert failure.context["failed_state"] == "S0"
+    assert_upstream_context(failure, "S0", None)  # 02 §6.5 names no component

@@ -10,12 +10,12 @@ import pytest
 
 from seg3a.states.s2_priors import CLASSES, CODES, SPEC
 from tests.e2e.conftest import s1s2_session, scenario_outcome  # noqa: F401  (fixture)
-from tests.negative._state_failures import failure_after
+from tests.negative._state_failures import assert_upstream_context, failure_after
 
 # scenario, code number, first_failure_phase, expected context items ("$x" = scenario fact x),
 # whether dbt's output names the code
 CASES = [
-    ("s0_gate_failed", "001", "s0_receipt", {"reason": "missing_gate_receipt", "failed_state": "S0"}, False),
+    ("s0_gate_failed", "001", "s0_receipt", {"reason": "missing_gate_receipt", "state": "S0"}, False),
     ("receipt_missing", "001", "s0_receipt", {"reason": "missing_gate_receipt"}, True),
     ("upstream_gate_not_pass", "001", "s0_receipt",
      {"reason": "upstream_gate_not_pass", "segment": "1B", "reported_status": "FAIL"}, True),
@@ -99,4 +99,4 @@ def test_001_after_an_earlier_state_failed_in_the_same_invocation(failed_state, 
     assert (failure.code, failure.error_class, failure.phase) == (CODES["001"], "S0_GATE", "s0_receipt")
     assert failure.context["reason"] == "missing_gate_receipt"
     assert failure.context["reason"] in REASONS_001
-    assert failure.context["failed_state"] == failed_state
+    assert_upstream_context(failure, failed_state, None)  # 02 §7.4 names no component

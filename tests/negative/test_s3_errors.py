@@ -16,7 +16,7 @@ from seg3a.states.s3_draws import CODES, SPEC
 from tests.e2e.conftest import PROJECT_ROOT, edit_json, load_policy, s1s2_session, write_policy  # noqa: F401
 from tests.e2e.test_s3_s4 import BASELINE, baseline_digests, build, output_files
 from tests.negative._state_failures import (
-    assert_state_failed, edit_yaml, failure_after, hook_report_after, private_contracts,
+    assert_state_failed, assert_upstream_context, edit_yaml, failure_after, hook_report_after, private_contracts,
 )
 
 pytestmark = pytest.mark.e2e
@@ -96,7 +96,9 @@ def test_001_earlier_state_failed_in_the_same_invocation(failed_state, failed_mo
     assert (failure.code, failure.phase) == (CODES["001"], "s1_escalation_queue")
     assert failure.context["reason"] == "missing"
     assert failure.context["reason"] in REASONS_001
-    assert failure.context["failed_state"] == failed_state
+    # 03 §3.7: component ∈ {S0_GATE, S0_SEALED_INPUTS, S1_ESCALATION_QUEUE, S2_PRIORS, ZONE_MIXTURE_POLICY}
+    assert_upstream_context(failure, failed_state,
+                            {"S0": "S0_GATE", "S1": "S1_ESCALATION_QUEUE", "S2": "S2_PRIORS"}[failed_state])
 
 
 def test_001_hook_report_after_s2_failed(built):

@@ -21,7 +21,7 @@ from seg3a.states.s4_integerise import CODES, SPEC
 from tests.e2e.conftest import PROJECT_ROOT, edit_json, s1s2_session  # noqa: F401  (fixture)
 from tests.e2e.test_s3_s4 import BASELINE, baseline_digests, build
 from tests.negative._state_failures import (
-    assert_state_failed, edit_yaml, failure_after, hook_report_after, private_contracts,
+    assert_state_failed, assert_upstream_context, edit_yaml, failure_after, hook_report_after, private_contracts,
 )
 
 pytestmark = pytest.mark.e2e
@@ -108,7 +108,9 @@ def test_001_earlier_state_failed_in_the_same_invocation(failed_state, failed_mo
     assert (failure.code, failure.phase) == (CODES["001"], "s1_run_report")
     assert failure.context["reason"] == "upstream_state_not_pass"
     assert failure.context["reason"] in REASONS_001
-    assert failure.context["failed_state"] == failed_state
+    # 03 §4.4: component ∈ {S0_GATE, S0_SEALED_INPUTS, S1_ESCALATION_QUEUE, S2_PRIORS, S3_ZONE_SHARES}
+    assert_upstream_context(failure, failed_state, {"S0": "S0_GATE", "S1": "S1_ESCALATION_QUEUE", "S2": "S2_PRIORS",
+                                                    "S3": "S3_ZONE_SHARES"}[failed_state])
 
 
 def test_001_hook_report_after_s3_failed(finished):

@@ -17,7 +17,7 @@ from seg3a.states.s5_egress import CODES, SPEC
 from tests.e2e.conftest import s1s2_session  # noqa: F401  (fixture)
 from tests.e2e.test_s3_s4 import BASELINE, baseline_digests, build
 from tests.negative._state_failures import (
-    assert_state_failed, edit_yaml, failure_after, hook_report_after, private_contracts,
+    assert_state_failed, assert_upstream_context, edit_yaml, failure_after, hook_report_after, private_contracts,
 )
 
 pytestmark = pytest.mark.e2e
@@ -132,7 +132,9 @@ def test_001_earlier_state_failed_in_the_same_invocation(failed_state, failed_mo
     failure = failure_after(SPEC, "zone_alloc", failed_state, failed_model)
     assert (failure.code, failure.phase) == (CODES["001"], "s1_run_report")
     assert failure.context["reason"] == "upstream_state_not_pass"
-    assert failure.context["failed_state"] == failed_state
+    # 04 §1.5: component ∈ {S0_GATE, …, S1_ESCALATION_QUEUE, S2_PRIORS, S3_ZONE_SHARES, S4_ZONE_COUNTS, …}
+    assert_upstream_context(failure, failed_state, {"S0": "S0_GATE", "S1": "S1_ESCALATION_QUEUE",
+                                                    "S3": "S3_ZONE_SHARES", "S4": "S4_ZONE_COUNTS"}[failed_state])
 
 
 def test_001_hook_report_after_s4_failed(finished):
@@ -141,6 +143,14 @@ def test_001_hook_report_after_s4_failed(finished):
     assert report["error_class_detail"] == LABELS["001"]
     assert (report["first_failure_phase"], report["error_context"]["reason"]) == ("s1_run_report",
                                                                                    "upstream_state_not_pass")
+    # 04 §1.5 blocks, unknown values null; the digest rule is the spec's fixed one
+    assert report["digests"]["zone_alloc_digest_rule"] == "mask_routing_universe_hash"
+    assert {k: v for k, v in report["digests"].items() if k != "zone_alloc_digest_rule"} == dict.fromkeys(
+        ("zone_alpha_digest", "theta_digest", "zone_floor_digest", "day_effect_digest", "zone_alloc_parquet_digest",
+         "routing_universe_hash"))
+    assert set(report["policy"]) >= {"prior_pack_id", "floor_policy_id", "mixture_policy_id", "day_effect_policy_id"}
+    assert set(report["policy"].values()) == {None}
+    assert (report["output"]["zone_alloc_path"], report["output"]["zone_alloc_universe_hash_path"]) == (None, None)
 
 
 def test_001_input_column_missing(finished):

@@ -15,7 +15,7 @@ from seg3a.states.s6_checks import CLASS_DETAIL, CODES, SPEC
 from tests.dbt_fixtures.s6_project import (  # noqa: F401  (fixtures)
     S6Project, escalated_pair, s5_done, s6_session, use_edited_contracts,
 )
-from tests.negative._state_failures import failure_after
+from tests.negative._state_failures import assert_upstream_context, failure_after
 
 pytestmark = pytest.mark.e2e
 OUTPUTS = ("s6_validation_report_3A", "s6_issue_table_3A", "s6_receipt_3A")
@@ -132,6 +132,10 @@ def test_dbt_test_run_fails_with_its_code(s5_done, case):
     report = s5_done.run_report()
     assert (report["status"], report["error_code"], report["error_class"]) == ("FAIL", code, "F4")
     assert report["error_class_detail"] == CLASS_DETAIL[case.number]
+    # 04 §2.5 blocks of a run that failed: nothing digested or published by this run
+    assert report["digests"] == dict.fromkeys(("validation_report_digest", "issue_table_digest",
+                                               "routing_universe_hash"))
+    assert report["output"] == dict.fromkeys(("report_path", "issue_table_path", "receipt_path"))
     assert report["first_failure_phase"] == case.phase
     assert report["overall_status"] == "FAIL"
     context = report["error_context"]
@@ -192,4 +196,6 @@ def test_001_after_an_earlier_state_failed_in_the_same_invocation(failed_state, 
     assert (failure.code, failure.error_class, failure.phase) == (CODES["001"], "F4", "run_reports")
     assert failure.context["reason"] == "missing"
     assert failure.context["reason"] in REASONS_001
-    assert failure.context["failed_state"] == failed_state
+    # 04 §2.1: S0's gate, else the failed state's run report (item 6)
+    assert_upstream_context(failure, failed_state,
+                            "S0_GATE" if failed_state == "S0" else f"{failed_state}_RUN_REPORT")

@@ -18,7 +18,7 @@ from seg3a.states.s7_members import FLAG_NAME, INDEX_NAME
 from tests.e2e.conftest import s1s2_session  # noqa: F401  (fixture)
 from tests.e2e.test_s3_s4 import build
 from tests.e2e.test_s5_s7 import S6_BUILT, S7_BUILT, snapshot_after
-from tests.negative._state_failures import assert_state_failed, edit_yaml, private_contracts
+from tests.negative._state_failures import assert_state_failed, assert_upstream_context, edit_yaml, private_contracts
 from tests.negative._state_failures import skipped_after as skipped_after_in
 
 pytestmark = pytest.mark.e2e
@@ -103,7 +103,7 @@ def test_001_earlier_state_failed_in_the_same_invocation(failed_state, model):
     failure = failure_of_state(SPEC, nodes)
     assert (failure.code, failure.phase) == (CODES["001"], "s6_run_report")
     assert failure.context["reason"] == "s6_run_failed"
-    assert failure.context["failed_state"] == failed_state
+    assert_upstream_context(failure, failed_state, None)  # 04 §3.4 names no component
 
 
 def test_001_hook_report_after_s6_failed(validated):
@@ -114,6 +114,9 @@ def test_001_hook_report_after_s6_failed(validated):
     assert (report["status"], report["error_code"], report["error_class"]) == ("FAIL", CODES["001"], "F4")
     assert report["error_class_detail"] == LABELS["001"]
     assert (report["first_failure_phase"], report["error_context"]["reason"]) == ("s6_run_report", "s6_run_failed")
+    # 04 §3.4 blocks: nothing sealed
+    assert report["digests"] == {"bundle_digest": None, "s6_receipt_digest": None}
+    assert [report["output"][k] for k in ("bundle_path", "index_path", "flag_path")] == [None, None, None]
 
 
 def test_001_s6_receipt_missing(validated):

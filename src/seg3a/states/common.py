@@ -79,6 +79,7 @@ class StateSpec:
     class_details: Mapping[str, str] = field(default_factory=dict)  # "001" -> error_class_detail label (S4-S7)
     fail_blocks: Mapping[str, Any] = field(default_factory=dict)    # state blocks of a FAIL report (unknown = null)
     upstream_reason: str | None = None      # context reason when an earlier state failed (else the generic ones)
+    upstream_components: Mapping[str, str] = field(default_factory=dict)  # failed earlier state -> `component`
 
     def code(self, number: str) -> str:
         return self.codes[number]
@@ -115,6 +116,7 @@ def f4_state_spec(
     class_details: Mapping[str, str] | None = None,
     fail_blocks: Mapping[str, Any] | None = None,
     upstream_reason: str | None = None,
+    upstream_components: Mapping[str, str] | None = None,
 ) -> StateSpec:
     """The spec of a state whose failures all carry class F4 and whose entry gate fails
     with its 001 precondition code, a malformed catalogue with 002 (S3-S5: 03 §3.7, §4.4,
@@ -138,7 +140,21 @@ def f4_state_spec(
         class_details=dict(class_details or {}),
         fail_blocks=dict(fail_blocks or {}),
         upstream_reason=upstream_reason,
+        upstream_components=dict(upstream_components or {}),
     )
+
+
+# The `component` S3-S5 name in a precondition failure for what each earlier state
+# publishes (03 §3.7, §4.4, 04 §1.5): an earlier state that failed in the same invocation
+# left that input missing or not PASS.
+OUTPUT_COMPONENTS = {
+    "S0": "S0_GATE", "S1": "S1_ESCALATION_QUEUE", "S2": "S2_PRIORS", "S3": "S3_ZONE_SHARES", "S4": "S4_ZONE_COUNTS",
+}
+
+
+def earlier_components(state: str) -> dict[str, str]:
+    """OUTPUT_COMPONENTS of the states before `state`."""
+    return {earlier: component for earlier, component in OUTPUT_COMPONENTS.items() if earlier < state}
 
 
 class StateFailure(Seg3aError):
@@ -671,9 +687,15 @@ def failure_of_state(spec: StateSpec, nodes: list[NodeOutcome]) -> ReportedFailu
         # unless the state's spec names the one reason an upstream failure reports.
         reason = spec.upstream_reason or (
             "missing_gate_receipt" if "S0" in cause.states else "upstream_state_failed")
+        failed = ",".join(cause.states)
+        # The keys the specs give an upstream state that is not PASS: its `state` and
+        # `reported_status` (its FAIL report is written by the same hook), and the
+        # state's `component` for it where the spec names one.
+        context = {"reason": reason, "state": failed, "reported_status": "FAIL"}
+        if failed in spec.upstream_components:
+            context["component"] = spec.upstream_components[failed]
         return ReportedFailure(spec.code(spec.gate[kind]), spec.error_class(spec.gate[kind]), spec.gate_phases[kind],
-                               {"reason": reason, "failed_state": ",".join(cause.states),
-                                "model": cause.name, "detail": _first_line(cause.message)})
+                               {**context, "model": cause.name, "detail": _first_line(cause.message)})
     for cause in causes:
         if any(m.group(1) == spec.state for m in CODE_PATTERN.finditer(cause.message)):
             return parse_failure(spec, cause)

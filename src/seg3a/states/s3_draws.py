@@ -20,8 +20,8 @@ from python_udfs.csum import csum_ragged
 from ..core import yaml_io
 from ..core.catalogue import CatalogueError
 from .common import (
-    StateFailure, context_from_session, entry_gate, f4_state_spec, read_verified_bytes, schema_packs,
-    write_state_report,
+    StateFailure, context_from_session, earlier_components, entry_gate, f4_state_spec, read_verified_bytes,
+    schema_packs, write_state_report,
 )
 from .s3_publish import PublishCodes, publish_relation
 from .s3_tables import check_relation, distinct_count, run_offsets, sorted_arrow
@@ -59,6 +59,7 @@ SPEC = f4_state_spec(
     "S3", CODES, phases=PHASES, infrastructure="012", output_id="s3_zone_shares", output_schema="009",
     default_phase="sampling", count_keys=COUNT_KEYS, catalogue_phase="init", upstream_phase="s1_escalation_queue",
     fail_blocks=FAIL_BLOCKS,
+    upstream_components=earlier_components("S3"),
     # An earlier state failed in this invocation, so S3's inputs were not published: of
     # §3.7's reasons for E3A_S3_001 that is `missing` (docs/decisions.md).
     upstream_reason="missing",

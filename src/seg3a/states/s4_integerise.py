@@ -16,7 +16,8 @@ import pyarrow as pa
 
 from ..core.catalogue import CatalogueError
 from .common import (
-    StateFailure, context_from_session, entry_gate, f4_state_spec, schema_packs, write_state_report,
+    StateFailure, context_from_session, earlier_components, entry_gate, f4_state_spec, schema_packs,
+    write_state_report,
 )
 from python_udfs.csum import csum_ragged
 
@@ -56,6 +57,7 @@ SPEC = f4_state_spec(
     class_details=CLASS_DETAIL,
     # §4.5: `policy` = the four lineage ids, null when a FAIL cannot know them.
     fail_blocks={"policy": dict.fromkeys(LINEAGE)},
+    upstream_components=earlier_components("S4"),
     # An earlier state failed in this invocation: §4.1 item 2 / §4.4 `upstream_state_not_pass`.
     upstream_reason="upstream_state_not_pass",
 )

@@ -25,8 +25,8 @@ from ..core.digests import FileChangedError, sha256_bytes
 from ..core.partitions import compare_row_sets, make_stage
 from ..core.publish import ImmutabilityViolation, PublishIOError, publish_bytes
 from .common import (
-    StateFailure, context_from_session, entry_gate, f4_state_spec, failure_text, is_placeholder, schema_packs,
-    write_state_report,
+    StateFailure, context_from_session, earlier_components, entry_gate, f4_state_spec, failure_text, is_placeholder,
+    schema_packs, write_state_report,
 )
 from .s2_priors import load_string_keys
 from .s3_tables import check_relation
@@ -57,12 +57,21 @@ COUNT_KEYS = (
     "missing_escalated_pairs_count", "unexpected_pairs_count", "affected_zone_triplets_count",
     "pairs_count_conservation_violations",
 )
+LINEAGE = ("prior_pack_id", "prior_pack_version", "floor_policy_id", "floor_policy_version")
+# The §1.5 blocks of a FAIL report, every value unknown (null); the digest rule is fixed.
+FAIL_BLOCKS = {
+    "policy": dict.fromkeys((*LINEAGE, "mixture_policy_id", "mixture_policy_version", "day_effect_policy_id",
+                             "day_effect_policy_version")),
+    "digests": {**dict.fromkeys((*ComponentDigests.__dataclass_fields__, "routing_universe_hash")),
+                "zone_alloc_digest_rule": DIGEST_RULE},
+    "output": {"path": None, "format": "parquet", "zone_alloc_path": None, "zone_alloc_universe_hash_path": None},
+}
 SPEC = f4_state_spec(
     "S5", CODES, phases=PHASES, infrastructure="008", output_id="zone_alloc", output_schema="006",
     default_phase="zone_alloc_build", count_keys=COUNT_KEYS, catalogue_phase="s0_gate",
-    upstream_phase="s1_run_report", class_details=CLASS_DETAIL,
+    upstream_phase="s1_run_report", class_details=CLASS_DETAIL, fail_blocks=FAIL_BLOCKS,
     # An earlier state failed in this invocation: 04 §1.1 item 5 `upstream_state_not_pass`.
-    upstream_reason="upstream_state_not_pass",
+    upstream_reason="upstream_state_not_pass", upstream_components=earlier_components("S5"),
 )
 
 # The four sealed policies (04 §1.1) and the component named in a precondition failure.
@@ -95,7 +104,6 @@ OUTPUT_TOKENS = {
     "zone_alloc_universe_hash": ("manifest_fingerprint={manifest_fingerprint}",),
 }
 KEY = ("merchant_id", "legal_country_iso", "tzid")
-LINEAGE = ("prior_pack_id", "prior_pack_version", "floor_policy_id", "floor_policy_version")
 
 
 def fail(number: str, phase: str, message: str, **context: Any) -> StateFailure:

@@ -49,8 +49,17 @@ SPEC = StateSpec(
     report_id="s6_run_report_3A",
     default_phase="checks",
     count_keys=COUNT_KEYS,
-    # 04 §2.1 items 1, 6, 7 and §2.5: what the failed earlier state publishes is missing
+    class_details=CLASS_DETAIL,
+    # The §2.5 blocks of a FAIL report: the verdict was never reached, nothing published.
+    fail_blocks={
+        "overall_status": "FAIL",
+        "digests": dict.fromkeys(("validation_report_digest", "issue_table_digest", "routing_universe_hash")),
+        "output": dict.fromkeys(("report_path", "issue_table_path", "receipt_path")),
+    },
+    # 04 §2.1 items 1, 6, 7 and §2.5: what the failed earlier state publishes is missing;
+    # the component is that state's run report (as §2.1 item 6 names it), S0's its gate.
     upstream_reason="missing",
+    upstream_components={"S0": "S0_GATE", **{f"S{k}": f"S{k}_RUN_REPORT" for k in range(1, 6)}},
 )
 
 TOLERANCE = 1e-12  # 04 §4 item 4: absolute, no WARN band

@@ -8,6 +8,7 @@ run report, which is operational (01 §5.3).
 """
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
@@ -26,7 +27,7 @@ from ..core.publish import ImmutabilityViolation, PublishIOError, publish_bytes
 from ..core.schemas import SchemaPackError, SchemaPacks
 from .common import ReportedFailure, StateFailure, schema_packs, write_state_report
 from .s5_digests import PWP_OPTIONS
-from .s6_checks import CLASS_DETAIL, COUNT_KEYS, SPEC, Verdict, fail
+from .s6_checks import COUNT_KEYS, SPEC, Verdict, fail
 from .s6_preconditions import Verified, recomputed_components
 
 REPORT_ID = "s6_validation_report_3A"
@@ -334,7 +335,6 @@ def run_report_pass(verified: Verified, published: Published) -> dict:
         "digests": {"validation_report_digest": published.validation_report_digest,
                     "issue_table_digest": published.issue_table_digest,
                     "routing_universe_hash": _universe_hash(verified)},
-        "error_class_detail": None,
         "output": {"report_path": published.paths[REPORT_ID], "issue_table_path": published.paths[ISSUES_ID],
                    "receipt_path": published.paths[RECEIPT_ID]},
     }
@@ -343,5 +343,5 @@ def run_report_pass(verified: Verified, published: Published) -> dict:
 
 def run_report_fail(ctx, failure: StateFailure) -> dict:
     reported = ReportedFailure(failure.code, failure.error_class, failure.phase, dict(failure.context))
-    blocks = {"overall_status": "FAIL", "error_class_detail": CLASS_DETAIL.get(failure.number, "INFRASTRUCTURE")}
-    return write_state_report(ctx, SPEC, "FAIL", failure=reported, counts=dict.fromkeys(COUNT_KEYS), blocks=blocks)
+    return write_state_report(ctx, SPEC, "FAIL", failure=reported, counts=dict.fromkeys(COUNT_KEYS),
+                              blocks=copy.deepcopy(dict(SPEC.fail_blocks)))

@@ -66,6 +66,11 @@ SPEC = StateSpec(
     default_phase="publish",
     count_keys=COUNT_KEYS,
     class_details=CLASS_DETAIL,
+    # The §3.4 blocks of a FAIL report: nothing sealed.
+    fail_blocks={
+        "digests": dict.fromkeys(("bundle_digest", "s6_receipt_digest")),
+        "output": {"path": None, "format": "dir", **dict.fromkeys(("bundle_path", "index_path", "flag_path"))},
+    },
     # An earlier state failed in this invocation, so S6 did not pass: of §3.1's reasons
     # for E3A_S7_001 that is `s6_run_failed` (docs/decisions.md).
     upstream_reason="s6_run_failed",
