@@ -107,7 +107,7 @@ def set_variables_statement(variables: dict[str, Any]) -> str:
 def run_variables(runs_root: str | None, run_id: str | None) -> dict[str, Any]:
     """Identity and dataset locations of the selected run. Without a usable receipt only
     the error is exposed; S0 turns it into E3A_S0_010 when the build starts."""
-    from seg3a.core.context import RunContext
+    from seg3a.core.context import CONTEXT_ERROR_VARIABLE, RUN_ROOT_VARIABLE, RunContext
 
     try:
         ctx = RunContext.resolve(runs_root, run_id)
@@ -115,14 +115,14 @@ def run_variables(runs_root: str | None, run_id: str | None) -> dict[str, Any]:
         from seg3a.core.paths import contracts_root
 
         return {
-            "seg3a_context_error": f"{type(exc).__name__}: {exc}",
+            CONTEXT_ERROR_VARIABLE: f"{type(exc).__name__}: {exc}",
             "seg3a_runs_root": str(runs_root or ""),
             "seg3a_loc": {},
             **zone_rule_variables(contracts_root()),
         }
     variables = {
         "seg3a_runs_root": str(ctx.run_root.parent),
-        "seg3a_run_root": str(ctx.run_root),
+        RUN_ROOT_VARIABLE: str(ctx.run_root),
         "seg3a_run_id": ctx.tokens.run_id,
         "seg3a_seed": str(ctx.tokens.seed),
         "seg3a_parameter_hash": ctx.tokens.parameter_hash,

@@ -11,20 +11,12 @@ orders it after the segment in a `dbt build` of everything."""
 def model(dbt, session):
     dbt.config(materialized="table")
     dbt.ref("zone_alloc")
-    from pathlib import Path
-
     import pyarrow as pa
 
     from seg3a.core.context import RunContext
-    from seg3a.core.identity import RECEIPT_NAME, parse_receipt
     from seg3a.realism import report, score
 
-    run_root, error = session.execute(
-        "select getvariable('seg3a_run_root'), getvariable('seg3a_context_error')"
-    ).fetchone()
-    if not run_root:
-        raise RuntimeError(f"realism_scorecard: no run selected ({error or 'no run receipt'})")
-    ctx = RunContext.from_receipt(parse_receipt(Path(run_root) / RECEIPT_NAME))
+    ctx = RunContext.from_session(session)
     scored = score.score_run(ctx)
     rows = report.gate_table_rows(scored.document["run"]["seed"], scored.document["gates"]["gates"])
     return pa.Table.from_pylist(rows, schema=report.GATE_TABLE_SCHEMA)

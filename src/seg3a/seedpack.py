@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import hashlib
 import json
 import multiprocessing
 import os
@@ -88,28 +87,11 @@ def generate(seed: int, pairs: int | None, out: Path, quiet: bool) -> dict[str, 
 
 
 # --------------------------------------------------------------------------- Z(c)
-def zone_universe_key() -> str:
-    """Digest of every input of the zone-universe models (same key as the test fixtures)."""
-    from seg3a.core.paths import contracts_root, default_external_root, project_root
-
-    external, project = default_external_root(), project_root()
-    inputs = [
-        external / "reference/spatial/world_countries/2024/world_countries.parquet",
-        external / "reference/spatial/tz_world/2025a/tz_world.parquet",
-        contracts_root() / "zone_universe_rule.yaml",
-        *sorted((project / "models/segment3a/zone_universe").glob("*.sql")),
-        *sorted((project / "models/segment3a/staging").glob("stg_ref__*.sql")),
-        *sorted((project / "src/seg3a/zones").glob("*.py")),
-    ]
-    hasher = hashlib.sha256()
-    for path in inputs:
-        hasher.update(path.name.encode())
-        hasher.update(hashlib.sha256(path.read_bytes()).digest())
-    return hasher.hexdigest()[:16]
-
-
 def zone_universe_cache() -> Path:
+    """The Z(c) file for the current inputs (seg3a.zones.cache; the end-to-end tests use
+    the same directory and key)."""
     from seg3a.core.paths import project_root
+    from seg3a.zones.cache import zone_universe_key
 
     return project_root() / "build" / "zone-universe-cache" / f"zone_universe-{zone_universe_key()}.duckdb"
 

@@ -17,7 +17,6 @@ The negative test modules import the fixtures from here.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -37,6 +36,7 @@ from seg3a.core.identity import RECEIPT_NAME, parse_receipt
 from seg3a.core.paths import default_external_root
 from seg3a.states.s2_priors import load_string_keys
 from seg3a.world.generate import generate_world
+from seg3a.zones.cache import zone_universe_key
 from tests.conftest import exclusive, publish_file
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -87,33 +87,11 @@ def run_dbt(args: list[str], runs_root: Path, database: Path, work: Path, thread
     return DbtResult(done.returncode, done.stdout + done.stderr)
 
 
-def digest_of(paths: list[Path]) -> str:
-    hasher = hashlib.sha256()
-    for path in paths:
-        hasher.update(path.name.encode())
-        hasher.update(hashlib.sha256(path.read_bytes()).digest())
-    return hasher.hexdigest()
-
-
-def zone_universe_key() -> str:
-    """Cache key of the Z(c) DuckDB file: every input of the zone-universe models."""
-    external = default_external_root()
-    inputs = [
-        external / "reference/spatial/world_countries/2024/world_countries.parquet",
-        external / "reference/spatial/tz_world/2025a/tz_world.parquet",
-        RULE_FILE,
-        *sorted((DBT_PROJECT / "models/segment3a/zone_universe").glob("*.sql")),
-        *sorted((DBT_PROJECT / "models/segment3a/staging").glob("stg_ref__*.sql")),
-        *sorted((PROJECT_ROOT / "src/seg3a/zones").glob("*.py")),
-    ]
-    return digest_of(inputs)[:16]
-
-
 def build_zone_universe(work: Path) -> Path:
     """The cached DuckDB file holding zone_universe and zone_count_country. Built by one
     process at a time (the xdist workers share the cache): under the cache's file lock,
     published by an atomic rename, so a reader never sees a half-written file."""
-    cached = CACHE_DIR / f"zone_universe-{zone_universe_key()}.duckdb"
+    cached = CACHE_DIR / f"zone_universe-{zone_universe_key(DBT_PROJECT)}.duckdb"
     if cached.is_file():
         return cached
     with exclusive(f"zone-universe-{cached.stem}"):

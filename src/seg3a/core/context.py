@@ -6,8 +6,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .catalogue import Catalogue, Tokens, resolve_physical
-from .identity import RunReceipt, select_receipt
+from .identity import RECEIPT_NAME, RunReceipt, parse_receipt, select_receipt
 from .paths import default_runs_root, project_root
+
+# DuckDB variables the seg3a dbt plugin (python_udfs/plugin.py) sets on every cursor: the
+# selected run's root, or why no run could be selected.
+RUN_ROOT_VARIABLE = "seg3a_run_root"
+CONTEXT_ERROR_VARIABLE = "seg3a_context_error"
+
+
+class RunSelectionError(Exception):
+    """No usable run was selected for a dbt invocation (callers map it to their code)."""
 
 
 def _resolve_root(text: str) -> Path:
@@ -43,6 +52,21 @@ class RunContext:
         tokens = Tokens(receipt.seed, receipt.parameter_hash, receipt.manifest_fingerprint, receipt.run_id)
         roots = tuple(_resolve_root(r) for r in receipt.external_roots) or (project_root(),)
         return cls(receipt, catalogue, tokens, roots)
+
+    @classmethod
+    def from_run_root(cls, run_root: Path | str) -> "RunContext":
+        """The run whose receipt lies in `run_root` (ReceiptError when it is unusable)."""
+        return cls.from_receipt(parse_receipt(Path(run_root) / RECEIPT_NAME))
+
+    @classmethod
+    def from_session(cls, session) -> "RunContext":
+        """The run the seg3a plugin selected for this dbt invocation, read from the
+        DuckDB session's variables: RunSelectionError when there is none."""
+        run_root, error = session.execute(
+            f"select getvariable('{RUN_ROOT_VARIABLE}'), getvariable('{CONTEXT_ERROR_VARIABLE}')").fetchone()
+        if not run_root:
+            raise RunSelectionError(f"run receipt unusable: {error or 'no run selected'}")
+        return cls.from_run_root(run_root)
 
     def catalogue_path(self, dataset_id: str) -> str:
         return self.catalogue.render(dataset_id, self.tokens)

@@ -122,7 +122,7 @@ def certify(runs: RunSource, out: Path, *, seedpack: Sequence[int] = gates.SEEDP
     extra = sorted(s for s in roots if s not in seedpack)
     docs: dict[int, dict[str, Any]] = {}
     for seed in [s for s in seedpack if s in roots]:
-        ctx = RunContext.from_receipt(parse_receipt(roots[seed] / RECEIPT_NAME))
+        ctx = RunContext.from_run_root(roots[seed])
         result = score.score_run(ctx, band=band, population=population,
                                  zone_universe_reference=zone_universe_reference)
         score.write_score(result, out / f"seed={seed}")

@@ -37,10 +37,10 @@ from typing import Any, Iterable, Mapping
 import pyarrow as pa
 
 from ..core.catalogue import CatalogueError
-from ..core.context import RunContext
+from ..core.context import RunContext, RunSelectionError
 from ..core.digests import FileChangedError, sha256_artefact
 from ..core.errors import Seg3aError
-from ..core.identity import RECEIPT_NAME, ReceiptError, parse_receipt
+from ..core.identity import ReceiptError
 from ..core.reports import StateClock, append_segment_state_run, identity_fields, write_run_report
 from ..core.schemas import SchemaPackError, SchemaPacks
 
@@ -236,18 +236,16 @@ def state_clock(ctx: RunContext, state: str) -> StateClock:
 def context_from_session(session, spec: StateSpec) -> RunContext:
     """The run the plugin selected for this dbt invocation; an unusable run receipt is the
     state's INFRASTRUCTURE failure (no report can be written: identity is unknown)."""
-    run_root, error = session.execute(
-        "select getvariable('seg3a_run_root'), getvariable('seg3a_context_error')"
-    ).fetchone()
-    if not run_root:
-        raise StateFailure(spec, spec.infrastructure, "run_receipt", f"run receipt unusable: {error or 'no run selected'}",
-                           operation="read", path=None, io_error_class="run_receipt_invalid")
-    return context_from_run_root(run_root, spec)
+    try:
+        return RunContext.from_session(session)
+    except (RunSelectionError, ReceiptError, CatalogueError) as exc:
+        raise StateFailure(spec, spec.infrastructure, "run_receipt", str(exc),
+                           operation="read", path=None, io_error_class="run_receipt_invalid") from exc
 
 
 def context_from_run_root(run_root: str | Path, spec: StateSpec) -> RunContext:
     try:
-        return RunContext.from_receipt(parse_receipt(Path(run_root) / RECEIPT_NAME))
+        return RunContext.from_run_root(run_root)
     except (ReceiptError, CatalogueError) as exc:
         raise StateFailure(spec, spec.infrastructure, "run_receipt", str(exc),
                            operation="read", path=None, io_error_class="run_receipt_invalid") from exc

@@ -2,26 +2,19 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pyarrow as pa
 
-from ..core.context import RunContext
-from ..core.identity import RECEIPT_NAME, ReceiptError, parse_receipt
+from ..core.context import RunContext, RunSelectionError
+from ..core.identity import ReceiptError
 from .s0_gate import S0Failure, run_s0
 
 
 def context_from_session(session) -> RunContext:
     """The run selected by the plugin for this dbt invocation."""
-    run_root, error = session.execute(
-        "select getvariable('seg3a_run_root'), getvariable('seg3a_context_error')"
-    ).fetchone()
-    if not run_root:
-        raise S0Failure("010", "INFRASTRUCTURE", f"run receipt unusable: {error or 'no run selected'}",
-                        operation="read", io_error_class="run_receipt_invalid")
     try:
-        return RunContext.from_receipt(parse_receipt(Path(run_root) / RECEIPT_NAME))
-    except ReceiptError as exc:
+        return RunContext.from_session(session)
+    except (RunSelectionError, ReceiptError) as exc:
         raise S0Failure("010", "INFRASTRUCTURE", str(exc), operation="read", io_error_class="run_receipt_invalid") from exc
 
 

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from ..core.context import RunContext
-from ..core.identity import RECEIPT_NAME, parse_receipt
 from .s7_members import FLAG_NAME, INDEX_NAME
 
 STATES = ("S0", "S1", "S2", "S3", "S4", "S5", "S6", "S7")
@@ -169,7 +168,7 @@ def _verdict(summary: Summary) -> str:
 
 def summary_text(run_root: Path | str, database: str | None = None) -> tuple[str, bool]:
     """(rendered summary, sealed) of the run whose receipt is at `run_root`."""
-    ctx = RunContext.from_receipt(parse_receipt(Path(run_root) / RECEIPT_NAME))
+    ctx = RunContext.from_run_root(run_root)
     summary = collect(ctx)
     return render(summary, database), summary.sealed
 
