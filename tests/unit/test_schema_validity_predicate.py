@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from seg3a.core.schemas import SchemaPacks
+from seg3a.core.schemas import AnchorError, SchemaPacks
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "contracts"
@@ -101,3 +101,15 @@ def test_remembered_verdicts_equal_fresh_validation(packs):
         assert packs.validate_json(anchor, instance) == fresh.validate_json(anchor, instance)
     assert packs.validate_json(anchor, {**base, "draws_total": True})
     assert not packs.validate_json(anchor, {**base, "draws_total": 1})
+
+
+def test_an_unresolvable_reference_is_an_anchor_error_in_both_paths():
+    """A `$ref` that points nowhere surfaces as AnchorError from validate_json and from the
+    predicate alike, naming the anchor."""
+    pack = {"$id": "schemas.layer1.yaml", "checks": {"dangling": {"anyOf": [{"$ref": "#/$defs/absent"}]}}}
+    broken = SchemaPacks({"schemas.layer1.yaml": pack})
+    anchor = "schemas.layer1.yaml#/checks/dangling"
+    with pytest.raises(AnchorError, match="cannot be evaluated"):
+        broken.validate_json(anchor, 1)
+    with pytest.raises(AnchorError, match="cannot be evaluated"):
+        broken.validity_predicate(anchor)(1)

@@ -22,6 +22,7 @@ violation list is the state's schema-invalid code; an `OSError` is infrastructur
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import hashlib
@@ -433,6 +434,17 @@ class _FlatObjectPredicate:
         return verdict
 
 
+@contextlib.contextmanager
+def _evaluation_errors(anchor: str) -> Iterator[None]:
+    """An unresolvable `$ref` inside the packs, met while validating, as AnchorError."""
+    try:
+        yield
+    except Exception as exc:
+        if type(exc).__module__.startswith(("referencing", "jsonschema")):
+            raise AnchorError(f"anchor {anchor!r} cannot be evaluated: {exc}", anchor=anchor) from exc
+        raise
+
+
 def _instance_key(instance: Any) -> bytes | None:
     """SHA-256 of the instance's pickle, or None when it cannot be pickled."""
     try:
@@ -615,12 +627,8 @@ class SchemaPacks:
         key = _instance_key(instance)
         if key is not None and (anchor, key) in self._verdicts:
             return list(self._verdicts[anchor, key])
-        try:
+        with _evaluation_errors(anchor):
             errors = sorted(validator.iter_errors(instance), key=lambda e: (_path_sort_key(e), e.message))
-        except Exception as exc:  # an unresolvable $ref inside the packs
-            if type(exc).__module__.startswith(("referencing", "jsonschema")):
-                raise AnchorError(f"anchor {anchor!r} cannot be evaluated: {exc}", anchor=anchor) from exc
-            raise
         violations = [Violation(e.json_path, _message(e)) for e in errors]
         if key is not None:
             if len(self._verdicts) >= 1024:
@@ -642,44 +650,44 @@ class SchemaPacks:
             fast = self._flat_object_predicate(anchor) or validator.is_valid
 
             def predicate(instance: Any) -> bool:
-                try:
+                with _evaluation_errors(anchor):
                     return fast(instance)
-                except Exception as exc:  # an unresolvable $ref inside the packs, as in validate_json
-                    if type(exc).__module__.startswith(("referencing", "jsonschema")):
-                        raise AnchorError(f"anchor {anchor!r} cannot be evaluated: {exc}", anchor=anchor) from exc
-                    raise
 
             self._predicates[anchor] = predicate
         return predicate
 
-    def _flat_object_predicate(self, anchor: str, depth: int = 0) -> Callable[[Any], bool] | None:
+    def _through_lone_refs(self, anchor: str) -> tuple[str, str, Any]:
+        """(pack, anchor, node) of the schema `anchor` stands for once every `$ref` that is
+        its node's only validation keyword is followed (within the pack, at most 8)."""
         pack, node = self._locate(anchor)
-        if not isinstance(node, dict) or depth > 8:
+        for _ in range(8):
+            reference = node.get("$ref") if isinstance(node, dict) else None
+            if not (isinstance(reference, str) and reference.startswith("#/")
+                    and node.keys() & _ProjectValidator.VALIDATORS.keys() == {"$ref"}):
+                break
+            anchor = pack + reference
+            pack, node = self._locate(anchor)
+        return pack, anchor, node
+
+    def _flat_object_predicate(self, anchor: str) -> Callable[[Any], bool] | None:
+        pack, anchor, node = self._through_lone_refs(anchor)
+        if not isinstance(node, dict):
             return None
         keywords = node.keys() & _ProjectValidator.VALIDATORS.keys()
-        reference = node.get("$ref")
-        if keywords == {"$ref"} and isinstance(reference, str) and reference.startswith("#/"):
-            return self._flat_object_predicate(pack + reference, depth + 1)
         additional = node.get("additionalProperties", True)  # true: keys beyond `properties` are allowed
         properties, required = node.get("properties", {}), node.get("required", [])
         if (not keywords <= {"type", "properties", "required", "additionalProperties"} or node.get("type") != "object"
                 or not isinstance(additional, bool) or not isinstance(properties, dict)
                 or not isinstance(required, list)):
             return None
-        value_validators = {name: self._value_validator(pack, f"{anchor}/properties/{_pointer_token(name)}")
+        value_validators = {name: self._value_validator(f"{anchor}/properties/{_pointer_token(name)}")
                             for name in properties}
         return _FlatObjectPredicate(frozenset(required), value_validators, additional)
 
-    def _value_validator(self, pack: str, anchor: str) -> Any:
+    def _value_validator(self, anchor: str) -> Any:
         """Validator of one property's sub-schema: on the schema itself when, after lone
         `$ref`s, it holds no reference (no registry lookups per value), else through it."""
-        node = self._locate(anchor)[1]
-        for _ in range(8):
-            reference = node.get("$ref") if isinstance(node, dict) else None
-            if not (isinstance(reference, str) and reference.startswith("#/")
-                    and not node.keys() & _ProjectValidator.VALIDATORS.keys() - {"$ref"}):
-                break
-            node = self._locate(pack + reference)[1]
+        node = self._through_lone_refs(anchor)[2]
         if isinstance(node, (dict, bool)) and not _holds_reference(node):
             return _ProjectValidator(node, format_checker=_FORMAT_CHECKER)
         return _ProjectValidator({"$ref": anchor}, registry=self._registry, format_checker=_FORMAT_CHECKER)
