@@ -251,8 +251,8 @@ def context_from_run_root(run_root: str | Path, spec: StateSpec) -> RunContext:
                            operation="read", path=None, io_error_class="run_receipt_invalid") from exc
 
 
-@functools.lru_cache(maxsize=4)
 def schema_packs(contracts_root: str) -> SchemaPacks:
+    """The packs of a contracts root; SchemaPacks.load keeps one instance per pack bytes."""
     return SchemaPacks.load(contracts_root)
 
 
@@ -532,7 +532,11 @@ def write_state_report(
     output_format: str = "parquet",
 ) -> dict:
     """Write `s<k>_run_report_3A` (overwritten per invocation) and append the
-    segment_state_runs row, on PASS and on FAIL (01 §5.3)."""
+    segment_state_runs row, on PASS and on FAIL (01 §5.3). A FAIL report gets, unless
+    given, every counter null and the state's `fail_blocks`."""
+    if status == "FAIL":
+        counts = dict.fromkeys(spec.count_keys) if counts is None else counts
+        blocks = copy.deepcopy(dict(spec.fail_blocks)) if blocks is None else blocks
     times = state_clock(ctx, spec.state).finish()
     output_path = ctx.catalogue_path(spec.output_id) if spec.output_id and status == "PASS" else None
     report = identity_fields(spec.state, ctx.tokens, status)
@@ -727,8 +731,7 @@ def report_failed_states(payload: str, run_root: str | None) -> str:
             continue
         try:
             ctx = context_from_run_root(run_root, spec)
-            write_state_report(ctx, spec, "FAIL", failure=failure, counts=dict.fromkeys(spec.count_keys),
-                               blocks=copy.deepcopy(dict(spec.fail_blocks)))
+            write_state_report(ctx, spec, "FAIL", failure=failure)
         except Exception as exc:  # the hook reports; it does not fail the invocation
             written.append(f"{state}:unwritten({type(exc).__name__})")
             continue

@@ -8,7 +8,6 @@ run report, which is operational (01 §5.3).
 """
 from __future__ import annotations
 
-import copy
 import json
 import os
 import shutil
@@ -343,5 +342,4 @@ def run_report_pass(verified: Verified, published: Published) -> dict:
 
 def run_report_fail(ctx, failure: StateFailure) -> dict:
     reported = ReportedFailure(failure.code, failure.error_class, failure.phase, dict(failure.context))
-    return write_state_report(ctx, SPEC, "FAIL", failure=reported, counts=dict.fromkeys(COUNT_KEYS),
-                              blocks=copy.deepcopy(dict(SPEC.fail_blocks)))
+    return write_state_report(ctx, SPEC, "FAIL", failure=reported)
