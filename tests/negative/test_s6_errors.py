@@ -166,6 +166,8 @@ def test_build_maps_a_failing_check_query_to_003(s5_done):
     report = s5_done.run_report()
     assert (report["status"], report["error_code"]) == ("FAIL", CODES["003"])
     assert "CHK_S3_SHARE_SUM" in report["error_context"]["failed_checks"]
+    # judged from the others' outcomes, the status-consistency check cannot run either
+    assert "CHK_STATE_STATUS_CONSISTENCY" in report["error_context"]["failed_checks"]
     assert not any(s5_done.path(d).exists() for d in OUTPUTS)
 
 
