@@ -1,9 +1,11 @@
 """Wall time and peak memory of S1 + S2 (`dbt build` of S0, staging, S1 and S2) at three
 world sizes, with the Z(c) build measured separately.
 
-Z(c) (the zone-universe models) depends only on the reference data and its own SQL, so
-it is built once per digest of those inputs and cached under build/zone-universe-cache/;
-every measured S1+S2 run starts from a copy of that DuckDB file. Worlds are generated
+Z(c) (the zone-universe models) depends only on the reference data, the rule and its own
+code: its overlay is stored once per digest of those inputs under
+build/zone-universe-cache/<key>/ (seg3a.zones.cache), the store every build uses. The
+Z(c) models are built once into a DuckDB file (reusing the store, or computing it with
+--rebuild-zone-universe) and every measured S1+S2 run starts from a copy of that file. Worlds are generated
 against a private external root holding the project's reference data and committed
 policies. Each measured run is a fresh `dbt build` subprocess on a run root cleared of 3A
 outputs; its peak RSS comes from `os.wait4`, the per-state spans (first model start to
@@ -16,7 +18,6 @@ written as JSON to bench/results/bench_s1_s2.json.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import platform
@@ -33,7 +34,6 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "bench_s1_s2.json"
-CACHE_DIR = ROOT / "build" / "zone-universe-cache"
 RULE_FILE = ROOT / "contracts" / "zone_universe_rule.yaml"
 DBT = Path(sys.executable).with_name("dbt")
 DEFAULT_SIZES = (3_000, 100_000, 1_000_000)
@@ -98,48 +98,29 @@ def state_spans(run_results: dict) -> dict[str, float]:
 
 
 # --------------------------------------------------------------------------- Z(c) and policies
-def zone_universe_key(project_dir: Path) -> str:
-    from seg3a.core.paths import default_external_root
-
-    external = default_external_root()
-    inputs = [
-        external / "reference/spatial/world_countries/2024/world_countries.parquet",
-        external / "reference/spatial/tz_world/2025a/tz_world.parquet",
-        RULE_FILE,
-        *sorted((project_dir / "models/segment3a/zone_universe").glob("*.sql")),
-        *sorted((project_dir / "models/segment3a/staging").glob("stg_ref__*.sql")),
-        *sorted((ROOT / "src/seg3a/zones").glob("*.py")),
-    ]
-    hasher = hashlib.sha256()
-    for path in inputs:
-        hasher.update(path.name.encode())
-        hasher.update(hashlib.sha256(path.read_bytes()).digest())
-    return hasher.hexdigest()[:16]
-
-
 def zone_universe(args, work: Path) -> tuple[Path, dict]:
-    """The cached Z(c) DuckDB file and how it was obtained (built now, or cached)."""
+    """A DuckDB file holding the Z(c) tables, and how its overlay was obtained (taken from
+    the store, or computed now)."""
     from seg3a.core.paths import default_external_root
     from seg3a.world import generate_world
+    from seg3a.zones.cache import REBUILD_ENV, rebuild_forced, store_dir_for_run
 
-    key = zone_universe_key(args.project_dir)
-    cached = CACHE_DIR / f"zone_universe-{key}.duckdb"
-    timing_file = cached.with_suffix(".json")
-    if cached.is_file() and not args.rebuild_zone_universe:
-        built = json.loads(timing_file.read_bytes()) if timing_file.is_file() else {}
-        return cached, {"key": key, "source": "cache", **built}
     runs = work / "zc-runs"
-    generate_world(args.seed, 300, runs, default_external_root(), progress=lambda _line: None)
+    run_root = generate_world(args.seed, 300, runs, default_external_root(), progress=lambda _line: None)
+    store = store_dir_for_run(run_root, args.project_dir)
+    computed = args.rebuild_zone_universe or rebuild_forced() or not any(store.glob("*.parquet"))
     database = work / "zc.duckdb"
-    measured = run_dbt(["build", "--select", "+zone_count_country"], runs, database, work, args.project_dir,
-                       args.threads)
+    if args.rebuild_zone_universe:
+        os.environ[REBUILD_ENV] = "1"
+    try:
+        measured = run_dbt(["build", "--select", "+zone_count_country"], runs, database, work, args.project_dir,
+                           args.threads)
+    finally:
+        if args.rebuild_zone_universe:  # the measured S1+S2 builds take Z(c) from this file
+            os.environ.pop(REBUILD_ENV, None)
     timing = {"wall_s": round(measured["wall_s"], 2), "peak_rss_mib": round(measured["peak_rss_mib"], 1),
               "model_spans_s": {k: round(v, 2) for k, v in state_spans(measured["run_results"]).items()}}
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(database, cached.with_suffix(".tmp"))
-    cached.with_suffix(".tmp").replace(cached)
-    timing_file.write_text(json.dumps(timing, indent=2, sort_keys=True) + "\n")
-    return cached, {"key": key, "source": "built now", **timing}
+    return database, {"key": store.name, "source": "computed now" if computed else "store", **timing}
 
 
 def external_root(work: Path) -> Path:

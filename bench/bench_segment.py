@@ -12,9 +12,9 @@ node end) and each state's `wall_ms` from its run report; per lane: start-up (im
 parse) and peak RSS.
 
 What is not measured ("warm reference data"): the reference data, the Z(c) models (they
-depend only on the reference data, the rule contract and their own code; the runner
-builds them once per digest of those inputs into build/zone-universe-cache/ and copies
-them into every seed's DuckDB file) and world generation (done by the runner before
+depend only on the reference data, the rule contract and their own code; their overlay
+is stored once per digest of those inputs under build/zone-universe-cache/ and every
+build reads it from there in well under a second) and world generation (done by the runner before
 the builds, timed separately). With --warm (default), an unmeasured small pack is built
 first in the same output directory, so that the measured lanes find dbt's partial-parse
 files as a user's repeated `seg3a seedpack run` does.

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-from . import dirichlet_udf, digests, egress_udf, publishing, sql_udfs
+from . import dirichlet_udf, digests, egress_udf, publishing, sql_udfs, zone_store
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,10 @@ UDF_REGISTRY: tuple[Udf, ...] = (
     Udf("s3a_report_failed_states", _report_failed_states, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True),
     Udf("s3a_dirichlet_draw", dirichlet_udf.dirichlet_draw_arrow, dirichlet_udf.DRAW_PARAMETERS, dirichlet_udf.DRAW_RETURN_TYPE),
     Udf("s3a_run_summary", egress_udf.run_summary_arrow, ["VARCHAR"], "VARCHAR", side_effects=True),
+    Udf("s3a_stored_file", zone_store.stored_file_arrow, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True),
+    Udf("s3a_stored_file_reusable", zone_store.stored_file_reusable_arrow, ["VARCHAR"], "BOOLEAN", side_effects=True),
+    Udf("s3a_publish_stored_file", zone_store.publish_stored_file_arrow, ["VARCHAR", "VARCHAR"], "VARCHAR",
+        side_effects=True),
 )
 
 

@@ -5,11 +5,11 @@ Each seed gets its own runs root `<out>/seed=<seed>/` and DuckDB file
 hands the run roots to `seg3a realism certify`.
 
 1. Worlds: `seg3a world generate` for every seed, `--lanes` at a time.
-2. Z(c): the zone-universe models depend only on the reference data, the rule contract and
-   their own code, so they are built once per digest of those inputs into
-   `build/zone-universe-cache/` (the cache the end-to-end tests use) and copied into every
-   seed's DuckDB file; each seed's build then excludes `tag:zone_universe`.
-   `--no-zone-cache` builds them in every seed instead.
+2. Z(c): the spatial overlay is stored once per identity of the reference data and rule
+   (`build/zone-universe-cache/<key>/`, seg3a.zones.cache), the same store plain `dbt
+   build` uses. When the store lacks it, one worker builds `+zone_universe_candidates` on
+   the first seed's world before the lanes start, so two lanes never compute it both;
+   SEG3A_ZONE_UNIVERSE_REBUILD=1 makes that worker recompute and replace it.
 3. Builds: `--lanes` worker processes (one per core by default); each imports dbt and
    parses the project once, then runs `dbt build --select segment3a` for its seeds one
    after the other through dbt's programmatic runner, on a fresh copy of the parsed
@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 SEEDPACK = (42, 7, 101, 202)
-ZONE_TAG = "tag:zone_universe"
 
 
 # --------------------------------------------------------------------------- layout
@@ -87,36 +86,26 @@ def generate(seed: int, pairs: int | None, out: Path, quiet: bool) -> dict[str, 
 
 
 # --------------------------------------------------------------------------- Z(c)
-def zone_universe_cache() -> Path:
-    """The Z(c) file for the current inputs (seg3a.zones.cache; the end-to-end tests use
-    the same directory and key)."""
-    from seg3a.core.paths import project_root
-    from seg3a.zones.cache import zone_universe_key
-
-    return project_root() / "build" / "zone-universe-cache" / f"zone_universe-{zone_universe_key()}.duckdb"
+ZONE_STORE_MODEL = "zone_universe_candidates"
 
 
-def build_zone_universe(cached: str, work: str, quiet: bool) -> dict[str, Any]:
-    """Worker: the Z(c) tables built once (on a small world of seed 42), published to
-    `cached` by an atomic rename."""
-    from seg3a.core.paths import default_external_root
-    from seg3a.world.generate import generate_world
+def zone_universe_file(run_root: Path) -> Path:
+    """The stored Z(c) file the run at `run_root` reads (seg3a.zones.cache)."""
+    from seg3a.zones.cache import store_dir_for_run
 
+    return store_dir_for_run(run_root) / f"{ZONE_STORE_MODEL}.parquet"
+
+
+def store_zone_universe(seed: int, out: str, quiet: bool) -> dict[str, Any]:
+    """Worker: Z(c) computed and stored by dbt on `seed`'s world (the lanes then reuse it)."""
     started = time.perf_counter()
-    work_dir = Path(work)
-    shutil.rmtree(work_dir, ignore_errors=True)
-    runs = work_dir / "runs"
-    generate_world(42, 300, runs, default_external_root(), progress=lambda _line: None)
-    database = work_dir / "seg3a.duckdb"
-    _dbt_session(work_dir / "dbt").build(runs, database, ["--select", "+zone_count_country"], work_dir / "dbt")
-    target = Path(cached)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + f".{os.getpid()}.tmp")
-    shutil.copyfile(database, partial)
-    partial.replace(target)
-    shutil.rmtree(work_dir, ignore_errors=True)
+    out_dir = Path(out)
+    database = seed_database(out_dir, seed)
+    database.parent.mkdir(parents=True, exist_ok=True)
+    work = out_dir / "dbt" / "zone-universe"
+    _dbt_session(work).build(seed_root(out_dir, seed), database, ["--select", f"+{ZONE_STORE_MODEL}"], work)
     wall = time.perf_counter() - started
-    _say(quiet)(f"Z(c) built once in {wall:.1f} s -> {target}")
+    _say(quiet)(f"Z(c) computed and stored once in {wall:.1f} s")
     return {"wall_s": round(wall, 3)}
 
 
@@ -197,9 +186,11 @@ def _dbt_session(work: Path, threads: int | None = None) -> _DbtSession:
     return _DbtSession(work, threads)
 
 
-def build_lane(lane: int, seeds: list[int], out: str, zone_db: str | None, threads: int | None,
-               quiet: bool) -> dict[str, Any]:
+def build_lane(lane: int, seeds: list[int], out: str, threads: int | None, quiet: bool) -> dict[str, Any]:
     """Worker: one lane, one process; parse once, then build each seed in turn."""
+    from seg3a.zones.cache import REBUILD_ENV
+
+    os.environ.pop(REBUILD_ENV, None)  # a forced Z(c) rebuild was done once, before the lanes
     say = _say(quiet)
     out_dir = Path(out)
     started, cpu = time.perf_counter(), _cpu_s()
@@ -214,9 +205,6 @@ def build_lane(lane: int, seeds: list[int], out: str, zone_db: str | None, threa
         # runner leaves them to `make test` / `dbt build`, as dbt advises for production runs.
         select = ["--select", "segment3a", "--exclude-resource-type", "unit_test"]
         database.parent.mkdir(parents=True, exist_ok=True)
-        if zone_db:
-            shutil.copyfile(zone_db, database)
-            select += ["--exclude", ZONE_TAG]
         work = seed_results(out_dir, seed).parent
         shutil.rmtree(work, ignore_errors=True)
         run_results = session.build(seed_root(out_dir, seed), database, select, work)
@@ -241,7 +229,9 @@ def lanes_threads(lanes: int) -> int:
 
 
 def run(seeds: list[int], out: Path, pairs: int | None = None, lanes: int = 2, threads: int | None = None,
-        zone_cache: bool = True, quiet: bool = False) -> dict[str, Any]:
+        quiet: bool = False) -> dict[str, Any]:
+    from seg3a.zones.cache import rebuild_forced
+
     say = _say(quiet)
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -255,17 +245,14 @@ def run(seeds: list[int], out: Path, pairs: int | None = None, lanes: int = 2, t
         started = time.perf_counter()
         worlds = list(pool.map(generate, seeds, [pairs] * len(seeds), [out] * len(seeds), [quiet] * len(seeds)))
         timings["worlds"] = {"wall_s": round(time.perf_counter() - started, 3), "seeds": worlds}
-        zone_db = None
-        if zone_cache:
-            cached = zone_universe_cache()
-            if not cached.is_file():
-                say("Z(c) not cached yet: building it once ...")
-                pool.submit(build_zone_universe, str(cached), str(out / "zone-universe-work"), quiet).result()
-            zone_db = str(cached)
+        zone_store = zone_universe_file(Path(worlds[0]["run_root"]))
+        if rebuild_forced() or not zone_store.is_file():
+            say("Z(c) not stored yet for this reference data: computing it once ...")
+            timings["zone_universe_computed"] = pool.submit(store_zone_universe, seeds[0], str(out), quiet).result()
     # fresh workers for the builds: the worlds' workers ran no dbt
     with ProcessPoolExecutor(max_workers=lanes, mp_context=context) as pool:
         started = time.perf_counter()
-        futures = [pool.submit(build_lane, lane, list(seeds[lane::lanes]), str(out), zone_db, threads, quiet)
+        futures = [pool.submit(build_lane, lane, list(seeds[lane::lanes]), str(out), threads, quiet)
                    for lane in range(lanes)]
         lane_results = [future.result() for future in futures]
         build_wall = time.perf_counter() - started
@@ -273,7 +260,7 @@ def run(seeds: list[int], out: Path, pairs: int | None = None, lanes: int = 2, t
     timings.update({
         "build_wall_s": round(build_wall, 3),
         "build_cpu_s": round(sum(lane["cpu_s"] for lane in lane_results), 3),
-        "zone_universe": zone_db,
+        "zone_universe": str(zone_store),
         "lanes_detail": [{k: v for k, v in lane.items() if k != "builds"} for lane in lane_results],
         "builds": [{k: v for k, v in b.items() if k not in ("started", "ended")} for b in builds],
         "run_roots": {str(w["seed"]): w["run_root"] for w in worlds},
@@ -299,8 +286,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lanes", type=int, default=min(2, os.cpu_count() or 1),
                         help="seeds built at the same time, one process each (default: 2, or 1 on one core)")
     parser.add_argument("--threads", type=int, default=None, help="dbt threads per build (default: the cores divided by the lanes, at least 1)")
-    parser.add_argument("--zone-cache", action=argparse.BooleanOptionalAction, default=True,
-                        help="reuse the cached Z(c) tables (default on); --no-zone-cache builds them per seed")
     parser.add_argument("--json", type=Path, default=None, help="write the timings as JSON here")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     return parser
@@ -312,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         print("seg3a seedpack run: seeds must be distinct", file=sys.stderr)
         return 2
     try:
-        timings = run(args.seeds, args.out, args.pairs, args.lanes, args.threads, args.zone_cache, args.quiet)
+        timings = run(args.seeds, args.out, args.pairs, args.lanes, args.threads, args.quiet)
     except Exception as exc:  # a failed world or build: its message, exit 1
         print(f"seg3a seedpack run: {exc}", file=sys.stderr)
         return 1

@@ -2,10 +2,10 @@
 
 Session setup, once:
 
-1. Z(c): one `dbt build` of the zone-universe models (about 90 s). The resulting DuckDB
-   file is cached under `build/zone-universe-cache/` (shared with bench/bench_s1_s2.py),
-   keyed by the digests of the reference data, the zone-universe and staging SQL and the
-   rule parameters, so later sessions reuse it.
+1. Z(c): one `dbt build` of the zone-universe models into a DuckDB file of this worker.
+   The spatial overlay comes from the store every build uses
+   (`build/zone-universe-cache/<key>/`, seg3a.zones.cache): computed by the first build
+   of a checkout (about 30-90 s), reused by every later one.
 2. A private external root with the project's reference data linked and its committed
    policies copied (the prior pack checked to cover exactly that Z(c)).
 3. A small world (seed 42, 300 pairs) generated against that external root.
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import nullcontext
 import shutil
 import subprocess
 import sys
@@ -36,14 +37,13 @@ from seg3a.core.identity import RECEIPT_NAME, parse_receipt
 from seg3a.core.paths import default_external_root
 from seg3a.states.s2_priors import load_string_keys
 from seg3a.world.generate import generate_world
-from seg3a.zones.cache import zone_universe_key
-from tests.conftest import exclusive, publish_file
+from seg3a.zones.cache import store_dir_for_run
+from tests.conftest import exclusive
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DBT = Path(sys.executable).with_name("dbt")
 # The dbt project to run; a copy of the project may be named for isolated work.
 DBT_PROJECT = Path(os.environ.get("SEG3A_DBT_PROJECT_DIR", PROJECT_ROOT))
-CACHE_DIR = PROJECT_ROOT / "build" / "zone-universe-cache"
 RULE_FILE = PROJECT_ROOT / "contracts" / "zone_universe_rule.yaml"
 SEED, PAIRS = 42, 300
 STATE_MODELS = "+s1_run_report_3A +s2_run_report_3A"
@@ -87,24 +87,27 @@ def run_dbt(args: list[str], runs_root: Path, database: Path, work: Path, thread
     return DbtResult(done.returncode, done.stdout + done.stderr)
 
 
+_ZONE_DATABASES: dict[Path, Path] = {}
+
+
 def build_zone_universe(work: Path) -> Path:
-    """The cached DuckDB file holding zone_universe and zone_count_country. Built by one
-    process at a time (the xdist workers share the cache): under the cache's file lock,
-    published by an atomic rename, so a reader never sees a half-written file."""
-    cached = CACHE_DIR / f"zone_universe-{zone_universe_key(DBT_PROJECT)}.duckdb"
-    if cached.is_file():
-        return cached
-    with exclusive(f"zone-universe-{cached.stem}"):
-        if cached.is_file():  # built by another worker while this one waited
-            return cached
-        runs = work / "zc-runs"
-        shutil.rmtree(runs, ignore_errors=True)
-        generate_world(SEED, PAIRS, runs, default_external_root(), progress=lambda _line: None)
-        database = work / "zc.duckdb"
-        database.unlink(missing_ok=True)
+    """A DuckDB file of this process holding the Z(c) tables, built once per process by
+    `dbt build --select +zone_count_country` (the overlay from the shared store). The
+    first build of a checkout computes and stores the overlay: the xdist workers take it
+    in turn under a file lock, so only one computes it."""
+    if DBT_PROJECT in _ZONE_DATABASES:
+        return _ZONE_DATABASES[DBT_PROJECT]
+    runs = work / "zc-runs"
+    shutil.rmtree(runs, ignore_errors=True)
+    database = work / "zc.duckdb"
+    database.unlink(missing_ok=True)
+    run_root = generate_world(SEED, PAIRS, runs, default_external_root(), progress=lambda _line: None)
+    stored = (store_dir_for_run(run_root, DBT_PROJECT) / "zone_universe_candidates.parquet").is_file()
+    with nullcontext() if stored else exclusive("zone-universe-store"):
         result = run_dbt(["build", "--select", "+zone_count_country"], runs, database, work)
-        assert result.ok, result.output[-4000:]
-        return publish_file(database, cached)
+    assert result.ok, result.output[-4000:]
+    _ZONE_DATABASES[DBT_PROJECT] = database
+    return database
 
 
 def make_external_root(base: Path, zone_db: Path) -> Path:

@@ -4,17 +4,13 @@ by the `dbt build --select segment3a` command line (same world, same paths) give
 bytes for every file under the run root (the operational run reports and segment_state_runs excepted, as in
 test_s5_s7.py: they carry wall times).
 
-Both start from the cached Z(c) DuckDB file shared with the other end-to-end tests (the
-runner finds it under the same key) and read a private external root, as the fixtures do."""
+Both take the Z(c) overlay from the store every build uses (build/zone-universe-cache/)
+and read a private external root, as the fixtures do."""
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from seg3a import cli, seedpack
@@ -33,7 +29,7 @@ def test_help_names_the_options(capsys):
         cli.main(["seedpack", "run", "--help"])
     assert stop.value.code == 0
     text = capsys.readouterr().out
-    for option in ("--seeds", "--out", "--pairs", "--lanes", "--threads", "--zone-cache", "--json", "--quiet"):
+    for option in ("--seeds", "--out", "--pairs", "--lanes", "--threads", "--json", "--quiet"):
         assert option in text
 
 
@@ -45,7 +41,6 @@ def test_repeated_seeds_are_refused(capsys, tmp_path):
 @pytest.mark.e2e
 def test_runner_and_command_line_give_identical_run_roots(tmp_path, capfd):
     zone_db = build_zone_universe(tmp_path / "zc")
-    assert seedpack.zone_universe_cache() == zone_db  # the runner reuses the tests' Z(c)
     out, timings = tmp_path / "pack", tmp_path / "timings.json"
     external = make_external_root(tmp_path, zone_db)  # policies frozen for both paths
     with environment(ENGINE_GIT_COMMIT=engine_commit(), SEG3A_EXTERNAL_ROOT=str(external)):
@@ -71,29 +66,7 @@ def test_runner_and_command_line_give_identical_run_roots(tmp_path, capfd):
             run_root = generate_world(seed, PAIRS, runs, default_external_root(), progress=lambda _line: None)
             assert run_root == packed
             database.unlink()
-            shutil.copyfile(zone_db, database)
-            result = run_dbt(["build", "--select", "segment3a", "--exclude", "tag:zone_universe"], runs, database,
-                             tmp_path / "cli" / f"work-{seed}")
+            result = run_dbt(["build", "--select", "segment3a"], runs, database, tmp_path / "cli" / f"work-{seed}")
             assert result.ok, result.output[-4000:]
             by_cli = run_files(run_root)
             assert by_runner == by_cli, sorted(set(by_runner.items()) ^ set(by_cli.items()))[:6]
-
-
-@pytest.mark.e2e
-def test_zone_universe_cache_is_a_complete_database(tmp_path):
-    """The runner builds Z(c) with dbt in-process and copies the DuckDB file into the
-    cache: the copy must hold the tables (dbt's database closed and checkpointed first),
-    not an empty file whose data stayed in a write-ahead log. Run in a child process, as
-    the runner's worker is, so dbt's in-process state stays out of this test process."""
-    cached = tmp_path / "zone_universe.duckdb"
-    code = ("import sys; from seg3a import seedpack; "
-            "seedpack.build_zone_universe(sys.argv[1], sys.argv[2], True)")
-    done = subprocess.run([sys.executable, "-c", code, str(cached), str(tmp_path / "work")],
-                          capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert not cached.with_name(cached.name + ".wal").exists()
-    with duckdb.connect(str(cached), read_only=True) as con:
-        tables = {row[0] for row in con.execute("select table_name from duckdb_tables()").fetchall()}
-        assert {"zone_universe", "zone_count_country"} <= tables, tables
-        countries = con.execute("select count(*) from zone_count_country").fetchone()[0]
-    assert countries > 200  # one row per ISO country with land in the reference data

@@ -1,6 +1,6 @@
-"""The Z(c) cache key (seg3a.zones.cache): the same inputs give the same key wherever the
+"""The Z(c) store key (seg3a.zones.cache): the same inputs give the same key wherever the
 project lies; any change to a zone-universe model or reference staging model gives a new
-one, so a cached Z(c) is never reused for other SQL."""
+one, and so do the reference data, the rule contract and the engine versions."""
 from __future__ import annotations
 
 import re
@@ -36,3 +36,28 @@ def test_every_model_input_changes_the_key(tmp_path):
         assert zone_universe_key(copy) != key, path.name
         path.write_bytes(original)
     assert zone_universe_key(copy) == key
+
+
+def test_reference_data_and_rule_contract_change_the_key(tmp_path):
+    """The key reads the polygons and the rule a run resolves (a run may shadow them)."""
+    defaults = zone_universe_inputs()
+    key = zone_universe_key()
+    named = {"world_countries": defaults[0], "tz_world": defaults[1], "rule_file": defaults[2]}
+    assert zone_universe_key(**named) == key
+    for name, path in named.items():
+        copy = tmp_path / name / path.name
+        copy.parent.mkdir()
+        copy.write_bytes(path.read_bytes())
+        assert zone_universe_key(**{name: copy}) == key, name  # same bytes elsewhere: same key
+        copy.write_bytes(path.read_bytes() + b"\n")
+        assert zone_universe_key(**{name: copy}) != key, name
+
+
+def test_engine_versions_are_part_of_the_key(monkeypatch):
+    """GEOS in the spatial extension computes the overlay: another version, another key."""
+    import seg3a.zones.cache as cache
+
+    key = zone_universe_key()
+    assert any(v.startswith("duckdb_extension_spatial==") for v in cache.engine_versions())
+    monkeypatch.setattr(cache, "engine_versions", lambda: ["duckdb==0.0.0", "duckdb_extension_spatial==0.0.0"])
+    assert zone_universe_key() != key

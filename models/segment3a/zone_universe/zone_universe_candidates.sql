@@ -1,4 +1,4 @@
-{{ config(materialized='table') }}
+{{ config(materialized='seg3a_stored_table') }}
 -- Z(c) measures and membership verdict (spec 02 §1), the single implementation of
 -- the rule: every (country, tzid) pair whose polygons share land, with the
 -- measures the rule reads and its verdict. `zone_universe` publishes kept rows.

@@ -1,0 +1,119 @@
+"""The Z(c) store (seg3a.zones.cache, materialization `seg3a_stored_table`) through real
+dbt builds: the overlay is computed once per key, published as Parquet outside the run's
+database, reused (and said so) by the next build whatever its database, recomputed when
+SEG3A_ZONE_UNIVERSE_REBUILD=1 or when the reference data change.
+
+Each run root shadows the reference polygons with a few Benelux countries and their
+zones (files under `<run root>/reference/` take precedence), so the overlay takes seconds
+and its key is this test's own; the store is a private folder (SEG3A_ZONE_UNIVERSE_CACHE)."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from seg3a.core.context import RunContext
+from seg3a.core.duck import connect
+from seg3a.core.paths import default_external_root
+from seg3a.world.generate import generate_world
+from seg3a.zones.cache import REBUILD_ENV, STORE_ENV, store_dir_for_run
+from tests.e2e.conftest import run_dbt
+from tests.e2e.test_s3_s4 import environment
+
+pytestmark = pytest.mark.e2e
+
+MODEL = "zone_universe_candidates"
+COUNTRIES = ("BE", "LU", "NL")
+ZONES = ("Europe/Brussels", "Europe/Luxembourg", "Europe/Amsterdam", "Europe/Berlin", "Europe/Paris")
+
+
+def shadow_reference(run_root: Path, countries: tuple[str, ...]) -> None:
+    """Small copies of the polygon datasets under the run root's reference folder."""
+    ctx = RunContext.from_run_root(run_root)
+    conn = connect()
+    try:
+        for dataset_id, key, keep in (("world_countries", "country_iso", countries), ("tz_world_2025a", "tzid", ZONES)):
+            source = ctx.path(dataset_id)
+            target = run_root / "reference" / ctx.catalogue_path(dataset_id)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            conn.execute(f"copy (select * from read_parquet('{source}') where {key} in ? order by all) "
+                         f"to '{target}' (format parquet)", [list(keep)])
+            manifest = source.with_name(source.stem + ".manifest.json")  # the release S0 records
+            shutil.copyfile(manifest, target.with_name(manifest.name))
+    finally:
+        conn.close()
+
+
+def make_run(base: Path, countries: tuple[str, ...] = COUNTRIES) -> tuple[Path, Path]:
+    runs = base / "runs"
+    run_root = generate_world(42, 300, runs, default_external_root(), progress=lambda _line: None)
+    shadow_reference(run_root, countries)
+    return runs, run_root
+
+
+def build(runs: Path, database: Path, work: Path) -> str:
+    database.unlink(missing_ok=True)
+    result = run_dbt(["build", "--select", f"+{MODEL}"], runs, database, work)
+    assert result.ok, result.output[-4000:]
+    return result.output
+
+
+def rows(query: str, database: Path | None = None) -> list[tuple]:
+    with duckdb.connect(str(database) if database else ":memory:", read_only=database is not None) as conn:
+        return conn.execute(query).fetchall()
+
+
+def table_rows(database: Path) -> list[tuple]:
+    return rows(f"select * from {MODEL}", database)
+
+
+def test_overlay_is_computed_once_then_reused_until_a_rebuild_is_forced(tmp_path):
+    store_root = tmp_path / "store"
+    with environment(**{STORE_ENV: str(store_root)}):
+        runs, run_root = make_run(tmp_path / "a")
+        stored = store_dir_for_run(run_root) / f"{MODEL}.parquet"
+        assert stored.parent.parent == store_root and not stored.exists()
+
+        output = build(runs, tmp_path / "first.duckdb", tmp_path / "w1")
+        assert f"{MODEL}: computed and stored as {stored}" in output
+        computed = table_rows(tmp_path / "first.duckdb")
+        assert {row[0] for row in computed} == set(COUNTRIES) and len(computed) >= len(COUNTRIES)
+        assert rows(f"select * from read_parquet('{stored}')") == computed
+        assert [p.name for p in stored.parent.iterdir()] == [stored.name]  # no staged file left behind
+        published = stored.stat().st_mtime_ns
+
+        # another database, same inputs: read from the store, not recomputed
+        output = build(runs, tmp_path / "second.duckdb", tmp_path / "w2")
+        assert f"{MODEL}: reused {stored}" in output and "computed and stored" not in output
+        assert table_rows(tmp_path / "second.duckdb") == computed
+        assert stored.stat().st_mtime_ns == published
+
+        # the build really reads the stored file: a changed file shows in the table ...
+        rows(f"copy (select * from read_parquet('{stored}') order by country_iso, tzid offset 1) to '{stored}.x' "
+             f"(format parquet)")
+        Path(f"{stored}.x").replace(stored)
+        build(runs, tmp_path / "third.duckdb", tmp_path / "w3")
+        assert table_rows(tmp_path / "third.duckdb") == computed[1:]
+
+        # ... until a forced rebuild recomputes it and replaces the stored file
+        with environment(**{REBUILD_ENV: "1"}):
+            output = build(runs, tmp_path / "fourth.duckdb", tmp_path / "w4")
+        assert f"{MODEL}: computed and stored as {stored}" in output
+        assert table_rows(tmp_path / "fourth.duckdb") == computed
+        assert rows(f"select * from read_parquet('{stored}')") == computed
+
+
+def test_other_reference_data_get_their_own_stored_overlay(tmp_path):
+    store_root = tmp_path / "store"
+    with environment(**{STORE_ENV: str(store_root)}):
+        runs, run_root = make_run(tmp_path / "a")
+        build(runs, tmp_path / "a.duckdb", tmp_path / "wa")
+        other_runs, other_root = make_run(tmp_path / "b", COUNTRIES[:2])
+        other = store_dir_for_run(other_root)
+        assert other != store_dir_for_run(run_root)
+        output = build(other_runs, tmp_path / "b.duckdb", tmp_path / "wb")
+        assert f"{MODEL}: computed and stored as {other / MODEL}.parquet" in output
+        assert {row[0] for row in table_rows(tmp_path / "b.duckdb")} == set(COUNTRIES[:2])
+        assert sorted(p.name for p in store_root.iterdir()) == sorted([other.name, store_dir_for_run(run_root).name])
