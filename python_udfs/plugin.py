@@ -53,17 +53,25 @@ class PluginConfigError(ValueError):
 
 class Plugin(BasePlugin):
     def initialize(self, plugin_config: dict[str, Any]) -> None:
-        unknown = set(plugin_config) - {"runs_root", "run_id"}
+        from seg3a.core.duck import RESOURCE_SETTINGS, resource_settings
+
+        unknown = set(plugin_config) - {"runs_root", "run_id", *RESOURCE_SETTINGS}
         if unknown:
             raise PluginConfigError(f"E3A_PLUGIN_CONFIG: unknown plugin config keys {sorted(unknown)}")
         self.runs_root = plugin_config.get("runs_root") or None
         self.run_id = plugin_config.get("run_id") or None
+        # DuckDB memory_limit / threads / temp_directory from the profile (empty: DuckDB's default)
+        self.resources = resource_settings({k: plugin_config.get(k, "") for k in RESOURCE_SETTINGS})
         self.variables: dict[str, Any] = {}
         self._batch = ""
 
     def configure_connection(self, conn) -> None:
-        from seg3a.core.duck import load_spatial
+        from seg3a.core.duck import apply_resource_settings, load_spatial
 
+        try:
+            apply_resource_settings(conn, self.resources)
+        except ValueError as exc:
+            raise PluginConfigError(f"E3A_PLUGIN_CONFIG: {exc}") from exc
         load_spatial(conn)
         for udf in UDF_REGISTRY:
             conn.create_function(

@@ -6,6 +6,7 @@ package ships the signed extension, so we LOAD it by path instead.
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 import duckdb
@@ -33,9 +34,41 @@ def load_spatial(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(f"LOAD '{spatial_extension_path().as_posix()}'")
 
 
+# DuckDB resource settings and the environment variables that set them (profiles.yml
+# passes the same variables to the dbt plugin). Unset or empty: DuckDB's default (80 % of
+# RAM, one thread per core, `<database>.tmp`). Results never depend on them.
+RESOURCE_SETTINGS = {
+    "memory_limit": "SEG3A_DUCKDB_MEMORY_LIMIT",
+    "threads": "SEG3A_DUCKDB_THREADS",
+    "temp_directory": "SEG3A_DUCKDB_TEMP_DIR",
+}
+
+
+def resource_settings(values: dict[str, str] | None = None) -> dict[str, str]:
+    """The resource settings to apply: `values` (setting -> value) if given, else the
+    environment; empty values are left out."""
+    if values is None:
+        values = {name: os.environ.get(variable, "") for name, variable in RESOURCE_SETTINGS.items()}
+    unknown = set(values) - set(RESOURCE_SETTINGS)
+    if unknown:
+        raise ValueError(f"unknown DuckDB resource settings {sorted(unknown)}")
+    return {name: str(value).strip() for name, value in values.items() if str(value or "").strip()}
+
+
+def apply_resource_settings(conn: duckdb.DuckDBPyConnection, settings: dict[str, str]) -> None:
+    """SET each setting (a bad value fails here, naming the setting)."""
+    for name, value in settings.items():
+        try:
+            conn.execute(f"SET {name} = ?", [int(value) if name == "threads" else value])
+        except (duckdb.Error, ValueError) as exc:
+            raise ValueError(f"DuckDB setting {name} = {value!r} ({RESOURCE_SETTINGS[name]}): {exc}") from exc
+
+
 def connect(database: str = ":memory:", *, spatial: bool = True, threads: int | None = None) -> duckdb.DuckDBPyConnection:
-    """Open a DuckDB connection, optionally with spatial functions and a thread cap."""
+    """Open a DuckDB connection with the environment's resource settings, optionally with
+    spatial functions and a thread cap."""
     conn = duckdb.connect(database)
+    apply_resource_settings(conn, resource_settings())
     if threads is not None:
         conn.execute(f"SET threads = {int(threads)}")
     if spatial:
