@@ -16,7 +16,7 @@ import json
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import duckdb
 import pyarrow.parquet as pq
@@ -107,6 +107,23 @@ class _Reader:
             raise _io_failure(phase, f"cannot read {rel}", exc, rel) from exc
         self.files.append(Path(path))
         return data
+
+    def read_lines(self, path: Path, phase: str, component: str, rel: str) -> Iterator[bytes]:
+        """The file's lines as `bytes.splitlines` gives them, read a line at a time (an RNG
+        log may be gigabytes; only one line is held), with read_bytes' failures."""
+        try:
+            handle = open(path, "rb")
+        except FileNotFoundError:
+            raise fail("001", phase, f"{rel} is missing", component=component, reason="missing", path=rel) from None
+        except OSError as exc:
+            raise _io_failure(phase, f"cannot read {rel}", exc, rel) from exc
+        self.files.append(Path(path))
+        with handle:
+            try:
+                for chunk in handle:  # ends at b"\n"; splitlines also splits at a lone b"\r"
+                    yield from chunk.splitlines()
+            except OSError as exc:
+                raise _io_failure(phase, f"cannot read {rel}", exc, rel) from exc
 
     def read_json(self, dataset_id: str, phase: str, component: str) -> Any:
         rel = self.rel(dataset_id, phase)
@@ -257,28 +274,32 @@ class _Reader:
             raise fail("001", "rng_logs", f"{log_id} does not resolve at {rel}", component="RNG_LOGS",
                        reason="missing", logical_id=log_id, path=rel)
         anchor = self.anchor(log_id, "rng_logs")
+        packs = self.packs()  # once per log: loading checks every pack file's bytes
+        valid = packs.validity_predicate(anchor)
         lines = 0
         for path in files:
-            for number, line in enumerate(self.read_bytes(path, "rng_logs", "RNG_LOGS", rel).splitlines(), 1):
+            for number, line in enumerate(self.read_lines(path, "rng_logs", "RNG_LOGS", rel), 1):
                 if not line.strip():
                     continue
                 lines += 1
-                self._rng_line(anchor, log_id, path, number, line)
+                self._rng_line(packs, valid, anchor, log_id, path, number, line)
         may_be_empty = nothing_escalated and log_id != "rng_audit_log"
         if lines == 0 and not may_be_empty:
             raise fail("001", "rng_logs", f"{log_id} has no row", component="RNG_LOGS", reason="empty",
                        logical_id=log_id, path=rel)
 
-    def _rng_line(self, anchor: str, log_id: str, path: Path, number: int, line: bytes) -> None:
+    @staticmethod
+    def _rng_line(packs: SchemaPacks, valid: Callable[[Any], bool], anchor: str, log_id: str, path: Path,
+                  number: int, line: bytes) -> None:
         where = {"component": "RNG_LOGS", "logical_id": log_id, "file": path.name, "line": number}
         try:
             record = json.loads(line)
         except ValueError:
             raise fail("001", "rng_logs", f"{log_id} line {number} is not JSON", reason="schema_invalid",
                        **where) from None
-        if self.packs().validity_predicate(anchor)(record):
+        if valid(record):
             return
-        violations = self.packs().validate_json(anchor, record)
+        violations = packs.validate_json(anchor, record)
         if violations:
             raise fail("001", "rng_logs", f"{log_id} line {number} fails its schema: {violations[0]}",
                        reason="schema_invalid", **where)

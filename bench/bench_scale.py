@@ -1,0 +1,282 @@
+"""How the whole segment scales with the world: worlds of 3k, 100k and 1M pairs (10M with
+`--sizes ... 10000000`), each generated and built by `dbt build --select segment3a`, next
+to a floor measured in the same run.
+
+Per size, each step runs as its own subprocess and is measured from outside: wall time,
+CPU seconds (user + system of the process and the children it waited for) and the peak
+RSS of the whole process tree (the sum over the process and its descendants, sampled
+from /proc every 0.1 s; `ru_maxrss` of the largest single process is kept too).
+1. world: `seg3a world generate --seed S --pairs N`.
+2. build: `dbt build --select segment3a` on that world, in a fresh DuckDB file; per-state
+   spans (first node start to last node end) from dbt's run_results.json. The Z(c)
+   overlay comes from its store (computed once before the sizes, not measured).
+3. floor: DuckDB alone doing the data work the segment cannot avoid: read the world's
+   outlets, count them per merchant x country, expand every pair to one row per zone of
+   its country's Z(c), write the rows as one zstd Parquet file in key order and SHA-256
+   it. build / floor is the ratio the targets speak of.
+
+DuckDB resource settings (SEG3A_DUCKDB_MEMORY_LIMIT, ...) are taken from the environment,
+as by any build. The load average before each step is recorded: the numbers are only
+comparable on a quiet machine. Results go to bench/results/bench_scale.json and a log-log
+plot (time and peak RSS against pairs, with the floor) to bench/results/bench_scale.png.
+
+    python bench/bench_scale.py --help
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_segment import STATES, state_spans  # noqa: E402  (sibling benchmark: one span definition)
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "bench_scale.json"
+PLOT = ROOT / "bench" / "results" / "bench_scale.png"
+BIN = Path(sys.executable).parent
+DEFAULT_SIZES = (3_000, 100_000, 1_000_000)
+ZONE_MODELS = ("zone_universe", "zone_count_country")
+
+FLOOR = r'''
+import hashlib, sys, duckdb
+run_root, zones, target = sys.argv[1:4]
+con = duckdb.connect()
+con.execute(f"""
+copy (
+    with outlets as (
+        select merchant_id, legal_country_iso
+        from read_parquet('{run_root}/data/layer1/1A/outlet_catalogue/*/*/*.parquet', hive_partitioning = false)
+    ),
+    pairs as (select merchant_id, legal_country_iso, count(*) as site_count from outlets group by all),
+    zones as (select country_iso, tzid from read_parquet('{zones}') where kept)
+    select p.merchant_id, p.legal_country_iso, z.tzid, p.site_count
+    from pairs as p inner join zones as z on z.country_iso = p.legal_country_iso
+    order by p.merchant_id, p.legal_country_iso, z.tzid
+) to '{target}' (format parquet, compression zstd, row_group_size 122880)
+""")
+with open(target, "rb") as handle:
+    print(hashlib.file_digest(handle, "sha256").hexdigest())
+'''
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES),
+                        help="target pairs per world (default 3000 100000 1000000; add 10000000 for 10M)")
+    parser.add_argument("--seed", type=int, default=7, help="world seed (default 7)")
+    parser.add_argument("--threads", type=int, default=None, help="dbt threads (default: the profile's)")
+    parser.add_argument("--work", type=Path, default=None, help="work directory (default: a temporary one)")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--json", type=Path, default=RESULTS, help="results file (default bench/results/bench_scale.json)")
+    parser.add_argument("--plot", type=Path, default=PLOT, help="plot file (default bench/results/bench_scale.png)")
+    return parser.parse_args(argv)
+
+
+# --------------------------------------------------------------------------- measuring
+def _children(pid: int) -> list[int]:
+    found = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as handle:
+                found += [int(child) for child in handle.read().split()]
+    except OSError:
+        pass
+    return found
+
+
+def _rss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def tree_rss_kib(pid: int) -> int:
+    """RSS of `pid` and all its descendants, summed."""
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        total += _rss_kib(current)
+        stack += _children(current)
+    return total
+
+
+def run_measured(command: list[str], env: dict[str, str], log: Path) -> dict:
+    """Run `command`; wall, CPU, peak tree RSS (sampled) and peak single-process RSS."""
+    load = os.getloadavg()[0]
+    started = time.perf_counter()
+    with open(log, "wb") as out:
+        child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        peak = [0]
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.is_set():
+                peak[0] = max(peak[0], tree_rss_kib(child.pid))
+                done.wait(0.1)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        _pid, status, usage = os.wait4(child.pid, 0)
+        done.set()
+        sampler.join()
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{' '.join(command[:3])} failed; see {log}:\n{log.read_text(errors='replace')[-3000:]}")
+    return {"wall_s": round(wall, 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+            "peak_tree_rss_mib": round(peak[0] / 1024, 1), "max_process_rss_mib": round(usage.ru_maxrss / 1024, 1),
+            "load_average_before": round(load, 2)}
+
+
+def dbt_env(runs_root: Path, database: Path, work: Path) -> dict[str, str]:
+    return dict(os.environ, DBT_PROFILES_DIR=str(ROOT), DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+                SEG3A_RUNS_ROOT=str(runs_root), SEG3A_DUCKDB=str(database), SEG3A_RUN_ID="",
+                DBT_LOG_PATH=str(work / "dbt-logs"), DBT_TARGET_PATH=str(work / "dbt-target"))
+
+
+def zone_spans(run_results: dict) -> float:
+    """Seconds the Z(c) models took (their own timings, summed)."""
+    total = 0.0
+    for result in run_results["results"]:
+        name = result["unique_id"].split(".")[-1]
+        if result["unique_id"].startswith("model.") and name.startswith(ZONE_MODELS):
+            total += result.get("execution_time") or 0.0
+    return round(total, 2)
+
+
+# --------------------------------------------------------------------------- one size
+def measure_size(pairs: int, args, work: Path) -> dict:
+    from seg3a.zones.cache import store_dir_for_run
+
+    size_dir = work / f"pairs-{pairs}"
+    shutil.rmtree(size_dir, ignore_errors=True)
+    size_dir.mkdir(parents=True)
+    runs = size_dir / "runs"
+    world = run_measured([str(BIN / "seg3a"), "world", "generate", "--seed", str(args.seed), "--pairs", str(pairs),
+                          "--runs-root", str(runs), "--quiet"], dict(os.environ), size_dir / "world.log")
+    run_root = next(p for p in runs.iterdir() if p.is_dir())
+    summary = json.loads(next((run_root / "data/layer1/1A/validation").rglob("s9_summary.json")).read_bytes())
+
+    command = [str(BIN / "dbt"), "build", "--select", "segment3a", "--no-use-colors"]
+    if args.threads:
+        command += ["--threads", str(args.threads)]
+    database = size_dir / "seg3a.duckdb"
+    build = run_measured(command, dbt_env(runs, database, size_dir), size_dir / "build.log")
+    results = json.loads((size_dir / "dbt-target" / "run_results.json").read_bytes())
+    build["state_span_s"] = state_spans(results)
+    build["zone_universe_models_s"] = zone_spans(results)
+    database.unlink(missing_ok=True)
+
+    s1 = json.loads(next(run_root.glob("reports/layer1/3A/state=S1/**/run_report.json")).read_bytes())
+    with duckdb.connect() as con:
+        zone_rows = con.execute(f"select count(*) from read_parquet('{run_root}/data/layer1/3A/zone_alloc/*/*/*.parquet',"
+                                " hive_partitioning = false)").fetchone()[0]
+    stored = store_dir_for_run(run_root) / "zone_universe_candidates.parquet"
+    floor = run_measured([sys.executable, "-c", FLOOR, str(run_root), str(stored), str(size_dir / "floor.parquet")],
+                         dict(os.environ), size_dir / "floor.log")
+    if not args.keep:
+        shutil.rmtree(size_dir, ignore_errors=True)
+    return {
+        "target_pairs": pairs, "pairs": s1["counts"]["pairs_total"], "pairs_escalated": s1["counts"]["pairs_escalated"],
+        "outlets": summary["rows_total"], "zone_alloc_rows": zone_rows,
+        "world": world, "build": build, "floor": floor,
+        "build_over_floor": round(build["wall_s"] / floor["wall_s"], 1) if floor["wall_s"] else None,
+    }
+
+
+def ensure_zone_store(args, work: Path) -> None:
+    """Z(c) computed once before the sizes (a small world), so no size pays for it."""
+    runs = work / "zc-runs"
+    subprocess.run([str(BIN / "seg3a"), "world", "generate", "--seed", str(args.seed), "--pairs", "300",
+                    "--runs-root", str(runs), "--quiet"], cwd=ROOT, check=True, capture_output=True)
+    done = subprocess.run([str(BIN / "dbt"), "build", "--select", "+zone_universe_candidates", "--no-use-colors"],
+                          cwd=ROOT, env=dbt_env(runs, work / "zc.duckdb", work), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"Z(c) build failed:\n{done.stdout[-3000:]}")
+    shutil.rmtree(runs, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- output
+def print_row(row: dict) -> None:
+    build, floor = row["build"], row["floor"]
+    spans = " ".join(f"{build['state_span_s'].get(s, 0.0):6.1f}" for s in STATES)
+    print(f"{row['pairs']:>9,} {row['outlets']:>11,} {row['zone_alloc_rows']:>11,} {row['world']['wall_s']:7.1f} "
+          f"{build['wall_s']:7.1f} {build['cpu_s']:7.1f} {build['peak_tree_rss_mib']:8.0f} {floor['wall_s']:6.1f} "
+          f"{floor['peak_tree_rss_mib']:7.0f} {row['build_over_floor']:6.1f}  {spans}  "
+          f"(load {build['load_average_before']:.1f})", flush=True)
+
+
+def plot(sizes: list[dict], target: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pairs = [row["pairs"] for row in sizes]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for key, label, style in (("build", "dbt build (S0..S7)", "o-"), ("floor", "floor (DuckDB only)", "s--"),
+                              ("world", "world generation", "^:")):
+        left.plot(pairs, [row[key]["wall_s"] for row in sizes], style, label=label)
+        right.plot(pairs, [row[key]["peak_tree_rss_mib"] for row in sizes], style, label=label)
+    for axis, title, unit in ((left, "wall time", "seconds"), (right, "peak RSS (process tree)", "MiB")):
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        axis.set_xlabel("merchant x country pairs")
+        axis.set_ylabel(unit)
+        axis.set_title(title)
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend()
+    fig.tight_layout()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(target, dpi=110)
+    plt.close(fig)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    work = args.work or Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    work.mkdir(parents=True, exist_ok=True)
+    sizes = []
+    try:
+        ensure_zone_store(args, work)
+        print(f"{'pairs':>9} {'outlets':>11} {'zone rows':>11} {'world s':>7} {'build s':>7} {'CPU s':>7} "
+              f"{'RSS MiB':>8} {'floor s':>6} {'fl. MiB':>7} {'ratio':>6}  "
+              + " ".join(f"{s:>6}" for s in STATES))
+        for pairs in args.sizes:
+            row = measure_size(pairs, args, work)
+            sizes.append(row)
+            print_row(row)
+    finally:
+        if not args.keep and args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+    report = {
+        "benchmark": "bench_scale", "seed": args.seed, "threads": args.threads,
+        "duckdb_settings": {k: v for k, v in os.environ.items() if k.startswith("SEG3A_DUCKDB_")},
+        "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()},
+        "sizes": sizes,
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    plot(sizes, args.plot)
+    print(f"results written to {args.json} and {args.plot}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
