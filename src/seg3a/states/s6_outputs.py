@@ -21,6 +21,7 @@ import pyarrow as pa
 from ..core.catalogue import CatalogueError
 from ..core.cjson import cj_bytes
 from ..core.digests import sha256_bytes, sha256_file
+from ..core.jsonl import file_lines
 from ..core.partitions import compare_row_sets, make_stage
 from ..core.publish import ImmutabilityViolation, PublishIOError, publish_bytes
 from ..core.schemas import SchemaPackError, SchemaPacks
@@ -58,7 +59,7 @@ def _log_records(verified: Verified, log_id: str) -> Iterable[dict]:
     path = verified.ctx.path(log_id)
     files = sorted(path.parent.glob(path.name), key=lambda p: p.name.encode()) if "*" in path.name else [path]
     for file in files:
-        for line in file.read_bytes().splitlines():
+        for line in file_lines(file):
             if line.strip():
                 yield json.loads(line)
 

@@ -25,6 +25,7 @@ import yaml
 from ..core.catalogue import CatalogueError
 from ..core.context import RunContext
 from ..core.digests import list_files, sha256_artefact
+from ..core.jsonl import handle_lines
 from ..core.schemas import SchemaPackError, SchemaPacks
 from ..core import yaml_io
 from .common import schema_packs, start_clock
@@ -109,8 +110,8 @@ class _Reader:
         return data
 
     def read_lines(self, path: Path, phase: str, component: str, rel: str) -> Iterator[bytes]:
-        """The file's lines as `bytes.splitlines` gives them, read a line at a time (an RNG
-        log may be gigabytes; only one line is held), with read_bytes' failures."""
+        """The file's lines as `bytes.splitlines` gives them, a line at a time
+        (seg3a.core.jsonl), with read_bytes' failures."""
         try:
             handle = open(path, "rb")
         except FileNotFoundError:
@@ -120,8 +121,7 @@ class _Reader:
         self.files.append(Path(path))
         with handle:
             try:
-                for chunk in handle:  # ends at b"\n"; splitlines also splits at a lone b"\r"
-                    yield from chunk.splitlines()
+                yield from handle_lines(handle)
             except OSError as exc:
                 raise _io_failure(phase, f"cannot read {rel}", exc, rel) from exc
 
