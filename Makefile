@@ -10,7 +10,7 @@ PAIRS ?= default
 export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help venv reference world build run test bench certify clean
+.PHONY: help venv reference world build run test bench bench-scale certify clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ BENCHES := bench_gamma bench_world bench_s1_s2 bench_s3_s4 bench_segment bench_d
 bench: reference ## all benchmarks, one after another (JSON results in bench/results/)
 	mkdir -p bench/results
 	set -e; for b in $(BENCHES); do $(PY) bench/$$b.py --json bench/results/$$b.json; done
+
+bench-scale: reference ## the scaling benchmark (3k, 100k, 1M pairs; minutes, GiBs), bench/results/bench_scale.*
+	$(PY) bench/bench_scale.py
 
 certify: reference ## realism certification of the seedpack (42, 7, 101, 202)
 	$(SEG3A) seedpack run --seeds 42 7 101 202 --out build/seedpack
