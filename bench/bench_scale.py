@@ -39,7 +39,7 @@ from pathlib import Path
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_segment import STATES, state_spans  # noqa: E402  (sibling benchmark: one span definition)
+from bench_segment import STATES, state_of, state_spans  # noqa: E402  (sibling benchmark: one span definition)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "bench_scale.json"
@@ -120,7 +120,8 @@ def tree_rss_kib(pid: int) -> int:
 def run_measured(command: list[str], env: dict[str, str], log: Path) -> dict:
     """Run `command`; wall, CPU, peak tree RSS (sampled) and peak single-process RSS."""
     load = os.getloadavg()[0]
-    started = time.perf_counter()
+    started, started_epoch = time.perf_counter(), time.time()
+    timeline: list[tuple[float, int]] = []  # (epoch seconds, tree RSS KiB)
     with open(log, "wb") as out:
         child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         peak = [0]
@@ -128,7 +129,9 @@ def run_measured(command: list[str], env: dict[str, str], log: Path) -> dict:
 
         def sample() -> None:
             while not done.is_set():
-                peak[0] = max(peak[0], tree_rss_kib(child.pid))
+                rss = tree_rss_kib(child.pid)
+                peak[0] = max(peak[0], rss)
+                timeline.append((time.time(), rss))
                 done.wait(0.1)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -141,13 +144,34 @@ def run_measured(command: list[str], env: dict[str, str], log: Path) -> dict:
         raise RuntimeError(f"{' '.join(command[:3])} failed; see {log}:\n{log.read_text(errors='replace')[-3000:]}")
     return {"wall_s": round(wall, 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
             "peak_tree_rss_mib": round(peak[0] / 1024, 1), "max_process_rss_mib": round(usage.ru_maxrss / 1024, 1),
-            "load_average_before": round(load, 2)}
+            "load_average_before": round(load, 2), "started_epoch": started_epoch, "timeline": timeline}
 
 
 def dbt_env(runs_root: Path, database: Path, work: Path) -> dict[str, str]:
     return dict(os.environ, DBT_PROFILES_DIR=str(ROOT), DBT_SEND_ANONYMOUS_USAGE_STATS="false",
                 SEG3A_RUNS_ROOT=str(runs_root), SEG3A_DUCKDB=str(database), SEG3A_RUN_ID="",
                 DBT_LOG_PATH=str(work / "dbt-logs"), DBT_TARGET_PATH=str(work / "dbt-target"))
+
+
+def state_peak_rss(run_results: dict, timeline: list[tuple[float, int]]) -> dict[str, float]:
+    """Peak tree RSS (MiB) sampled while each state's nodes ran (first start to last end;
+    S1/S2 and the S6 tests overlap other states when dbt runs two threads)."""
+    from datetime import datetime
+
+    windows: dict[str, list[float]] = {}
+    for result in run_results["results"]:
+        parts = result["unique_id"].split(".")
+        state = state_of(parts[2] if parts[0] == "test" else parts[-1])
+        for timing in result.get("timing", []):
+            if state and timing.get("started_at"):
+                windows.setdefault(state, []).extend(
+                    datetime.fromisoformat(timing[k].replace("Z", "+00:00")).timestamp()
+                    for k in ("started_at", "completed_at"))
+    peaks = {}
+    for state, moments in sorted(windows.items()):
+        inside = [rss for at, rss in timeline if min(moments) <= at <= max(moments)]
+        peaks[state] = round(max(inside, default=0) / 1024, 1)
+    return peaks
 
 
 def zone_spans(run_results: dict) -> float:
@@ -180,6 +204,7 @@ def measure_size(pairs: int, args, work: Path) -> dict:
     build = run_measured(command, dbt_env(runs, database, size_dir), size_dir / "build.log")
     results = json.loads((size_dir / "dbt-target" / "run_results.json").read_bytes())
     build["state_span_s"] = state_spans(results)
+    build["state_peak_rss_mib"] = state_peak_rss(results, build["timeline"])
     build["zone_universe_models_s"] = zone_spans(results)
     database.unlink(missing_ok=True)
 
@@ -192,6 +217,9 @@ def measure_size(pairs: int, args, work: Path) -> dict:
                          dict(os.environ), size_dir / "floor.log")
     if not args.keep:
         shutil.rmtree(size_dir, ignore_errors=True)
+    for step in (world, build, floor):
+        step["timeline_mib"] = [[round(at - step["started_epoch"], 1), round(rss / 1024)]
+                                for at, rss in step.pop("timeline")[::10]]
     return {
         "target_pairs": pairs, "pairs": s1["counts"]["pairs_total"], "pairs_escalated": s1["counts"]["pairs_escalated"],
         "outlets": summary["rows_total"], "zone_alloc_rows": zone_rows,
@@ -220,6 +248,8 @@ def print_row(row: dict) -> None:
           f"{build['wall_s']:7.1f} {build['cpu_s']:7.1f} {build['peak_tree_rss_mib']:8.0f} {floor['wall_s']:6.1f} "
           f"{floor['peak_tree_rss_mib']:7.0f} {row['build_over_floor']:6.1f}  {spans}  "
           f"(load {build['load_average_before']:.1f})", flush=True)
+    print(f"{'':>9} peak RSS MiB per state: "
+          + ", ".join(f"{k} {v:.0f}" for k, v in build["state_peak_rss_mib"].items()), flush=True)
 
 
 def plot(sizes: list[dict], target: Path) -> None:
