@@ -304,6 +304,55 @@ def test_population_fidelity_weighted_mean_and_worst():
     assert result["target_met"] is False
 
 
+def test_tail_fidelity_over_allocation_tail_ratio_and_worst_zones():
+    # XX: 100 outlets over three zones, population 90 / 9.6 / 0.4 (the last is a tail zone, < 0.5 %).
+    #   a = 0.80 / 0.10 / 0.10, p = 0.90 / 0.096 / 0.004; over-allocation = max(0, 0.10 - 0.012) = 0.088.
+    # YY: 50 outlets, a = 0.5 / 0.5 against p = 0.5 / 0.5: nothing beyond 3p, no tail zone.
+    # ZZ: a single zone in zone_alloc: not scored (its population zone z/b has p = 0.6 of ZZ).
+    zone_alloc = _counts([
+        (1, "XX", "x/a", 80, 100), (1, "XX", "x/b", 10, 100), (1, "XX", "x/c", 10, 100),
+        (2, "YY", "y/a", 25, 50), (2, "YY", "y/b", 25, 50),
+        (3, "ZZ", "z/a", 7, 7),
+    ], with_site_count=True)
+    pop = _population([("XX", "x/a", 900.0, True), ("XX", "x/b", 96.0, True), ("XX", "x/c", 4.0, True),
+                       ("YY", "y/a", 1.0, True), ("YY", "y/b", 1.0, True),
+                       ("ZZ", "z/a", 4.0, True), ("ZZ", "z/b", 6.0, True)])
+    tails = truth.population_fidelity(_conn(zone_alloc=zone_alloc), pop)["tails"]
+    assert tails["countries_scored"] == 2
+    assert tails["over_allocation"] == pytest.approx(100 * 0.088 / 150, abs=1e-15)
+    # Only XX has a tail zone: 100 * 0.10 outlets-weighted share against 100 * 0.004.
+    assert tails["tail_ratio"] == pytest.approx(0.10 / 0.004, rel=1e-12)
+    assert tails["tail_outlet_share"] == pytest.approx(10 / 150, rel=1e-12)
+    assert tails["tail_population_share_weighted"] == pytest.approx(0.4 / 150, rel=1e-12)
+    worst = tails["worst_zones"]
+    assert [(w["country_iso"], w["tzid"], w["outlets"]) for w in worst] == [("XX", "x/c", 10)]
+    assert (worst[0]["a_z"], worst[0]["p_z"]) == pytest.approx((0.10, 0.004), abs=1e-15)
+    assert worst[0]["outlets_beyond_3p"] == pytest.approx(8.8, abs=1e-12)
+
+
+def test_tail_fidelity_without_tail_zones_has_no_ratio():
+    zone_alloc = _counts([(1, "YY", "y/a", 3, 4), (1, "YY", "y/b", 1, 4)], with_site_count=True)
+    pop = _population([("YY", "y/a", 1.0, True), ("YY", "y/b", 1.0, True)])
+    tails = truth.population_fidelity(_conn(zone_alloc=zone_alloc), pop)["tails"]
+    assert tails["tail_ratio"] is None
+    assert tails["over_allocation"] == 0.0 and tails["worst_zones"] == []
+
+
+def test_s3_variety_main_zone_std_and_normalised_dispersion():
+    priors = _priors([("BB", "b/1", 0.8), ("BB", "b/2", 0.2), ("CC", "c/1", 1.0)])
+    shares = _zones([
+        (1, "BB", "b/1", 0.7), (2, "BB", "b/1", 0.9), (3, "BB", "b/1", 0.8),   # main zone, std 0.1
+        (1, "BB", "b/2", 0.3), (2, "BB", "b/2", 0.1), (3, "BB", "b/2", 0.2),   # std 0.1
+        (1, "CC", "c/1", 1.0), (2, "CC", "c/1", 1.0),                          # single zone: p = 1, not scored
+    ], "share_drawn", pa.float64())
+    result = metrics.s3_variety(_conn(s2_country_zone_priors=priors, s3_zone_shares=shares))
+    assert result.values["S3-main-std.median"] == pytest.approx(0.1, abs=1e-12)
+    assert result.detail["main_zone_by_country"][0]["tzid"] == "b/1"
+    # 0.1 / sqrt(0.8 * 0.2) = 0.25 for both zones of BB.
+    assert result.values["S3-std-norm.median"] == pytest.approx(0.25, abs=1e-12)
+    assert result.detail["groups_normalised"] == 2
+
+
 # ------------------------------------------------------------------ Z(c)
 
 

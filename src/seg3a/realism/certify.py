@@ -131,7 +131,7 @@ def certify(runs: RunSource, out: Path, *, seedpack: Sequence[int] = gates.SEEDP
     document["plots"] = {"primary_medians": _primary_plot(document, out, seedpack)}
     report.write_json(out / CERT_JSON, document)
     (out / CERT_MD).write_text("\n".join(certification_markdown(document)), encoding="utf-8")
-    rows = [r for s in docs for r in report.gate_table_rows(s, docs[s]["gates"]["gates"])]
+    rows = [r for s in docs for r in score.gate_rows(docs[s])]
     report.write_gate_table(out / score.GATES_PARQUET, rows + report.gate_table_rows(None, document["cross_seed"]))
     return document
 

@@ -19,6 +19,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from . import truth
+
 B = "B"
 BPLUS = "BPLUS"
 LEVELS = (B, BPLUS)
@@ -62,6 +64,24 @@ GATES: tuple[Gate, ...] = (
     Gate("CONS.s4", "CONS.s4", "eq", 0, 0, "CONS s4_zone_counts (violating pairs)"),
     Gate("CONS.zone_alloc", "CONS.zone_alloc", "eq", 0, 0, "CONS zone_alloc (violating pairs)"),
 )
+
+
+# The ground-truth targets of spec 06 (population JSD and the two tail figures): reported
+# beside the scorecard with the same comparison, one row each in the gate table; the
+# scorecard verdict is defined by the gates above and does not include them.
+TRUTH_TARGETS: tuple[Gate, ...] = (
+    Gate("TRUTH.jsd", "population.jsd", "le", truth.JSD_TARGET, truth.JSD_TARGET,
+         "population JSD, outlet-weighted over countries"),
+    Gate("TRUTH.over_allocation", "tail.over_allocation", "le", truth.OVER_ALLOCATION_TARGET,
+         truth.OVER_ALLOCATION_TARGET, "over-allocation: outlet share beyond 3x the zone's population share"),
+    Gate("TRUTH.tail_ratio", "tail.tail_ratio", "le", truth.TAIL_RATIO_TARGET, truth.TAIL_RATIO_TARGET,
+         "tail ratio: outlet share / population share of zones under 0.5 % of their country's people"),
+)
+
+
+def evaluate_truth_targets(values: Mapping[str, Any]) -> dict[str, Any]:
+    results = [evaluate_gate(g, values.get(g.metric)) for g in TRUTH_TARGETS]
+    return {"targets": results, "met": level_passes(results, B), "failed": failed_gates(results, B)}
 
 
 def escalation_band_gate(band: Sequence[float] = DEFAULT_ESCALATION_BAND) -> Gate:

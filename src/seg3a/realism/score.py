@@ -57,6 +57,19 @@ def _ground_truth(conn, available: set[str], population: Mapping[str, Any],
     return document, fidelity
 
 
+def truth_values(fidelity: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The ground-truth figures the targets read (None without zone_alloc)."""
+    tails = (fidelity or {}).get("tails") or {}
+    return {"population.jsd": (fidelity or {}).get("jsd_outlet_weighted_mean"),
+            "tail.over_allocation": tails.get("over_allocation"), "tail.tail_ratio": tails.get("tail_ratio")}
+
+
+def gate_rows(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The gate-table rows of one score: the scorecard gates, then the truth targets."""
+    return report.gate_table_rows(document["run"]["seed"],
+                                  list(document["gates"]["gates"]) + list(document["truth_targets"]["targets"]))
+
+
 def score_bound(conn, bindings: Mapping[str, data.Binding], identity: Mapping[str, Any], *,
                 band: Sequence[float] = gates.DEFAULT_ESCALATION_BAND, population: Mapping[str, Any] | None = None,
                 zone_universe_reference: Mapping[str, Any] | None = None) -> Score:
@@ -66,6 +79,7 @@ def score_bound(conn, bindings: Mapping[str, data.Binding], identity: Mapping[st
     results = metrics.compute_all(conn, available)
     values = metrics.flat_values(results)
     ground, fidelity = _ground_truth(conn, available, population, zone_universe_reference)
+    values.update(truth_values(fidelity))
     counterparts = truth.ground_truth_counterparts(population["summary"])
     document = {
         "format": FORMAT,
@@ -76,6 +90,7 @@ def score_bound(conn, bindings: Mapping[str, data.Binding], identity: Mapping[st
         "metrics": values,
         "metric_details": {name: r.detail for name, r in results.items()},
         "gates": gates.evaluate_seed(values, band, counterparts),
+        "truth_targets": gates.evaluate_truth_targets(values),
         "ground_truth": ground,
     }
     return Score(document, results, fidelity)
@@ -130,7 +145,7 @@ def write_score(score: Score, out: Path) -> dict[str, Path]:
     document = dict(score.document, plots=names)
     report.write_json(out / SCORE_JSON, document)
     (out / SCORE_MD).write_text("\n".join(score_markdown(document)), encoding="utf-8")
-    report.write_gate_table(out / GATES_PARQUET, report.gate_table_rows(document["run"]["seed"], document["gates"]["gates"]))
+    report.write_gate_table(out / GATES_PARQUET, gate_rows(document))
     return {"json": out / SCORE_JSON, "markdown": out / SCORE_MD, "gates": out / GATES_PARQUET,
             **{k: out / v for k, v in names.items()}}
 
@@ -159,10 +174,31 @@ def _population_lines(population: Mapping[str, Any]) -> list[str]:
         [[c["country_iso"], c["outlets"], c["jsd"], c["top_zone_allocation"], c["top_share_allocation"],
           c["top_zone_population"], c["top_share_population"], c["population_outside_allocation"]]
          for c in fidelity["worst_countries"]])
+    lines += _tail_lines(fidelity["tails"])
     if fidelity["countries_without_population"]:
         lines += ["Countries with outlets but no population (left out of the mean): " + ", ".join(
             f"{c['country_iso']} ({c['outlets']})" for c in fidelity["countries_without_population"]), ""]
     return lines
+
+
+def _tail_lines(tails: Mapping[str, Any]) -> list[str]:
+    lines = [f"- Over-allocation (outlet share beyond {tails['over_allocation_factor']:g}x the zone's population share, "
+             f"outlet-weighted over {tails['countries_scored']} countries with >= 2 zones): "
+             f"**{report.fmt(tails['over_allocation'])}** (target <= {tails['over_allocation_target']}).",
+             f"- Tail ratio (zones under {fmt_pct(tails['tail_population_share'])} of their country's population): "
+             f"**{report.fmt(tails['tail_ratio'])}** (target <= {tails['tail_ratio_target']}); they hold "
+             f"{fmt_pct_value(tails['tail_outlet_share'])} of the outlets against "
+             f"{fmt_pct_value(tails['tail_population_share_weighted'])} of the population.", ""]
+    if tails["worst_zones"]:
+        lines += ["Zones holding the most outlets beyond 3x their population share:", ""] + report.table(
+            ["country", "tzid", "outlets", "a_z (share of outlets)", "p_z (share of population)", "outlets beyond 3 p_z"],
+            [[w["country_iso"], w["tzid"], w["outlets"], w["a_z"], w["p_z"], report.fmt(w["outlets_beyond_3p"], 1)]
+             for w in tails["worst_zones"]])
+    return lines
+
+
+def fmt_pct_value(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.2f} %"
 
 
 def fmt_pct(value: float) -> str:

@@ -27,6 +27,10 @@ from .metrics import fetch_columns, quantile
 GEONAMES_DATASET = "cities1000"
 MIN_ZONE_SHARE = 0.01
 JSD_TARGET = 0.05
+OVER_ALLOCATION_FACTOR = 3.0
+OVER_ALLOCATION_TARGET = 0.01
+TAIL_POPULATION_SHARE = 0.005
+TAIL_RATIO_TARGET = 1.5
 ZONE_UNIVERSE_TARGET = 0.95
 WORST = 10
 
@@ -124,7 +128,7 @@ _UNION_SQL = """
                  coalesce(a.outlets, 0) AS outlets, coalesce(pz.population, 0) AS population,
                  a.tzid IS NOT NULL AS in_allocation
           FROM a FULL OUTER JOIN pz ON a.country_iso = pz.country_iso AND a.tzid = pz.tzid)
-    SELECT u.country_iso, u.tzid, u.outlets / ac.country_outlets AS p,
+    SELECT u.country_iso, u.tzid, u.outlets, u.outlets / ac.country_outlets AS p,
            u.population / pc.country_population AS q, u.in_allocation,
            ac.country_outlets, pc.country_population
     FROM u JOIN ac USING (country_iso) JOIN pc USING (country_iso)
@@ -168,6 +172,7 @@ def population_fidelity(conn, pop: pa.Table, worst: int = WORST) -> dict[str, An
     mean = float(np.dot(weights, divergence) / weights.sum()) if weights.sum() > 0 else None
     ranked = sorted(per_country, key=lambda r: (-r["jsd"], r["country_iso"]))
     return {
+        "tails": tail_fidelity(cols, worst),
         "jsd_outlet_weighted_mean": mean,
         "target": JSD_TARGET,
         "target_met": mean is not None and mean <= JSD_TARGET,
@@ -176,6 +181,50 @@ def population_fidelity(conn, pop: pa.Table, worst: int = WORST) -> dict[str, An
         "worst_countries": ranked[:worst],
         "countries": per_country,
         "_zones": cols,
+    }
+
+
+# ------------------------------------------------------------------ tails
+
+
+def tail_fidelity(zones: Mapping[str, np.ndarray], worst: int = WORST) -> dict[str, Any]:
+    """Tail fidelity (spec 06) from the per-(country, tzid) union rows of
+    population_fidelity: `p` = a_z (the zone's share of the country's outlets), `q` =
+    p_z (its population share). Scored over countries with >= 2 zones in zone_alloc.
+
+    - over-allocation: per country sum_z max(0, a_z - 3 p_z), outlet-weighted mean;
+    - tail ratio: outlet-weighted sum of a_z over zones with p_z < 0.5 % divided by
+      the outlet-weighted sum of their p_z (None when no such zone has population);
+    - the worst zones: largest outlet count beyond 3 p_z, by name."""
+    countries, group = np.unique(zones["country_iso"].astype(str), return_inverse=True)
+    a, q = zones["p"].astype(np.float64), zones["q"].astype(np.float64)
+    country_outlets = np.zeros(countries.size)
+    country_outlets[group] = zones["country_outlets"].astype(np.float64)
+    scored = np.bincount(group, weights=zones["in_allocation"].astype(np.float64), minlength=countries.size) >= 2
+    weight = np.where(scored, country_outlets, 0.0)
+    total = weight.sum()
+    excess = np.maximum(0.0, a - OVER_ALLOCATION_FACTOR * q)
+    over = np.bincount(group, weights=excess, minlength=countries.size)
+    tail = q < TAIL_POPULATION_SHARE
+    tail_a = np.bincount(group, weights=np.where(tail, a, 0.0), minlength=countries.size)
+    tail_q = np.bincount(group, weights=np.where(tail, q, 0.0), minlength=countries.size)
+    tail_outlets, tail_population = float(weight @ tail_a), float(weight @ tail_q)
+    excess_outlets = excess * weight[group]
+    order = np.lexsort((zones["tzid"].astype(str), countries[group], -excess_outlets))
+    listed = [i for i in order[:worst] if excess_outlets[i] > 0]
+    return {
+        "over_allocation_factor": OVER_ALLOCATION_FACTOR,
+        "tail_population_share": TAIL_POPULATION_SHARE,
+        "countries_scored": int(scored.sum()),
+        "over_allocation": float(weight @ over / total) if total > 0 else None,
+        "over_allocation_target": OVER_ALLOCATION_TARGET,
+        "tail_ratio": tail_outlets / tail_population if tail_population > 0 else None,
+        "tail_ratio_target": TAIL_RATIO_TARGET,
+        "tail_outlet_share": tail_outlets / total if total > 0 else None,
+        "tail_population_share_weighted": tail_population / total if total > 0 else None,
+        "worst_zones": [{"country_iso": str(zones["country_iso"][i]), "tzid": str(zones["tzid"][i]),
+                         "outlets": int(zones["outlets"][i]), "a_z": float(a[i]), "p_z": float(q[i]),
+                         "outlets_beyond_3p": float(excess_outlets[i])} for i in listed],
     }
 
 
