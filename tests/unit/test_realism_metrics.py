@@ -353,6 +353,67 @@ def test_s3_variety_main_zone_std_and_normalised_dispersion():
     assert result.detail["groups_normalised"] == 2
 
 
+def test_truth_world_largest_remainder_by_hand():
+    from seg3a.realism import truth_world
+
+    # pair 0: n = 7, shares 0.5 / 0.3 / 0.2 -> 3.5 / 2.1 / 1.4 -> floors 3 / 2 / 1, one more to 0.5 -> 4 / 2 / 1
+    # pair 1: n = 3, shares 0.5 / 0.5 -> 1.5 / 1.5 -> tie: the earlier row (lower tzid) gets it -> 2 / 1
+    pair = np.array([0, 0, 0, 1, 1])
+    first = np.array([0, 3])
+    sites = np.array([7, 7, 7, 3, 3])
+    counts = truth_world.largest_remainder(pair, first, sites, np.array([0.5, 0.3, 0.2, 0.5, 0.5]))
+    assert counts.tolist() == [4, 2, 1, 2, 1]
+
+
+def test_truth_world_draws_zero_for_zones_without_people():
+    from seg3a.realism import truth_world
+
+    pair = np.array([0, 0, 0, 1, 1])
+    shares = truth_world.dirichlet_draws(np.random.default_rng(1), pair, np.array([10.0, 0.0, 5.0, 0.0, 3.0]))
+    assert shares[1] == 0.0 and shares[3] == 0.0 and shares[4] == 1.0
+    assert shares[:3].sum() == pytest.approx(1.0, abs=1e-15)
+
+
+def test_truth_world_priors_are_population_shares_and_keep_the_run_without_population():
+    from seg3a.realism import truth_world
+
+    priors = _priors([("XX", "x/a", 0.5), ("XX", "x/b", 0.5), ("ZZ", "z/a", 0.7), ("ZZ", "z/b", 0.3)])
+    pop = _population([("XX", "x/a", 900.0, True), ("XX", "x/b", 100.0, True)])
+    s1 = _s1([(1, "XX", 10, 2, True), (1, "ZZ", 4, 2, True)])
+    shares = _zones([(1, "XX", "x/a", 0.5), (1, "XX", "x/b", 0.5), (1, "ZZ", "z/a", 0.5), (1, "ZZ", "z/b", 0.5)],
+                    "share_drawn", pa.float64()).append_column("alpha_sum_country", pa.array([20.0] * 4))
+    conn = _conn(s1_escalation_queue=s1, s2_country_zone_priors=priors, s3_zone_shares=shares)
+    truth._population_conn(pop, conn)
+    tables = truth_world.truth_tables(conn, seed=7)
+    assert tables["s2_country_zone_priors"].column("share_effective").to_pylist() == pytest.approx([0.9, 0.1, 0.7, 0.3])
+    counts = tables["zone_alloc"].column("zone_site_count").to_pylist()
+    assert counts[0] + counts[1] == 10 and counts[2] + counts[3] == 4
+    values = truth_world.truth_values(conn, {"s1_escalation_queue", "s2_country_zone_priors", "s3_zone_shares"}, 7, pop)
+    assert values["S2-top1.median"] == pytest.approx(0.8, abs=1e-15)         # median of 0.9 and 0.7
+    assert "CONS.s4" not in values and "S1-rate" not in values
+    assert values == truth_world.truth_values(conn, {"s1_escalation_queue", "s2_country_zone_priors",
+                                                     "s3_zone_shares"}, 7, pop)
+
+
+def test_a_zone_with_almost_no_people_gets_almost_no_outlets_in_the_truth_world():
+    from seg3a.realism import truth_world
+
+    # One country, 400 split pairs of 20 sites: zone x/tiny holds 300 of 3,000,300 people.
+    priors = _priors([("XX", "x/big", 0.5), ("XX", "x/mid", 0.3), ("XX", "x/tiny", 0.2)])
+    pop = _population([("XX", "x/big", 2_000_000.0, True), ("XX", "x/mid", 1_000_000.0, True),
+                       ("XX", "x/tiny", 300.0, True)])
+    pairs = range(1, 401)
+    s1 = _s1([(m, "XX", 20, 3, True) for m in pairs])
+    shares = _zones([(m, "XX", z, 1 / 3) for m in pairs for z in ("x/big", "x/mid", "x/tiny")],
+                    "share_drawn", pa.float64()).append_column("alpha_sum_country", pa.array([30.0] * 1200))
+    conn = _conn(s1_escalation_queue=s1, s2_country_zone_priors=priors, s3_zone_shares=shares)
+    truth._population_conn(pop, conn)
+    alloc = truth_world.truth_tables(conn, seed=42)["zone_alloc"]
+    tzid, counts = alloc.column("tzid").to_pylist(), alloc.column("zone_site_count").to_pylist()
+    tiny = sum(c for z, c in zip(tzid, counts) if z == "x/tiny")
+    assert tiny <= 2                                   # of 8,000 outlets; population share 1e-4 -> 0.8 expected
+
+
 # ------------------------------------------------------------------ Z(c)
 
 

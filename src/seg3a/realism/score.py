@@ -18,7 +18,7 @@ from seg3a.core.catalogue import CatalogueError
 from seg3a.core.context import RunContext
 from seg3a.core.identity import ReceiptError
 
-from . import data, gates, metrics, plots, report, truth
+from . import data, gates, metrics, plots, report, truth, truth_world
 
 FORMAT = "seg3a-realism-score/1"
 SCORE_JSON, SCORE_MD, GATES_PARQUET = "score.json", "score.md", "realism_gates.parquet"
@@ -80,7 +80,7 @@ def score_bound(conn, bindings: Mapping[str, data.Binding], identity: Mapping[st
     values = metrics.flat_values(results)
     ground, fidelity = _ground_truth(conn, available, population, zone_universe_reference)
     values.update(truth_values(fidelity))
-    counterparts = truth.ground_truth_counterparts(population["summary"])
+    truth_world_values = truth_world.truth_values(conn, available, identity["seed"], population["table"])
     document = {
         "format": FORMAT,
         "run": dict(identity),
@@ -89,7 +89,9 @@ def score_bound(conn, bindings: Mapping[str, data.Binding], identity: Mapping[st
         "escalation_band": [float(band[0]), float(band[1])],
         "metrics": values,
         "metric_details": {name: r.detail for name, r in results.items()},
-        "gates": gates.evaluate_seed(values, band, counterparts),
+        "truth_world": {"values": truth_world_values, "tolerance": gates.TRUTH_TOLERANCE,
+                        "definition": "the run with priors equal to population shares (truth_world)"},
+        "gates": gates.evaluate_seed(values, band, truth_world_values),
         "truth_targets": gates.evaluate_truth_targets(values),
         "ground_truth": ground,
     }
@@ -181,6 +183,21 @@ def _population_lines(population: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _target_lines(targets: Mapping[str, Any] | None) -> list[str]:
+    if not targets:
+        return []
+    head = "Ground-truth targets: " + ("all met." if targets["met"] else "NOT met: " + ", ".join(targets["failed"]) + ".")
+    return [head, ""] + [f"- {t['label']}: **{report.fmt(t['value'])}** (target <= {report.fmt(t[gates.B]['threshold'])}: "
+                         f"{'met' if t[gates.B]['status'] == 'pass' else 'not met'})" for t in targets["targets"]] + [""]
+
+
+def _variety_lines(values: Mapping[str, Any]) -> list[str]:
+    return ["Merchant variety beside S3-std (not gates; spec 06 ground truth 4): std across merchants of the share of "
+            f"each multi-zone country's main zone, median over countries **{report.fmt(values.get('S3-main-std.median'))}**; "
+            "dispersion of each zone's shares normalised by sqrt(p(1-p)), median over zones "
+            f"**{report.fmt(values.get('S3-std-norm.median'))}**.", ""]
+
+
 def _tail_lines(tails: Mapping[str, Any]) -> list[str]:
     lines = [f"- Over-allocation (outlet share beyond {tails['over_allocation_factor']:g}x the zone's population share, "
              f"outlet-weighted over {tails['countries_scored']} countries with >= 2 zones): "
@@ -236,17 +253,18 @@ def _curve_lines(detail: Mapping[str, Any]) -> list[str]:
 def score_markdown(doc: Mapping[str, Any]) -> list[str]:
     run, seed_gates = doc["run"], doc["gates"]
     p = doc.get("plots", {})
-    lines = [f"# Realism score, seed {run['seed']}", "",
-             f"run_id `{run['run_id']}`, parameter_hash `{run['parameter_hash']}`, "
-             f"manifest_fingerprint `{run['manifest_fingerprint']}`", "",
-             f"Seed gates: **B {'pass' if seed_gates[gates.B] else 'FAIL'}**, "
-             f"**B+ {'pass' if seed_gates[gates.BPLUS] else 'FAIL'}** (the verdict needs the whole seedpack: "
-             "`seg3a realism certify`).", "",
-             "## Gates", ""]
-    lines += report.table(["gate", "op", "value", "B", "B+", "note"], report.gate_rows(seed_gates["gates"]))
-    conflicts = report.conflict_lines(seed_gates["gates"])
-    if conflicts:
-        lines += ["### Ground truth vs B+", ""] + conflicts + [""]
+    level = "B+" if seed_gates[gates.BPLUS] else ("B" if seed_gates[gates.B] else "neither B nor B+")
+    lines = [f"# Realism score, seed {run['seed']}: meets {level}", "",
+             report.LEVELS_EXPLAINED + " The verdict needs the whole seedpack (`seg3a realism certify`).", ""]
+    for lvl, name in ((gates.B, "B"), (gates.BPLUS, "B+")):
+        failing = report.failing_lines(seed_gates["gates"], lvl)
+        if failing and not (lvl == gates.BPLUS and not seed_gates[gates.B]):
+            lines += [f"Failing {name}:", ""] + failing + [""]
+    lines += _target_lines(doc.get("truth_targets"))
+    lines += [f"run_id `{run['run_id']}`, parameter_hash `{run['parameter_hash']}`, "
+              f"manifest_fingerprint `{run['manifest_fingerprint']}`", "", "## Gates", ""]
+    lines += report.table(report.GATE_HEADERS, report.gate_rows(seed_gates["gates"]))
+    lines += _variety_lines(doc["metrics"])
     lines += ["## Plots", ""]
     for key, alt in (("escalation_curve", "escalation curve"), ("prior_top1", "prior top-1"),
                      ("share_std", "share std"), ("realised_zones", "realised zones"),

@@ -312,8 +312,3 @@ def evaluate_reference_zone_universe(root=None) -> dict[str, Any]:
     base = Path(root) if root is not None else evaluate.PROJECT_ROOT
     result = evaluate.evaluate_files(base / evaluate.WORLD_COUNTRIES_PATH, base / evaluate.TZ_WORLD_PATH, evaluate.load_rule())
     return summarise_evaluator_result(result)
-
-
-def ground_truth_counterparts(summary: Mapping[str, Any]) -> dict[str, Any]:
-    """Values the gates may be waived by (gates.Gate.counterpart)."""
-    return {"population.top1_median": summary.get("top1_median"), "population.top1_p75": summary.get("top1_p75")}
