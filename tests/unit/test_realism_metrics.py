@@ -365,13 +365,15 @@ def test_truth_world_largest_remainder_by_hand():
     assert counts.tolist() == [4, 2, 1, 2, 1]
 
 
-def test_truth_world_draws_zero_for_zones_without_people():
+def test_truth_world_draws_almost_nothing_for_zones_without_people():
     from seg3a.realism import truth_world
 
-    pair = np.array([0, 0, 0, 1, 1])
-    shares = truth_world.dirichlet_draws(np.random.default_rng(1), pair, np.array([10.0, 0.0, 5.0, 0.0, 3.0]))
-    assert shares[1] == 0.0 and shares[3] == 0.0 and shares[4] == 1.0
-    assert shares[:3].sum() == pytest.approx(1.0, abs=1e-15)
+    merchant = np.array([1, 1, 1, 2, 2], dtype=np.uint64)
+    country = np.array(["XX"] * 5)
+    shares = truth_world.dirichlet_draws("ab" * 32, 7, merchant, country, np.array([0, 3]),
+                                         np.array([10.0, 0.0, 5.0, 0.0, 3.0]))
+    assert shares[1] < 1e-6 and shares[3] < 1e-6 and shares[4] > 1 - 1e-6
+    assert shares[:3].sum() == pytest.approx(1.0, abs=1e-12)
 
 
 def test_truth_world_priors_are_population_shares_and_keep_the_run_without_population():
@@ -384,15 +386,16 @@ def test_truth_world_priors_are_population_shares_and_keep_the_run_without_popul
                     "share_drawn", pa.float64()).append_column("alpha_sum_country", pa.array([20.0] * 4))
     conn = _conn(s1_escalation_queue=s1, s2_country_zone_priors=priors, s3_zone_shares=shares)
     truth._population_conn(pop, conn)
-    tables = truth_world.truth_tables(conn, seed=7)
+    tables = truth_world.truth_tables(conn, 7, "ab" * 32)
     assert tables["s2_country_zone_priors"].column("share_effective").to_pylist() == pytest.approx([0.9, 0.1, 0.7, 0.3])
     counts = tables["zone_alloc"].column("zone_site_count").to_pylist()
     assert counts[0] + counts[1] == 10 and counts[2] + counts[3] == 4
-    values = truth_world.truth_values(conn, {"s1_escalation_queue", "s2_country_zone_priors", "s3_zone_shares"}, 7, pop)
+    identity = {"seed": 7, "manifest_fingerprint": "ab" * 32}
+    available = {"s1_escalation_queue", "s2_country_zone_priors", "s3_zone_shares"}
+    values = truth_world.truth_values(conn, available, identity, pop)
     assert values["S2-top1.median"] == pytest.approx(0.8, abs=1e-15)         # median of 0.9 and 0.7
     assert "CONS.s4" not in values and "S1-rate" not in values
-    assert values == truth_world.truth_values(conn, {"s1_escalation_queue", "s2_country_zone_priors",
-                                                     "s3_zone_shares"}, 7, pop)
+    assert values == truth_world.truth_values(conn, available, identity, pop)
 
 
 def test_a_zone_with_almost_no_people_gets_almost_no_outlets_in_the_truth_world():
@@ -408,7 +411,7 @@ def test_a_zone_with_almost_no_people_gets_almost_no_outlets_in_the_truth_world(
                     "share_drawn", pa.float64()).append_column("alpha_sum_country", pa.array([30.0] * 1200))
     conn = _conn(s1_escalation_queue=s1, s2_country_zone_priors=priors, s3_zone_shares=shares)
     truth._population_conn(pop, conn)
-    alloc = truth_world.truth_tables(conn, seed=42)["zone_alloc"]
+    alloc = truth_world.truth_tables(conn, 42, "cd" * 32)["zone_alloc"]
     tzid, counts = alloc.column("tzid").to_pylist(), alloc.column("zone_site_count").to_pylist()
     tiny = sum(c for z, c in zip(tzid, counts) if z == "x/tiny")
     assert tiny <= 2                                   # of 8,000 outlets; population share 1e-4 -> 0.8 expected

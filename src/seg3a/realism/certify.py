@@ -237,8 +237,9 @@ def certification_markdown(doc: Mapping[str, Any]) -> list[str]:
               f"; escalation band {report.fmt(doc['escalation_band'])}.", ""]
     lines += ["## Every gate against the population truth", "",
               "The truth is the same statistic on the run with priors equal to population shares. Where it fails a "
-              f"bar, that bar is replaced by the truth's value within {report.fmt(gates.TRUTH_TOLERANCE * 100, 0)} % "
-              "(marked * in the table below).", ""]
+              f"bar, that bar is replaced by the truth's value within {report.fmt(gates.PRIOR_TOLERANCE * 100, 0)} % "
+              f"for the priors (S2) and {report.fmt(gates.DRAWN_TOLERANCE * 100, 0)} % for drawn statistics (sampling "
+              "noise); such cells are marked * in the table below.", ""]
     lines += [_gate_line(r, seeds) for r in doc["gate_table"]] + [""]
     lines += ["## Gates per seed", ""] + report.table(
         ["gate", "B", "B+", "truth"] + [f"seed {s}" for s in seeds],

@@ -12,7 +12,7 @@ Ground truth wins over any gate (06). Each gate on S2..S5 (`truth_relative`) has
 counterpart: the same statistic on the population truth (truth_world: the run with
 priors equal to population shares). Where a level's fixed threshold contradicts it
 (the truth itself fails that threshold), the level is judged against the truth's value
-within TRUTH_TOLERANCE (relative) instead: `le` passes when value <= truth * (1 + tol),
+within the gate's relative tolerance instead: `le` passes when value <= truth * (1 + tol),
 `ge` when value >= truth * (1 - tol). Every other level keeps its threshold. The
 result records which basis judged it.
 """
@@ -35,10 +35,14 @@ CV_THRESHOLDS = {B: 0.25, BPLUS: 0.15}
 CV_DDOF = 1
 
 PASS, FAIL, NOT_APPLICABLE = "pass", "fail", "n/a"
-# Relative tolerance around the truth's value where a threshold contradicts the truth:
-# covers the sampling noise between the run's Philox draws and the truth world's draws
-# (medians over a few hundred groups; measured differences in docs/realism.md).
-TRUTH_TOLERANCE = 0.10
+# Relative tolerance around the truth's value where a threshold contradicts the truth.
+# Prior statistics (S2) are deterministic: the only difference between run and truth is
+# the population estimate (cities in the zone polygon for the priors, GeoNames' own zone
+# attribute for the truth), hence 5 %. Drawn statistics (S3, S4, zone_alloc) also carry
+# sampling noise: the S3-std median of the truth varies by a CV of about 0.11 across the
+# seedpack's seeds, so 20 % is about two standard deviations (docs/realism.md).
+PRIOR_TOLERANCE = 0.05
+DRAWN_TOLERANCE = 0.20
 VERDICT_BPLUS, VERDICT_B, VERDICT_FAIL = "PASS_BPLUS", "PASS_B", "FAIL_REALISM"
 
 
@@ -56,6 +60,11 @@ class Gate:
     label: str
     truth_relative: bool = False
     meaning: str = ""
+
+    @property
+    def tolerance(self) -> float:
+        """Relative tolerance around the truth's value (see PRIOR_TOLERANCE)."""
+        return PRIOR_TOLERANCE if self.metric.startswith("S2") else DRAWN_TOLERANCE
 
 
 GATES: tuple[Gate, ...] = (
@@ -141,7 +150,7 @@ def _status(value: Any, op: str, threshold: Any) -> str:
     return PASS if compare(value, op, threshold) else FAIL
 
 
-def truth_bound(truth_value: float, op: str, tolerance: float = TRUTH_TOLERANCE) -> float:
+def truth_bound(truth_value: float, op: str, tolerance: float) -> float:
     """The bound a contradicted level uses: the truth's value widened by the relative
     tolerance in the direction the gate allows."""
     return truth_value * (1.0 + tolerance) if op == "le" else truth_value * (1.0 - tolerance)
@@ -154,8 +163,8 @@ def _level_result(gate: Gate, threshold: Any, value: Any, truth_value: Any) -> d
     if threshold is None or not gate.truth_relative or truth_value is None or gate.op not in ("le", "ge"):
         return result
     if not compare(truth_value, gate.op, threshold):
-        bound = truth_bound(truth_value, gate.op)
-        result.update(basis="truth", truth_bound=bound, tolerance=TRUTH_TOLERANCE,
+        bound = truth_bound(truth_value, gate.op, gate.tolerance)
+        result.update(basis="truth", truth_bound=bound, tolerance=gate.tolerance,
                       status=PASS if compare(value, gate.op, bound) else FAIL)
     return result
 

@@ -80,7 +80,7 @@ def score_bound(conn, bindings: Mapping[str, data.Binding], identity: Mapping[st
     values = metrics.flat_values(results)
     ground, fidelity = _ground_truth(conn, available, population, zone_universe_reference)
     values.update(truth_values(fidelity))
-    truth_world_values = truth_world.truth_values(conn, available, identity["seed"], population["table"])
+    truth_world_values = truth_world.truth_values(conn, available, identity, population["table"])
     document = {
         "format": FORMAT,
         "run": dict(identity),
@@ -89,7 +89,8 @@ def score_bound(conn, bindings: Mapping[str, data.Binding], identity: Mapping[st
         "escalation_band": [float(band[0]), float(band[1])],
         "metrics": values,
         "metric_details": {name: r.detail for name, r in results.items()},
-        "truth_world": {"values": truth_world_values, "tolerance": gates.TRUTH_TOLERANCE,
+        "truth_world": {"values": truth_world_values,
+                        "tolerance": {"S2": gates.PRIOR_TOLERANCE, "S3, S4, ZA": gates.DRAWN_TOLERANCE},
                         "definition": "the run with priors equal to population shares (truth_world)"},
         "gates": gates.evaluate_seed(values, band, truth_world_values),
         "truth_targets": gates.evaluate_truth_targets(values),

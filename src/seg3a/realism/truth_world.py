@@ -10,14 +10,17 @@ result under the run's dataset names, so the very functions of `metrics` compute
 its statistics. A country with no population in its zones keeps the run's priors
 (there is no truth to put in their place).
 
-The draws use NumPy's PCG64 seeded from the run's seed and a fixed stream label, not
-the project's Philox sampler: the truth world is a reference distribution for the
-scorer, not an output of the segment. Same run => same truth values.
+The draws come from the project's S3 sampler (python_udfs.rng.dirichlet_batch) with
+the run's manifest_fingerprint and seed, so each pair uses the very Philox substream
+it used in the run: the truth world differs from the run only through the priors, not
+through sampling noise (common random numbers). Shapes are tau * q with the S3
+alpha_floor (1e-6) for zones without people, so the Dirichlet stays valid; dispersion
+is already in tau, so the sampler's own dispersion step is off. Same run => same
+truth values.
 """
 from __future__ import annotations
 
-import hashlib
-from typing import Any
+from typing import Any, Mapping
 
 import duckdb
 import numpy as np
@@ -26,7 +29,7 @@ import pyarrow as pa
 from . import data, metrics, truth
 from .metrics import fetch_columns
 
-STREAM_LABEL = "seg3a.realism.truth_world"
+ALPHA_FLOOR = 1e-6  # the S3 alpha_floor of the shipped zone_mixture_policy
 
 # Only the statistics the truth world changes: the S1 decisions and the conservation
 # checks are the run's own, so their gates have no population counterpart.
@@ -51,11 +54,6 @@ _DRAW_ROWS_SQL = """
     ORDER BY s3.merchant_id, s3.legal_country_iso, s3.tzid"""
 
 
-def _generator(seed: int) -> np.random.Generator:
-    digest = hashlib.sha256(f"{STREAM_LABEL}|{int(seed)}".encode()).digest()
-    return np.random.default_rng(int.from_bytes(digest[:16], "big"))
-
-
 def _pair_index(merchant: np.ndarray, country: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows sorted by pair -> pair index per row and the first row of each pair."""
     new = np.ones(merchant.size, dtype=bool)
@@ -63,14 +61,16 @@ def _pair_index(merchant: np.ndarray, country: np.ndarray) -> tuple[np.ndarray, 
     return np.cumsum(new) - 1, np.flatnonzero(new)
 
 
-def dirichlet_draws(rng: np.random.Generator, pair: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """One Dirichlet draw per pair from its rows' alphas (gamma / row sum). A zone with
-    alpha 0 gets 0; a pair whose gammas all underflow gets its mean shares."""
-    gamma = rng.gamma(np.maximum(alpha, 0.0))
-    total = np.bincount(pair, weights=gamma)
-    mean = alpha / np.bincount(pair, weights=alpha)[pair]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total[pair] > 0, gamma / total[pair], mean)
+def dirichlet_draws(manifest_fingerprint: str, seed: int, merchant: np.ndarray, country: np.ndarray,
+                    first: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """One Dirichlet draw per pair (rows sorted by pair, `first` = each pair's first
+    row) with the project's sampler on the run's substreams."""
+    from python_udfs.rng import dirichlet_batch
+
+    offsets = np.append(first, alpha.size)
+    batch = dirichlet_batch(manifest_fingerprint, int(seed), merchant[first], country[first].tolist(),
+                            np.maximum(alpha, ALPHA_FLOOR), offsets)
+    return np.asarray(batch.shares, dtype=np.float64)
 
 
 def largest_remainder(pair: np.ndarray, first: np.ndarray, site_count: np.ndarray, share: np.ndarray) -> np.ndarray:
@@ -85,7 +85,7 @@ def largest_remainder(pair: np.ndarray, first: np.ndarray, site_count: np.ndarra
     return base + (position < deficit[pair])
 
 
-def truth_tables(conn: duckdb.DuckDBPyConnection, seed: int) -> dict[str, pa.Table]:
+def truth_tables(conn: duckdb.DuckDBPyConnection, seed: int, manifest_fingerprint: str) -> dict[str, pa.Table]:
     """The truth world's S2..S5 tables (only the columns the metrics read). Needs the
     `population` view (truth.population_fidelity creates it) and the run's S1, S2, S3."""
     priors = conn.execute(_PRIORS_SQL).fetch_arrow_table()
@@ -93,7 +93,8 @@ def truth_tables(conn: duckdb.DuckDBPyConnection, seed: int) -> dict[str, pa.Tab
     cols = fetch_columns(conn, _DRAW_ROWS_SQL)
     merchant, country, tzid = cols["merchant_id"].astype(np.uint64), cols["legal_country_iso"].astype(str), cols["tzid"]
     pair, first = _pair_index(merchant, country)
-    share = dirichlet_draws(_generator(seed), pair, cols["tau"] * cols["q"])
+    share = (dirichlet_draws(manifest_fingerprint, seed, merchant, country, first, cols["tau"] * cols["q"])
+             if pair.size else np.zeros(0))
     site_count = cols["site_count"].astype(np.int64)
     counts = largest_remainder(pair, first, site_count, share) if pair.size else np.zeros(0, np.int64)
     keys = {"merchant_id": pa.array(merchant, pa.uint64()), "legal_country_iso": pa.array(country, pa.string()),
@@ -107,7 +108,8 @@ def truth_tables(conn: duckdb.DuckDBPyConnection, seed: int) -> dict[str, pa.Tab
     }
 
 
-def truth_values(conn: duckdb.DuckDBPyConnection, available: set[str], seed: int, population: pa.Table) -> dict[str, Any]:
+def truth_values(conn: duckdb.DuckDBPyConnection, available: set[str], identity: Mapping[str, Any],
+                 population: pa.Table) -> dict[str, Any]:
     """The gate statistics of the truth world, keyed like metrics.flat_values; only the
     metrics computed from TRUTH_DATASETS. Empty when the run lacks S1, S2 or S3, or S3
     lacks its alpha sums (no dispersion to carry over)."""
@@ -115,7 +117,7 @@ def truth_values(conn: duckdb.DuckDBPyConnection, available: set[str], seed: int
     if not needed <= available or not metrics._has_column(conn, "s3_zone_shares", "alpha_sum_country"):
         return {}
     truth._population_conn(population, conn)
-    tables = truth_tables(conn, seed)
+    tables = truth_tables(conn, identity["seed"], identity["manifest_fingerprint"])
     world = data.connect()
     try:
         for name, table in tables.items():
