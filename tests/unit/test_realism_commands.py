@@ -49,7 +49,8 @@ def test_score_writes_reports_and_plots_deterministically(runs_root, tmp_path):
     first, second = _files(tmp_path / "a"), _files(tmp_path / "b")
     assert first == second
     assert {"score.json", "score.md", "prior_top1.png", "share_std.png", "realised_zones.png",
-            "top1_count_share.png", "escalation_curve.png", "population_vs_allocation.png"} <= set(first)
+            "top1_count_share.png", "escalation_curve.png", "population_vs_allocation.png", "tails.png",
+            "outlets_map.png"} <= set(first)
     doc = json.loads(first["score.json"])
     assert doc["run"]["seed"] == 42 and doc["run"]["run_id"] == run_id
     assert set(doc["inputs"]) == {"s1_escalation_queue", "s2_country_zone_priors", "s3_zone_shares",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -18,7 +18,7 @@ from seg3a.core.catalogue import CatalogueError
 from seg3a.core.context import RunContext
 from seg3a.core.identity import ReceiptError
 
-from . import data, gates, metrics, plots, report, truth, truth_world
+from . import data, gates, maps, metrics, plots, report, truth, truth_world
 
 FORMAT = "seg3a-realism-score/1"
 SCORE_JSON, SCORE_MD, GATES_PARQUET = "score.json", "score.md", "realism_gates.parquet"
@@ -29,6 +29,7 @@ class Score:
     document: dict[str, Any]
     results: dict[str, metrics.MetricResult]
     fidelity: dict[str, Any] | None
+    reference: dict[str, Path] = field(default_factory=dict)  # polygons for the outlets map
 
 
 def load_population(dataset: str = truth.GEONAMES_DATASET, restrict_to_zone_tab: bool = True,
@@ -99,11 +100,26 @@ def score_bound(conn, bindings: Mapping[str, data.Binding], identity: Mapping[st
     return Score(document, results, fidelity)
 
 
+def _reference_polygons(ctx: RunContext) -> dict[str, Path]:
+    """The country and tz polygons of the run's reference data, where present."""
+    found = {}
+    for key, dataset_id in (("countries", "world_countries"), ("tz", "tz_world_2025a")):
+        try:
+            path = ctx.path(dataset_id)
+        except (CatalogueError, FileNotFoundError):
+            continue
+        if path.is_file():
+            found[key] = path
+    return found
+
+
 def score_run(ctx: RunContext, **options: Any) -> Score:
     conn = data.connect()
     try:
         bindings = data.bind_run(conn, ctx)
-        return score_bound(conn, bindings, data.run_identity(ctx), **options)
+        scored = score_bound(conn, bindings, data.run_identity(ctx), **options)
+        scored.reference = _reference_polygons(ctx)
+        return scored
     finally:
         conn.close()
 
@@ -138,6 +154,9 @@ def write_plots(score: Score, out: Path) -> dict[str, str]:
                 score.document["escalation_band"]),
             "population_vs_allocation": plots.population_vs_allocation(out / "population_vs_allocation.png",
                                                                        score.fidelity),
+            "tails": plots.tail_scatter(out / "tails.png", score.fidelity),
+            "outlets_map": maps.outlets_map(out / "outlets_map.png", score.fidelity, score.reference.get("countries"),
+                                            score.reference.get("tz")),
         }
 
 
@@ -267,7 +286,8 @@ def score_markdown(doc: Mapping[str, Any]) -> list[str]:
     lines += report.table(report.GATE_HEADERS, report.gate_rows(seed_gates["gates"]))
     lines += _variety_lines(doc["metrics"])
     lines += ["## Plots", ""]
-    for key, alt in (("escalation_curve", "escalation curve"), ("prior_top1", "prior top-1"),
+    for key, alt in (("outlets_map", "outlets per time zone"), ("tails", "zone tails"),
+                     ("escalation_curve", "escalation curve"), ("prior_top1", "prior top-1"),
                      ("share_std", "share std"), ("realised_zones", "realised zones"),
                      ("top1_count_share", "top-1 count share"), ("population_vs_allocation", "population vs allocation")):
         lines += report.image(p.get(key), alt)
