@@ -211,6 +211,24 @@ def _target_lines(targets: Mapping[str, Any] | None) -> list[str]:
                          f"{'met' if t[gates.B]['status'] == 'pass' else 'not met'})" for t in targets["targets"]] + [""]
 
 
+def _country_lines(fidelity: Mapping[str, Any] | None, limit: int = 40) -> list[str]:
+    """Per multi-zone country: outlets, zones, JSD, top zone on both sides, tails."""
+    if not fidelity:
+        return []
+    tails = fidelity["tails"]["per_country"]
+    rows = sorted((c for c in fidelity["countries"] if c["country_iso"] in tails), key=lambda c: (-c["outlets"], c["country_iso"]))
+    table = [[c["country_iso"], c["outlets"], c["zones_allocation"], c["zones_with_outlets"], c["jsd"],
+              f"{c['top_zone_allocation']} {fmt_pct_value(c['top_share_allocation'])}",
+              f"{c['top_zone_population']} {fmt_pct_value(c['top_share_population'])}",
+              tails[c["country_iso"]]["over_allocation"],
+              f"{fmt_pct_value(tails[c['country_iso']]['tail_outlet_share'])} / "
+              f"{fmt_pct_value(tails[c['country_iso']]['tail_population_share'])}"] for c in rows[:limit]]
+    more = f" (first {limit} of {len(rows)}; all in score.json)" if len(rows) > limit else ""
+    return [f"## Countries with several zones{more}", ""] + report.table(
+        ["country", "outlets", "zones", "zones with outlets", "JSD", "top zone (outlets)", "top zone (people)",
+         "over-allocation", "tail zones: outlets / people"], table)
+
+
 def _variety_lines(values: Mapping[str, Any]) -> list[str]:
     return ["Merchant variety beside S3-std (not gates; spec 06 ground truth 4): std across merchants of the share of "
             f"each multi-zone country's main zone, median over countries **{report.fmt(values.get('S3-main-std.median'))}**; "
@@ -285,6 +303,7 @@ def score_markdown(doc: Mapping[str, Any]) -> list[str]:
               f"manifest_fingerprint `{run['manifest_fingerprint']}`", "", "## Gates", ""]
     lines += report.table(report.GATE_HEADERS, report.gate_rows(seed_gates["gates"]))
     lines += _variety_lines(doc["metrics"])
+    lines += _country_lines(doc["ground_truth"]["population"]["fidelity"])
     lines += ["## Plots", ""]
     for key, alt in (("outlets_map", "outlets per time zone"), ("tails", "zone tails"),
                      ("escalation_curve", "escalation curve"), ("prior_top1", "prior top-1"),

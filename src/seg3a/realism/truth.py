@@ -222,6 +222,8 @@ def tail_fidelity(zones: Mapping[str, np.ndarray], worst: int = WORST) -> dict[s
         "tail_ratio_target": TAIL_RATIO_TARGET,
         "tail_outlet_share": tail_outlets / total if total > 0 else None,
         "tail_population_share_weighted": tail_population / total if total > 0 else None,
+        "per_country": {str(c): {"over_allocation": float(o), "tail_outlet_share": float(ta), "tail_population_share": float(tq)}
+                        for c, o, ta, tq, keep in zip(countries, over, tail_a, tail_q, scored) if keep},
         "worst_zones": [{"country_iso": str(zones["country_iso"][i]), "tzid": str(zones["tzid"][i]),
                          "outlets": int(zones["outlets"][i]), "a_z": float(a[i]), "p_z": float(q[i]),
                          "outlets_beyond_3p": float(excess_outlets[i])} for i in listed],
