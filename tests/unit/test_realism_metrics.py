@@ -385,7 +385,7 @@ def test_truth_world_priors_are_population_shares_and_keep_the_run_without_popul
     shares = _zones([(1, "XX", "x/a", 0.5), (1, "XX", "x/b", 0.5), (1, "ZZ", "z/a", 0.5), (1, "ZZ", "z/b", 0.5)],
                     "share_drawn", pa.float64()).append_column("alpha_sum_country", pa.array([20.0] * 4))
     conn = _conn(s1_escalation_queue=s1, s2_country_zone_priors=priors, s3_zone_shares=shares)
-    truth._population_conn(pop, conn)
+    truth.bind_population(pop, conn)
     tables = truth_world.truth_tables(conn, 7, "ab" * 32)
     assert tables["s2_country_zone_priors"].column("share_effective").to_pylist() == pytest.approx([0.9, 0.1, 0.7, 0.3])
     counts = tables["zone_alloc"].column("zone_site_count").to_pylist()
@@ -410,7 +410,7 @@ def test_a_zone_with_almost_no_people_gets_almost_no_outlets_in_the_truth_world(
     shares = _zones([(m, "XX", z, 1 / 3) for m in pairs for z in ("x/big", "x/mid", "x/tiny")],
                     "share_drawn", pa.float64()).append_column("alpha_sum_country", pa.array([30.0] * 1200))
     conn = _conn(s1_escalation_queue=s1, s2_country_zone_priors=priors, s3_zone_shares=shares)
-    truth._population_conn(pop, conn)
+    truth.bind_population(pop, conn)
     alloc = truth_world.truth_tables(conn, 42, "cd" * 32)["zone_alloc"]
     tzid, counts = alloc.column("tzid").to_pylist(), alloc.column("zone_site_count").to_pylist()
     tiny = sum(c for z, c in zip(tzid, counts) if z == "x/tiny")

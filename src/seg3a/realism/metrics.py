@@ -86,7 +86,7 @@ def s1_rate(conn) -> MetricResult:
     pairs, escalated, multi, multi_escalated = (int(v) for v in row)
     detail = {"pairs": pairs, "escalated": escalated, "pairs_multi_zone": multi,
               "rate_multi_zone": multi_escalated / multi if multi else None}
-    if _has_column(conn, "s1_escalation_queue", "decision_reason"):
+    if has_column(conn, "s1_escalation_queue", "decision_reason"):
         reasons = conn.execute(
             "SELECT decision_reason, count(*) FROM s1_escalation_queue GROUP BY 1 ORDER BY 1"
         ).fetchall()
@@ -112,7 +112,7 @@ def s1_curve(conn, min_pairs: int = S1_BUCKET_MIN_PAIRS) -> MetricResult:
     return MetricResult({"S1-curve.major_dip": dip}, detail, {"k": k, "n": n, "rate": rate, "supported": supported})
 
 
-def _has_column(conn, relation: str, column: str) -> bool:
+def has_column(conn, relation: str, column: str) -> bool:
     return any(row[0] == column for row in conn.execute(f"DESCRIBE {relation}").fetchall())
 
 

@@ -87,7 +87,7 @@ def population_table(dataset: str = GEONAMES_DATASET, restrict_to_zone_tab: bool
     return {"table": table, "sources": sources}
 
 
-def _population_conn(pop: pa.Table, conn: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
+def bind_population(pop: pa.Table, conn: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
     from .data import connect
 
     conn = conn or connect()
@@ -101,7 +101,7 @@ def population_summary(pop: pa.Table, min_zone_share: float = MIN_ZONE_SHARE) ->
     """Real multi-zone countries: at least two zones each holding >= min_zone_share
     of the country's population. Their count, and the median / p75 of their top-1
     population share (the ground-truth counterpart of S2-top1)."""
-    conn = _population_conn(pop)
+    conn = bind_population(pop)
     cols = fetch_columns(conn, """
         WITH s AS (SELECT country_iso, tzid, population / sum(population) OVER (PARTITION BY country_iso) AS share
                    FROM population WHERE country_iso IN
@@ -161,7 +161,7 @@ def population_fidelity(conn, pop: pa.Table, worst: int = WORST) -> dict[str, An
     """Per country of zone_alloc: JSD between its outlet distribution over tzids and
     its population distribution; the outlet-weighted mean over countries; the worst
     countries. Countries without population are listed and left out of the mean."""
-    _population_conn(pop, conn)
+    bind_population(pop, conn)
     cols = fetch_columns(conn, _UNION_SQL)
     countries, group = np.unique(cols["country_iso"].astype(str), return_inverse=True)
     divergence = jsd_grouped(group, cols["p"], cols["q"], countries.size)

@@ -114,9 +114,9 @@ def truth_values(conn: duckdb.DuckDBPyConnection, available: set[str], identity:
     metrics computed from TRUTH_DATASETS. Empty when the run lacks S1, S2 or S3, or S3
     lacks its alpha sums (no dispersion to carry over)."""
     needed = {"s1_escalation_queue", "s2_country_zone_priors", "s3_zone_shares"}
-    if not needed <= available or not metrics._has_column(conn, "s3_zone_shares", "alpha_sum_country"):
+    if not needed <= available or not metrics.has_column(conn, "s3_zone_shares", "alpha_sum_country"):
         return {}
-    truth._population_conn(population, conn)
+    truth.bind_population(population, conn)
     tables = truth_tables(conn, identity["seed"], identity["manifest_fingerprint"])
     world = data.connect()
     try:
