@@ -372,7 +372,7 @@ def test_truth_world_draws_almost_nothing_for_zones_without_people():
     country = np.array(["XX"] * 5)
     shares = truth_world.dirichlet_draws("ab" * 32, 7, merchant, country, np.array([0, 3]),
                                          np.array([10.0, 0.0, 5.0, 0.0, 3.0]))
-    assert shares[1] < 1e-6 and shares[3] < 1e-6 and shares[4] > 1 - 1e-6
+    assert shares[1] < 1e-3 and shares[3] < 1e-3 and shares[4] > 1 - 1e-3
     assert shares[:3].sum() == pytest.approx(1.0, abs=1e-12)
 
 
