@@ -115,6 +115,7 @@ def test_certify_seedpack(runs_root, tmp_path, population):
     section = text.split("## Every gate against the population truth")[1].split("## Gates per seed")[0]
     assert sum(line.startswith("- **") for line in section.splitlines()) == len(gates.all_gates())
     assert [t["gate"] for t in doc["truth_targets"]["targets"]] == [t.id for t in gates.TRUTH_TARGETS]
+    assert "## Countries with several zones (seed 42)" in text and "](seed=42/outlets_map.png)" in text
 
 
 def test_certify_command_missing_seed_fails(runs_root, tmp_path):

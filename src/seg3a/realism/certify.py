@@ -107,12 +107,13 @@ def certify(runs: RunSource, out: Path, *, seedpack: Sequence[int] = gates.SEEDP
         ctx = RunContext.from_run_root(roots[seed])
         result = score.score_run(ctx, band=band, population=population,
                                  zone_universe_reference=zone_universe_reference)
-        score.write_score(result, out / f"seed={seed}")
-        docs[seed] = result.document
+        written = score.write_score(result, out / f"seed={seed}")
+        plot_names = {key: path.name for key, path in written.items() if path.suffix == ".png"}
+        docs[seed] = dict(result.document, plots=plot_names)
     document = certification_document(docs, seedpack, band, population["summary"], zone_universe_reference, extra)
     document["plots"] = {"primary_medians": _primary_plot(document, out, seedpack)}
     report.write_json(out / CERT_JSON, document)
-    (out / CERT_MD).write_text("\n".join(certification_markdown(document)), encoding="utf-8")
+    (out / CERT_MD).write_text("\n".join(certification_markdown(document, docs)), encoding="utf-8")
     rows = [r for s in docs for r in score.gate_rows(docs[s])]
     report.write_gate_table(out / score.GATES_PARQUET, rows + report.gate_table_rows(None, document["cross_seed"]))
     return document
@@ -230,7 +231,24 @@ def _headline(doc: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def certification_markdown(doc: Mapping[str, Any]) -> list[str]:
+def _first_seed_lines(doc: Mapping[str, Any], docs: Mapping[int, Mapping[str, Any]]) -> list[str]:
+    """The per-country table and the map and tail plots of the pack's first seed."""
+    seed = next((s for s in doc["seedpack"] if s in docs), None)
+    if seed is None:
+        return []
+    plots_of = docs[seed].get("plots", {})
+    lines = score._country_lines(docs[seed]["ground_truth"]["population"]["fidelity"])
+    if lines:
+        lines[0] = lines[0].replace("## Countries with several zones", f"## Countries with several zones (seed {seed})")
+    for key, alt in (("outlets_map", f"outlets per time zone, seed {seed}"), ("tails", f"zone tails, seed {seed}")):
+        if plots_of.get(key):
+            lines += report.image(f"seed={seed}/{plots_of[key]}", alt)
+    return lines
+
+
+def certification_markdown(doc: Mapping[str, Any], docs: Mapping[int, Mapping[str, Any]] | None = None) -> list[str]:
+    """The certificate for people; `docs` (the per-seed score documents) add the first
+    seed's per-country table and plots."""
     seeds = [str(s) for s in doc["seedpack"]]
     lines = _headline(doc)
     lines += [f"Seedpack {', '.join(seeds)}" + ("" if doc["seedpack_is_spec"] else " (not the spec's seedpack)") +
@@ -255,6 +273,7 @@ def certification_markdown(doc: Mapping[str, Any]) -> list[str]:
         [[r["metric"]] + [report.fmt(r["values"][s]) for s in seeds] +
          [report.fmt(r["value"]), r[gates.B]["status"], r[gates.BPLUS]["status"]] for r in doc["cross_seed"]])
     lines += report.image(doc.get("plots", {}).get("primary_medians"), "primary medians per seed")
+    lines += _first_seed_lines(doc, docs or {})
     lines += _truth_lines(doc)
     lines += ["## Runs", ""] + report.table(
         ["seed", "run_id", "parameter_hash", "report"],
