@@ -18,5 +18,5 @@ def model(dbt, session):
 
     ctx = RunContext.from_session(session)
     scored = score.score_run(ctx)
-    rows = report.gate_table_rows(scored.document["run"]["seed"], scored.document["gates"]["gates"])
+    rows = score.gate_rows(scored.document)
     return pa.Table.from_pylist(rows, schema=report.GATE_TABLE_SCHEMA)

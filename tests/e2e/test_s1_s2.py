@@ -14,6 +14,7 @@ import yaml
 
 from python_udfs.csum import csum
 from seg3a.core.schemas import SchemaPacks
+from seg3a.policies.build import POLICY_VERSIONS
 from seg3a.states.s2_priors import load_string_keys
 from tests.e2e.conftest import PROJECT_ROOT
 
@@ -164,8 +165,8 @@ def test_run_reports_carry_the_spec_counters(built):
     assert s2["counts"]["countries_multi_zone"] == sum(1 for v in zones_per_country.values() if v >= 2)
     assert s2["zone_count_buckets"] == {str(k): v for k, v in Counter(zones_per_country.values()).items()}
     assert s2["tz_cache_release_tag"] == "2026c"
-    assert s2["policy"] == {"prior_pack_id": "country_zone_alphas", "prior_pack_version": "v1.0.0",
-                            "floor_policy_id": "zone_floor_policy", "floor_policy_version": "v1.0.0"}
+    assert s2["policy"] == {"prior_pack_id": "country_zone_alphas", "prior_pack_version": POLICY_VERSIONS["country_zone_alphas"],
+                            "floor_policy_id": "zone_floor_policy", "floor_policy_version": POLICY_VERSIONS["zone_floor_policy"]}
     for state in ("S1", "S2"):
         rows = built.state_rows(state)
         assert [(r["status"], r["error_code"]) for r in rows] == [("PASS", None)]

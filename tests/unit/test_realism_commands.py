@@ -49,7 +49,8 @@ def test_score_writes_reports_and_plots_deterministically(runs_root, tmp_path):
     first, second = _files(tmp_path / "a"), _files(tmp_path / "b")
     assert first == second
     assert {"score.json", "score.md", "prior_top1.png", "share_std.png", "realised_zones.png",
-            "top1_count_share.png", "escalation_curve.png", "population_vs_allocation.png"} <= set(first)
+            "top1_count_share.png", "escalation_curve.png", "population_vs_allocation.png", "tails.png",
+            "outlets_map.png"} <= set(first)
     doc = json.loads(first["score.json"])
     assert doc["run"]["seed"] == 42 and doc["run"]["run_id"] == run_id
     assert set(doc["inputs"]) == {"s1_escalation_queue", "s2_country_zone_priors", "s3_zone_shares",
@@ -62,7 +63,7 @@ def test_score_writes_reports_and_plots_deterministically(runs_root, tmp_path):
 
     table = duckdb.connect().execute(
         f"SELECT gate, b_status FROM read_parquet('{tmp_path / 'a' / score.GATES_PARQUET}') ORDER BY gate").fetchall()
-    assert ("CONS.s4", "pass") in table and len(table) == len(gates.all_gates())
+    assert ("CONS.s4", "pass") in table and len(table) == len(gates.all_gates()) + len(gates.TRUTH_TARGETS)
 
 
 def _copy_run(run_root: Path, target_root: Path) -> Path:
@@ -102,10 +103,19 @@ def test_certify_seedpack(runs_root, tmp_path, population):
         assert (tmp_path / "a" / f"seed={s}" / "score.json").is_file()
     # Priors are parameter-scoped: identical across seeds, so their CV is 0.
     assert next(r for r in doc["cross_seed"] if r["metric"] == "S2-top1.median")["value"] == 0.0
-    # The synthetic priors' top-1 median (0.67) meets B+ although ground truth (about 0.78) does not.
-    row = next(r for r in doc["gate_table"] if r["gate"] == "S2-top1.median")
-    assert row["ground_truth_conflict"]["ground_truth"] == "population.top1_median"
-    assert "Where B+ contradicts ground truth" in (tmp_path / "a" / "certification.md").read_text()
+    # Every gate on S2..S5 carries the population truth's value on every seed; S1 and CONS none.
+    for row in doc["gate_table"]:
+        truths = [c["truth_value"] for c in row["seeds"].values()]
+        assert all(t is not None for t in truths) if row["truth_relative"] else all(t is None for t in truths), row
+    # The truth's priors are parameter-scoped like the run's: one S2-top1 truth on every seed.
+    s2 = next(r for r in doc["gate_table"] if r["gate"] == "S2-top1.median")
+    assert len({c["truth_value"] for c in s2["seeds"].values()}) == 1
+    text = (tmp_path / "a" / "certification.md").read_text()
+    assert text.startswith(f"# Realism certification: **{doc['verdict']}**")
+    section = text.split("## Every gate against the population truth")[1].split("## Gates per seed")[0]
+    assert sum(line.startswith("- **") for line in section.splitlines()) == len(gates.all_gates())
+    assert [t["gate"] for t in doc["truth_targets"]["targets"]] == [t.id for t in gates.TRUTH_TARGETS]
+    assert "## Countries with several zones (seed 42)" in text and "](seed=42/outlets_map.png)" in text
 
 
 def test_certify_command_missing_seed_fails(runs_root, tmp_path):

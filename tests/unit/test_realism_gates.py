@@ -129,41 +129,51 @@ def test_escalation_band_is_configurable_and_hard():
         gates.escalation_band_gate((0.6, 0.4))
 
 
-# ------------------------------------------------------------------ ground truth waivers
+# ------------------------------------------------------------------ ground truth wins
 
 
-def test_ground_truth_waives_a_contradicted_bplus_gate():
-    values = {**GOOD, "S2-top1.median": 0.80}                # passes B, fails B+ 0.75
-    assert not seed(values)[gates.BPLUS]
-    waived = seed(values, ground_truth={"population.top1_median": 0.79})
-    assert waived[gates.BPLUS] and waived["waived"] == ["S2-top1.median"]
-    assert status(waived, "S2-top1.median", gates.BPLUS) == "waived"
+def test_a_threshold_the_truth_fails_is_replaced_by_the_truth_within_tolerance():
+    # Truth p75 0.95 fails B (0.93) and B+ (0.88): both levels judge against 0.95 * 1.05 = 0.9975.
+    values = {**GOOD, "S2-top1.p75": 0.96}
+    assert not seed(values)[gates.B]
+    judged = seed(values, truth_values={"S2-top1.p75": 0.95})
+    assert judged[gates.B] and judged[gates.BPLUS]
+    row = next(g for g in judged["gates"] if g["gate"] == "S2-top1.p75")
+    assert row["truth_value"] == 0.95
+    assert row[gates.B]["basis"] == row[gates.BPLUS]["basis"] == "truth"
+    assert row[gates.B]["truth_bound"] == pytest.approx(0.95 * 1.05, abs=1e-15)
+    assert not seed({**GOOD, "S2-top1.p75": 0.9976}, truth_values={"S2-top1.p75": 0.95})[gates.B]
+    assert judged["judged_against_truth"] == {gates.B: ["S2-top1.p75"], gates.BPLUS: ["S2-top1.p75"]}
 
 
-def test_no_waiver_when_ground_truth_agrees_with_bplus():
-    values = {**GOOD, "S2-top1.median": 0.80}
-    result = seed(values, ground_truth={"population.top1_median": 0.70})
-    assert not result[gates.BPLUS] and result["waived"] == []
-    assert result["ground_truth_conflicts"] == []
+def test_a_ge_gate_judged_against_the_truth_fails_below_the_tolerance():
+    # Truth S3-std 0.015 fails B 0.02: a drawn statistic, bound 0.015 * 0.9 = 0.0135.
+    truth = {"S3-std.median": 0.015}
+    assert status(seed({**GOOD, "S3-std.median": 0.0136}, truth_values=truth), "S3-std.median", gates.B) == "pass"
+    assert status(seed({**GOOD, "S3-std.median": 0.0134}, truth_values=truth), "S3-std.median", gates.B) == "fail"
 
 
-def test_waiver_never_rescues_a_b_failure():
-    result = seed({**GOOD, "S2-top1.median": 0.86}, ground_truth={"population.top1_median": 0.79})
-    assert not result[gates.B] and not result[gates.BPLUS]
-    assert status(result, "S2-top1.median", gates.BPLUS) == "fail"
+def test_only_the_contradicted_level_moves_to_the_truth():
+    # Truth median 0.79 passes B (0.85) but fails B+ (0.75): B keeps its threshold.
+    judged = seed({**GOOD, "S2-top1.median": 0.86}, truth_values={"S2-top1.median": 0.79})
+    row = next(g for g in judged["gates"] if g["gate"] == "S2-top1.median")
+    assert row[gates.B]["basis"] == "threshold" and row[gates.B]["status"] == "fail"
+    assert row[gates.BPLUS]["basis"] == "truth" and row[gates.BPLUS]["status"] == "fail"   # 0.86 > 0.79 * 1.05
+    assert not judged[gates.B]
 
 
-def test_conflict_is_recorded_even_when_the_run_meets_bplus():
-    result = seed(GOOD, ground_truth={"population.top1_median": 0.79, "population.top1_p75": 0.9317})
-    assert result["ground_truth_conflicts"] == ["S2-top1.median", "S2-top1.p75"]
-    assert result["waived"] == [] and result[gates.BPLUS]
-    p75 = next(g for g in result["gates"] if g["gate"] == "S2-top1.p75")
-    assert p75[gates.BPLUS]["ground_truth_conflict"]["ground_truth_fails_b"] is True
+def test_gates_the_truth_meets_keep_their_thresholds():
+    result = seed({**GOOD, "S4-multi": 0.40}, truth_values={"S4-multi": 0.90})
+    row = next(g for g in result["gates"] if g["gate"] == "S4-multi")
+    assert row[gates.BPLUS]["basis"] == "threshold" and row[gates.BPLUS]["status"] == "fail"
 
 
-def test_only_declared_counterparts_waive():
-    result = seed({**GOOD, "S4-multi": 0.40}, ground_truth={"population.top1_median": 0.99})
-    assert not result[gates.BPLUS]
+def test_gates_without_a_population_counterpart_ignore_truth_values():
+    # S1 and conservation are the run's own decisions: a truth value for them changes nothing.
+    result = seed({**GOOD, "CONS.s4": 3, "S1-curve.major_dip": 0.2},
+                  truth_values={"CONS.s4": 3, "S1-curve.major_dip": 0.2})
+    assert status(result, "CONS.s4", gates.B) == "fail"
+    assert status(result, "S1-curve.major_dip", gates.BPLUS) == "fail"
 
 
 # ------------------------------------------------------------------ CV
@@ -250,19 +260,7 @@ def test_verdict_needs_every_seed_and_no_blocker():
     assert blocked["verdict"] == "FAIL_REALISM"
 
 
-def test_verdict_with_waived_gates_is_pass_bplus():
-    truth = {"population.top1_median": 0.79}
-    pack = {s: seed({**GOOD, "S2-top1.median": 0.80}, ground_truth=truth) for s in gates.SEEDPACK}
+def test_verdict_with_gates_judged_against_the_truth_is_pass_bplus():
+    truth = {"S2-top1.median": 0.79}
+    pack = {s: seed({**GOOD, "S2-top1.median": 0.80}, truth_values=truth) for s in gates.SEEDPACK}
     assert gates.verdict(pack, _cv_rows())["verdict"] == "PASS_BPLUS"
-
-
-def test_trade_off_note_only_when_the_gate_fails_bplus():
-    from seg3a.realism import certify
-
-    missing_bplus = _pack(**{"202": {**GOOD, "S3-std.median": 0.03}})
-    notes = certify._trade_off_notes(missing_bplus)
-    assert [n["gate"] for n in notes] == ["S3-std.median"]
-    assert "JSD" in notes[0]["note"]
-    assert certify._trade_off_notes(_pack()) == []
-    # A note never changes the verdict: the gate still fails B+.
-    assert gates.verdict(missing_bplus, _cv_rows())["verdict"] == "PASS_B"

@@ -304,6 +304,119 @@ def test_population_fidelity_weighted_mean_and_worst():
     assert result["target_met"] is False
 
 
+def test_tail_fidelity_over_allocation_tail_ratio_and_worst_zones():
+    # XX: 100 outlets over three zones, population 90 / 9.6 / 0.4 (the last is a tail zone, < 0.5 %).
+    #   a = 0.80 / 0.10 / 0.10, p = 0.90 / 0.096 / 0.004; over-allocation = max(0, 0.10 - 0.012) = 0.088.
+    # YY: 50 outlets, a = 0.5 / 0.5 against p = 0.5 / 0.5: nothing beyond 3p, no tail zone.
+    # ZZ: a single zone in zone_alloc: not scored (its population zone z/b has p = 0.6 of ZZ).
+    zone_alloc = _counts([
+        (1, "XX", "x/a", 80, 100), (1, "XX", "x/b", 10, 100), (1, "XX", "x/c", 10, 100),
+        (2, "YY", "y/a", 25, 50), (2, "YY", "y/b", 25, 50),
+        (3, "ZZ", "z/a", 7, 7),
+    ], with_site_count=True)
+    pop = _population([("XX", "x/a", 900.0, True), ("XX", "x/b", 96.0, True), ("XX", "x/c", 4.0, True),
+                       ("YY", "y/a", 1.0, True), ("YY", "y/b", 1.0, True),
+                       ("ZZ", "z/a", 4.0, True), ("ZZ", "z/b", 6.0, True)])
+    tails = truth.population_fidelity(_conn(zone_alloc=zone_alloc), pop)["tails"]
+    assert tails["countries_scored"] == 2
+    assert tails["over_allocation"] == pytest.approx(100 * 0.088 / 150, abs=1e-15)
+    # Only XX has a tail zone: 100 * 0.10 outlets-weighted share against 100 * 0.004.
+    assert tails["tail_ratio"] == pytest.approx(0.10 / 0.004, rel=1e-12)
+    assert tails["tail_outlet_share"] == pytest.approx(10 / 150, rel=1e-12)
+    assert tails["tail_population_share_weighted"] == pytest.approx(0.4 / 150, rel=1e-12)
+    worst = tails["worst_zones"]
+    assert [(w["country_iso"], w["tzid"], w["outlets"]) for w in worst] == [("XX", "x/c", 10)]
+    assert (worst[0]["a_z"], worst[0]["p_z"]) == pytest.approx((0.10, 0.004), abs=1e-15)
+    assert worst[0]["outlets_beyond_3p"] == pytest.approx(8.8, abs=1e-12)
+
+
+def test_tail_fidelity_without_tail_zones_has_no_ratio():
+    zone_alloc = _counts([(1, "YY", "y/a", 3, 4), (1, "YY", "y/b", 1, 4)], with_site_count=True)
+    pop = _population([("YY", "y/a", 1.0, True), ("YY", "y/b", 1.0, True)])
+    tails = truth.population_fidelity(_conn(zone_alloc=zone_alloc), pop)["tails"]
+    assert tails["tail_ratio"] is None
+    assert tails["over_allocation"] == 0.0 and tails["worst_zones"] == []
+
+
+def test_s3_variety_main_zone_std_and_normalised_dispersion():
+    priors = _priors([("BB", "b/1", 0.8), ("BB", "b/2", 0.2), ("CC", "c/1", 1.0)])
+    shares = _zones([
+        (1, "BB", "b/1", 0.7), (2, "BB", "b/1", 0.9), (3, "BB", "b/1", 0.8),   # main zone, std 0.1
+        (1, "BB", "b/2", 0.3), (2, "BB", "b/2", 0.1), (3, "BB", "b/2", 0.2),   # std 0.1
+        (1, "CC", "c/1", 1.0), (2, "CC", "c/1", 1.0),                          # single zone: p = 1, not scored
+    ], "share_drawn", pa.float64())
+    result = metrics.s3_variety(_conn(s2_country_zone_priors=priors, s3_zone_shares=shares))
+    assert result.values["S3-main-std.median"] == pytest.approx(0.1, abs=1e-12)
+    assert result.detail["main_zone_by_country"][0]["tzid"] == "b/1"
+    # 0.1 / sqrt(0.8 * 0.2) = 0.25 for both zones of BB.
+    assert result.values["S3-std-norm.median"] == pytest.approx(0.25, abs=1e-12)
+    assert result.detail["groups_normalised"] == 2
+
+
+def test_truth_world_largest_remainder_by_hand():
+    from seg3a.realism import truth_world
+
+    # pair 0: n = 7, shares 0.5 / 0.3 / 0.2 -> 3.5 / 2.1 / 1.4 -> floors 3 / 2 / 1, one more to 0.5 -> 4 / 2 / 1
+    # pair 1: n = 3, shares 0.5 / 0.5 -> 1.5 / 1.5 -> tie: the earlier row (lower tzid) gets it -> 2 / 1
+    pair = np.array([0, 0, 0, 1, 1])
+    first = np.array([0, 3])
+    sites = np.array([7, 7, 7, 3, 3])
+    counts = truth_world.largest_remainder(pair, first, sites, np.array([0.5, 0.3, 0.2, 0.5, 0.5]))
+    assert counts.tolist() == [4, 2, 1, 2, 1]
+
+
+def test_truth_world_draws_almost_nothing_for_zones_without_people():
+    from seg3a.realism import truth_world
+
+    merchant = np.array([1, 1, 1, 2, 2], dtype=np.uint64)
+    country = np.array(["XX"] * 5)
+    shares = truth_world.dirichlet_draws("ab" * 32, 7, merchant, country, np.array([0, 3]),
+                                         np.array([10.0, 0.0, 5.0, 0.0, 3.0]))
+    assert shares[1] < 1e-3 and shares[3] < 1e-3 and shares[4] > 1 - 1e-3
+    assert shares[:3].sum() == pytest.approx(1.0, abs=1e-12)
+
+
+def test_truth_world_priors_are_population_shares_and_keep_the_run_without_population():
+    from seg3a.realism import truth_world
+
+    priors = _priors([("XX", "x/a", 0.5), ("XX", "x/b", 0.5), ("ZZ", "z/a", 0.7), ("ZZ", "z/b", 0.3)])
+    pop = _population([("XX", "x/a", 900.0, True), ("XX", "x/b", 100.0, True)])
+    s1 = _s1([(1, "XX", 10, 2, True), (1, "ZZ", 4, 2, True)])
+    shares = _zones([(1, "XX", "x/a", 0.5), (1, "XX", "x/b", 0.5), (1, "ZZ", "z/a", 0.5), (1, "ZZ", "z/b", 0.5)],
+                    "share_drawn", pa.float64()).append_column("alpha_sum_country", pa.array([20.0] * 4))
+    conn = _conn(s1_escalation_queue=s1, s2_country_zone_priors=priors, s3_zone_shares=shares)
+    truth.bind_population(pop, conn)
+    tables = truth_world.truth_tables(conn, 7, "ab" * 32)
+    assert tables["s2_country_zone_priors"].column("share_effective").to_pylist() == pytest.approx([0.9, 0.1, 0.7, 0.3])
+    counts = tables["zone_alloc"].column("zone_site_count").to_pylist()
+    assert counts[0] + counts[1] == 10 and counts[2] + counts[3] == 4
+    identity = {"seed": 7, "manifest_fingerprint": "ab" * 32}
+    available = {"s1_escalation_queue", "s2_country_zone_priors", "s3_zone_shares"}
+    values = truth_world.truth_values(conn, available, identity, pop)
+    assert values["S2-top1.median"] == pytest.approx(0.8, abs=1e-15)         # median of 0.9 and 0.7
+    assert "CONS.s4" not in values and "S1-rate" not in values
+    assert values == truth_world.truth_values(conn, available, identity, pop)
+
+
+def test_a_zone_with_almost_no_people_gets_almost_no_outlets_in_the_truth_world():
+    from seg3a.realism import truth_world
+
+    # One country, 400 split pairs of 20 sites: zone x/tiny holds 300 of 3,000,300 people.
+    priors = _priors([("XX", "x/big", 0.5), ("XX", "x/mid", 0.3), ("XX", "x/tiny", 0.2)])
+    pop = _population([("XX", "x/big", 2_000_000.0, True), ("XX", "x/mid", 1_000_000.0, True),
+                       ("XX", "x/tiny", 300.0, True)])
+    pairs = range(1, 401)
+    s1 = _s1([(m, "XX", 20, 3, True) for m in pairs])
+    shares = _zones([(m, "XX", z, 1 / 3) for m in pairs for z in ("x/big", "x/mid", "x/tiny")],
+                    "share_drawn", pa.float64()).append_column("alpha_sum_country", pa.array([30.0] * 1200))
+    conn = _conn(s1_escalation_queue=s1, s2_country_zone_priors=priors, s3_zone_shares=shares)
+    truth.bind_population(pop, conn)
+    alloc = truth_world.truth_tables(conn, 42, "cd" * 32)["zone_alloc"]
+    tzid, counts = alloc.column("tzid").to_pylist(), alloc.column("zone_site_count").to_pylist()
+    tiny = sum(c for z, c in zip(tzid, counts) if z == "x/tiny")
+    assert tiny <= 2                                   # of 8,000 outlets; population share 1e-4 -> 0.8 expected
+
+
 # ------------------------------------------------------------------ Z(c)
 
 

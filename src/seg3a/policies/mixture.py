@@ -1,4 +1,5 @@
-"""zone_mixture_policy content (spec 02 §3.4, values v1.0.0)."""
+"""zone_mixture_policy content (spec 02 §3.4 fields; values tuned on this project's Z(c), version
+v1.1.0: ladder zone_count_country_ge 3, band from 4 zones at 0.6..0.9, concentration_scale 0.25)."""
 from __future__ import annotations
 
 POLICY_ID = "zone_mixture_policy_3A"

@@ -6,8 +6,10 @@ Modules:
     data     locate and bind a run's five datasets as DuckDB views
     metrics  the metric functions of 06 (SQL grouping, NumPy summaries)
     gates    gate table, per-seed evaluation, cross-seed CV, verdict
-    truth    ground truth: Z(c) vs zone.tab, population fidelity (JSD)
+    truth    ground truth: Z(c) vs zone.tab, population fidelity (JSD), tail fidelity
+    truth_world  the run with priors equal to population shares (gate counterparts)
     plots    deterministic PNG plots
+    maps     outlets per time zone on the reference polygons
     report   canonical JSON and Markdown writers
     score    command: score one run
     certify  command: certify the seedpack

@@ -111,7 +111,8 @@ def write_synthetic_run(runs_root: Path, seed: int, merchants: int = 300, parame
         "seed": pa.array([seed] * pairs["merchant_id"].size, pa.uint64()),
         "manifest_fingerprint": [tokens.manifest_fingerprint] * pairs["merchant_id"].size, **pairs}))
     _write(run_root, "s2_country_zone_priors", tokens, _priors(tokens.parameter_hash))
-    _write(run_root, "s3_zone_shares", tokens, pa.table({**ident, **keys, "share_drawn": pa.array(alloc["share_drawn"], pa.float64())}))
+    _write(run_root, "s3_zone_shares", tokens, pa.table({**ident, **keys, "share_drawn": pa.array(alloc["share_drawn"], pa.float64()),
+                                                         "alpha_sum_country": pa.array([CONCENTRATION] * n, pa.float64())}))
     _write(run_root, "s4_zone_counts", tokens, pa.table({**ident, **keys, **counts}))
     _write(run_root, "zone_alloc", tokens, pa.table({**ident, **keys, **counts,
                                                      "site_count": pa.array(alloc["site_count"], pa.uint32())}))

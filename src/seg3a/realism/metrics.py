@@ -86,7 +86,7 @@ def s1_rate(conn) -> MetricResult:
     pairs, escalated, multi, multi_escalated = (int(v) for v in row)
     detail = {"pairs": pairs, "escalated": escalated, "pairs_multi_zone": multi,
               "rate_multi_zone": multi_escalated / multi if multi else None}
-    if _has_column(conn, "s1_escalation_queue", "decision_reason"):
+    if has_column(conn, "s1_escalation_queue", "decision_reason"):
         reasons = conn.execute(
             "SELECT decision_reason, count(*) FROM s1_escalation_queue GROUP BY 1 ORDER BY 1"
         ).fetchall()
@@ -112,7 +112,7 @@ def s1_curve(conn, min_pairs: int = S1_BUCKET_MIN_PAIRS) -> MetricResult:
     return MetricResult({"S1-curve.major_dip": dip}, detail, {"k": k, "n": n, "rate": rate, "supported": supported})
 
 
-def _has_column(conn, relation: str, column: str) -> bool:
+def has_column(conn, relation: str, column: str) -> bool:
     return any(row[0] == column for row in conn.execute(f"DESCRIBE {relation}").fetchall())
 
 
@@ -151,6 +151,40 @@ def s3_std(conn) -> MetricResult:
     sd = cols["sd"][keep].astype(np.float64)
     detail = {"groups_total": int(keep.size), "groups_scored": int(keep.sum())}
     return MetricResult({"S3-std.median": quantile(sd, 0.5)}, detail, {"std": sd})
+
+
+def s3_variety(conn) -> MetricResult:
+    """Merchant variety not dominated by tiny zones (spec 06, ground truth 4), reported
+    beside S3-std:
+    - S3-main-std: per country with more than one tzid in the priors, the sample std
+      (ddof 1) across its merchants of the share drawn for the country's main zone
+      (largest share_effective, ties by tzid); median over countries with more than
+      one merchant;
+    - S3-std-norm: per (country, tzid) group with more than one merchant and a prior
+      share p strictly between 0 and 1, the sample std divided by sqrt(p (1 - p)),
+      which is 1 / sqrt(tau + 1) for a Dirichlet of total tau whatever p; median over
+      groups."""
+    cols = fetch_columns(conn, """
+        WITH prior AS (SELECT country_iso, tzid, share_effective AS p,
+                              count(*) OVER (PARTITION BY country_iso) AS zones,
+                              row_number() OVER (PARTITION BY country_iso ORDER BY share_effective DESC, tzid) AS rank
+                       FROM s2_country_zone_priors)
+        SELECT s.legal_country_iso, s.tzid, count(*)::BIGINT AS merchants,
+               stddev_samp(s.share_drawn)::DOUBLE AS sd, any_value(prior.p)::DOUBLE AS p,
+               any_value(prior.rank = 1 AND prior.zones > 1) AS main_zone
+        FROM s3_zone_shares s JOIN prior ON prior.country_iso = s.legal_country_iso AND prior.tzid = s.tzid
+        GROUP BY 1, 2 HAVING count(*) > 1 ORDER BY 1, 2""")
+    sd, p = cols["sd"].astype(np.float64), cols["p"].astype(np.float64)
+    main = cols["main_zone"].astype(bool)
+    interior = (p > 0.0) & (p < 1.0)
+    normalised = sd[interior] / np.sqrt(p[interior] * (1.0 - p[interior]))
+    main_countries = [{"country_iso": str(c), "tzid": str(z), "merchants": int(n), "std": float(v), "prior_share": float(w)}
+                      for c, z, n, v, w in zip(cols["legal_country_iso"][main], cols["tzid"][main],
+                                               cols["merchants"][main], sd[main], p[main])]
+    values = {"S3-main-std.median": quantile(sd[main], 0.5), "S3-std-norm.median": quantile(normalised, 0.5)}
+    detail = {"countries_scored": int(main.sum()), "groups_normalised": int(normalised.size),
+              "main_zone_by_country": main_countries}
+    return MetricResult(values, detail, {"main_std": sd[main], "std_normalised": normalised})
 
 
 def s3_z05(conn, threshold: float = S3_ZONE_SHARE_MIN) -> MetricResult:
@@ -270,6 +304,8 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("S1-curve", s1_curve, ("s1_escalation_queue",), ("S1-curve.major_dip",)),
     MetricSpec("S2-top1", s2_top1, ("s2_country_zone_priors",), ("S2-top1.median", "S2-top1.p75", "S2-ge99")),
     MetricSpec("S3-std", s3_std, ("s3_zone_shares",), ("S3-std.median",)),
+    MetricSpec("S3-variety", s3_variety, ("s3_zone_shares", "s2_country_zone_priors"),
+               ("S3-main-std.median", "S3-std-norm.median")),
     MetricSpec("S3-z05", s3_z05, ("s3_zone_shares",), ("S3-z05.share_ge2", "S3-z05.median")),
     MetricSpec("S4", s4_counts, ("s4_zone_counts",), ("S4-multi", "S4-top1.median", "S4-top1.p75")),
     MetricSpec("ZA-top1", za_top1, ("zone_alloc",), ("ZA-top1.median",)),

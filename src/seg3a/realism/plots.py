@@ -187,6 +187,39 @@ def population_vs_allocation(path: Path, fidelity: Mapping[str, Any] | None, cou
     return _save(fig, path)
 
 
+def tail_scatter(path: Path, fidelity: Mapping[str, Any] | None) -> str:
+    """Every zone of the scored countries: its share of the country's outlets (a_z)
+    against its share of the people (p_z), log-log, with a = p and a = 3p; zones
+    under 0.5 % of their country's people are the tail."""
+    fig = _figure((7.0, 5.0))
+    ax = fig.add_subplot()
+    zones = (fidelity or {}).get("_zones")
+    if not zones or "tails" not in fidelity or zones["p"].size == 0:
+        _no_data(ax, "zone_alloc or population not available")
+        return _save(fig, path)
+    tails = fidelity["tails"]
+    floor = 1e-6
+    a = np.maximum(zones["p"].astype(np.float64), floor)
+    p = np.maximum(zones["q"].astype(np.float64), floor)
+    size = 4 + 40 * np.sqrt(zones["country_outlets"].astype(np.float64) / max(zones["country_outlets"].max(), 1))
+    ax.scatter(p, a, s=size, color=RUN_COLOUR, alpha=0.5, linewidths=0)
+    line = np.array([floor, 1.0])
+    ax.plot(line, line, color=TRUTH_COLOUR, linewidth=1, label="outlets = people")
+    ax.plot(line, 3 * line, color=B_COLOUR, linestyle="--", linewidth=1, label="3 x people (over-allocation)")
+    ax.axvspan(floor, tails["tail_population_share"], color=ALT_COLOUR, alpha=0.1, label="tail: < 0.5 % of people")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(floor, 1.0)
+    ax.set_ylim(floor, 1.0)
+    ax.set_xlabel("zone's share of its country's people (p_z; 1e-6 = none)")
+    ax.set_ylabel("zone's share of its country's outlets (a_z; 1e-6 = none)")
+    ratio = "-" if tails["tail_ratio"] is None else f"{tails['tail_ratio']:.2f}"
+    over = "-" if tails["over_allocation"] is None else f"{tails['over_allocation']:.4f}"
+    ax.set_title(f"Tails: over-allocation {over}, tail ratio {ratio}", fontsize=9)
+    ax.legend(loc="upper left", fontsize=8)
+    return _save(fig, path)
+
+
 def primary_medians(path: Path, per_seed: Mapping[int, Mapping[str, Any]], seeds: Sequence[int],
                     thresholds: Mapping[str, tuple]) -> str:
     """Cross-seed view of the four primary medians against their gates."""

@@ -54,39 +54,54 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
 _OPS = {"le": "<=", "ge": ">=", "eq": "==", "in": "in"}
 
 
+def truth_note(g: Mapping[str, Any]) -> str:
+    """One line: what the population truth says about this gate and which basis judged it."""
+    if g.get("truth_value") is None:
+        return "truth not computed" if g.get("truth_relative") else "no population counterpart (the run's own decisions)"
+    contradicted = [(name, g[level]) for name, level in (("B", B), ("B+", BPLUS)) if g[level].get("basis") == "truth"]
+    if not contradicted:
+        return f"truth {fmt(g['truth_value'])} meets the thresholds: they decide"
+    levels = " and ".join(name for name, _ in contradicted)
+    bound = contradicted[0][1]["truth_bound"]
+    return (f"truth {fmt(g['truth_value'])} fails {levels} {fmt(contradicted[0][1]['threshold'])}: "
+            f"judged against the truth, {_OPS[g['op']]} {fmt(bound)} (truth within {fmt(contradicted[0][1]['tolerance'] * 100, 0)} %)")
+
+
 def _level_cell(result: Mapping[str, Any]) -> str:
     if result["status"] == "n/a":
         return "-"
+    if result.get("basis") == "truth":
+        return f"{result['status']} (truth: {fmt(result['truth_bound'])})"
     return f"{result['status']} ({fmt(result['threshold'])})"
 
 
+GATE_HEADERS = ["gate", "what it measures", "value", "truth", "B", "B+", "judged against"]
+
+
 def gate_rows(gates: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
-    rows = []
-    for g in gates:
-        note = ""
-        conflict = g[BPLUS].get("ground_truth_conflict")
-        if conflict:
-            note = f"ground truth {conflict['ground_truth']} = {fmt(conflict['value'])} fails B+"
-        rows.append([g["label"], _OPS[g["op"]], fmt(g["value"]), _level_cell(g[B]), _level_cell(g[BPLUS]), note])
-    return rows
+    return [[f"{g['label']} ({_OPS[g['op']]})", g.get("meaning", ""), fmt(g["value"]), fmt(g.get("truth_value")),
+             _level_cell(g[B]), _level_cell(g[BPLUS]), truth_note(g)] for g in gates]
 
 
-def conflict_lines(gates: Sequence[Mapping[str, Any]]) -> list[str]:
-    """06: where a B+ gate contradicts ground truth, ground truth wins; say so."""
+LEVELS_EXPLAINED = (
+    "B is the product owner's hard bar, B+ the stretch bar. A seed passes B when every B gate passes and B+ when "
+    "every gate passes both; the seedpack verdict is PASS_BPLUS, PASS_B or FAIL_REALISM. Ground truth wins: where "
+    "the population itself (the run with priors equal to population shares) fails a bar, the gate is judged "
+    "against the population's own value instead.")
+
+
+def failing_lines(gates: Sequence[Mapping[str, Any]], level: str) -> list[str]:
+    """Failing gates of one level in words: what they measure, value, bar, truth."""
     lines = []
     for g in gates:
-        conflict = g[BPLUS].get("ground_truth_conflict")
-        if not conflict:
+        r = g[level]
+        if r["status"] != "fail":
             continue
-        status = g[BPLUS]["status"]
-        outcome = {"pass": "this run meets B+ anyway", "waived": "B+ is waived and the B gate decides this row",
-                   "fail": "B+ would be waived, but the B gate fails"}.get(status, status)
-        text = (f"- **{g['label']}**: B+ asks {_OPS[g['op']]} {fmt(g[BPLUS]['threshold'])}, but the real world "
-                f"({conflict['ground_truth']}) is {fmt(conflict['value'])}. Ground truth wins: {outcome}.")
-        if conflict.get("ground_truth_fails_b"):
-            text += (f" The real world also misses the B threshold {fmt(g[B]['threshold'])}; B stays a hard gate "
-                     "(06), so the conflict is reported, not waived.")
-        lines.append(text)
+        bar = (f"{_OPS[g['op']]} {fmt(r['truth_bound'])} (the population's value {fmt(g['truth_value'])} within "
+               f"{fmt(r['tolerance'] * 100, 0)} %)" if r.get("basis") == "truth" else f"{_OPS[g['op']]} {fmt(r['threshold'])}")
+        truth_text = "" if g.get("truth_value") is None or r.get("basis") == "truth" else \
+            f"; the population truth gives {fmt(g['truth_value'])}"
+        lines.append(f"- **{g['label']}** ({g.get('meaning') or g['metric']}): {fmt(g['value'])}, needs {bar}{truth_text}.")
     return lines
 
 
@@ -104,6 +119,7 @@ GATE_TABLE_SCHEMA = pa.schema([
     ("seed", pa.uint64()), ("gate", pa.string()), ("metric", pa.string()), ("op", pa.string()),
     ("value", pa.float64()), ("b_threshold", pa.string()), ("b_status", pa.string()),
     ("bplus_threshold", pa.string()), ("bplus_status", pa.string()),
+    ("truth_value", pa.float64()), ("b_basis", pa.string()), ("bplus_basis", pa.string()),
 ])
 
 
@@ -113,7 +129,9 @@ def gate_table_rows(seed: int | None, gates: Sequence[Mapping[str, Any]]) -> lis
     return [{"seed": seed, "gate": g["gate"], "metric": g["metric"], "op": g["op"],
              "value": None if g["value"] is None else float(g["value"]),
              "b_threshold": cj_bytes(g[B]["threshold"]).decode(), "b_status": g[B]["status"],
-             "bplus_threshold": cj_bytes(g[BPLUS]["threshold"]).decode(), "bplus_status": g[BPLUS]["status"]}
+             "bplus_threshold": cj_bytes(g[BPLUS]["threshold"]).decode(), "bplus_status": g[BPLUS]["status"],
+             "truth_value": None if g.get("truth_value") is None else float(g["truth_value"]),
+             "b_basis": g[B].get("basis", "threshold"), "bplus_basis": g[BPLUS].get("basis", "threshold")}
             for g in gates]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -18,7 +18,7 @@ from seg3a.core.catalogue import CatalogueError
 from seg3a.core.context import RunContext
 from seg3a.core.identity import ReceiptError
 
-from . import data, gates, metrics, plots, report, truth
+from . import data, gates, maps, metrics, plots, report, truth, truth_world
 
 FORMAT = "seg3a-realism-score/1"
 SCORE_JSON, SCORE_MD, GATES_PARQUET = "score.json", "score.md", "realism_gates.parquet"
@@ -29,6 +29,7 @@ class Score:
     document: dict[str, Any]
     results: dict[str, metrics.MetricResult]
     fidelity: dict[str, Any] | None
+    reference: dict[str, Path] = field(default_factory=dict)  # polygons for the outlets map
 
 
 def load_population(dataset: str = truth.GEONAMES_DATASET, restrict_to_zone_tab: bool = True,
@@ -57,6 +58,19 @@ def _ground_truth(conn, available: set[str], population: Mapping[str, Any],
     return document, fidelity
 
 
+def truth_values(fidelity: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The ground-truth figures the targets read (None without zone_alloc)."""
+    tails = (fidelity or {}).get("tails") or {}
+    return {"population.jsd": (fidelity or {}).get("jsd_outlet_weighted_mean"),
+            "tail.over_allocation": tails.get("over_allocation"), "tail.tail_ratio": tails.get("tail_ratio")}
+
+
+def gate_rows(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The gate-table rows of one score: the scorecard gates, then the truth targets."""
+    return report.gate_table_rows(document["run"]["seed"],
+                                  list(document["gates"]["gates"]) + list(document["truth_targets"]["targets"]))
+
+
 def score_bound(conn, bindings: Mapping[str, data.Binding], identity: Mapping[str, Any], *,
                 band: Sequence[float] = gates.DEFAULT_ESCALATION_BAND, population: Mapping[str, Any] | None = None,
                 zone_universe_reference: Mapping[str, Any] | None = None) -> Score:
@@ -66,7 +80,8 @@ def score_bound(conn, bindings: Mapping[str, data.Binding], identity: Mapping[st
     results = metrics.compute_all(conn, available)
     values = metrics.flat_values(results)
     ground, fidelity = _ground_truth(conn, available, population, zone_universe_reference)
-    counterparts = truth.ground_truth_counterparts(population["summary"])
+    values.update(truth_values(fidelity))
+    truth_world_values = truth_world.truth_values(conn, available, identity, population["table"])
     document = {
         "format": FORMAT,
         "run": dict(identity),
@@ -75,17 +90,36 @@ def score_bound(conn, bindings: Mapping[str, data.Binding], identity: Mapping[st
         "escalation_band": [float(band[0]), float(band[1])],
         "metrics": values,
         "metric_details": {name: r.detail for name, r in results.items()},
-        "gates": gates.evaluate_seed(values, band, counterparts),
+        "truth_world": {"values": truth_world_values,
+                        "tolerance": {"S2": gates.PRIOR_TOLERANCE, "S3, S4, ZA": gates.DRAWN_TOLERANCE},
+                        "definition": "the run with priors equal to population shares (truth_world)"},
+        "gates": gates.evaluate_seed(values, band, truth_world_values),
+        "truth_targets": gates.evaluate_truth_targets(values),
         "ground_truth": ground,
     }
     return Score(document, results, fidelity)
+
+
+def _reference_polygons(ctx: RunContext) -> dict[str, Path]:
+    """The country and tz polygons of the run's reference data, where present."""
+    found = {}
+    for key, dataset_id in (("countries", "world_countries"), ("tz", "tz_world_2025a")):
+        try:
+            path = ctx.path(dataset_id)
+        except (CatalogueError, FileNotFoundError):
+            continue
+        if path.is_file():
+            found[key] = path
+    return found
 
 
 def score_run(ctx: RunContext, **options: Any) -> Score:
     conn = data.connect()
     try:
         bindings = data.bind_run(conn, ctx)
-        return score_bound(conn, bindings, data.run_identity(ctx), **options)
+        scored = score_bound(conn, bindings, data.run_identity(ctx), **options)
+        scored.reference = _reference_polygons(ctx)
+        return scored
     finally:
         conn.close()
 
@@ -120,6 +154,9 @@ def write_plots(score: Score, out: Path) -> dict[str, str]:
                 score.document["escalation_band"]),
             "population_vs_allocation": plots.population_vs_allocation(out / "population_vs_allocation.png",
                                                                        score.fidelity),
+            "tails": plots.tail_scatter(out / "tails.png", score.fidelity),
+            "outlets_map": maps.outlets_map(out / "outlets_map.png", score.fidelity, score.reference.get("countries"),
+                                            score.reference.get("tz")),
         }
 
 
@@ -130,7 +167,7 @@ def write_score(score: Score, out: Path) -> dict[str, Path]:
     document = dict(score.document, plots=names)
     report.write_json(out / SCORE_JSON, document)
     (out / SCORE_MD).write_text("\n".join(score_markdown(document)), encoding="utf-8")
-    report.write_gate_table(out / GATES_PARQUET, report.gate_table_rows(document["run"]["seed"], document["gates"]["gates"]))
+    report.write_gate_table(out / GATES_PARQUET, gate_rows(document))
     return {"json": out / SCORE_JSON, "markdown": out / SCORE_MD, "gates": out / GATES_PARQUET,
             **{k: out / v for k, v in names.items()}}
 
@@ -159,10 +196,64 @@ def _population_lines(population: Mapping[str, Any]) -> list[str]:
         [[c["country_iso"], c["outlets"], c["jsd"], c["top_zone_allocation"], c["top_share_allocation"],
           c["top_zone_population"], c["top_share_population"], c["population_outside_allocation"]]
          for c in fidelity["worst_countries"]])
+    lines += _tail_lines(fidelity["tails"])
     if fidelity["countries_without_population"]:
         lines += ["Countries with outlets but no population (left out of the mean): " + ", ".join(
             f"{c['country_iso']} ({c['outlets']})" for c in fidelity["countries_without_population"]), ""]
     return lines
+
+
+def _target_lines(targets: Mapping[str, Any] | None) -> list[str]:
+    if not targets:
+        return []
+    head = "Ground-truth targets: " + ("all met." if targets["met"] else "NOT met: " + ", ".join(targets["failed"]) + ".")
+    return [head, ""] + [f"- {t['label']}: **{report.fmt(t['value'])}** (target <= {report.fmt(t[gates.B]['threshold'])}: "
+                         f"{'met' if t[gates.B]['status'] == 'pass' else 'not met'})" for t in targets["targets"]] + [""]
+
+
+def _country_lines(fidelity: Mapping[str, Any] | None, limit: int = 40) -> list[str]:
+    """Per multi-zone country: outlets, zones, JSD, top zone on both sides, tails."""
+    if not fidelity:
+        return []
+    tails = fidelity["tails"]["per_country"]
+    rows = sorted((c for c in fidelity["countries"] if c["country_iso"] in tails), key=lambda c: (-c["outlets"], c["country_iso"]))
+    table = [[c["country_iso"], c["outlets"], c["zones_allocation"], c["zones_with_outlets"], c["jsd"],
+              f"{c['top_zone_allocation']} {fmt_pct_value(c['top_share_allocation'])}",
+              f"{c['top_zone_population']} {fmt_pct_value(c['top_share_population'])}",
+              tails[c["country_iso"]]["over_allocation"],
+              f"{fmt_pct_value(tails[c['country_iso']]['tail_outlet_share'])} / "
+              f"{fmt_pct_value(tails[c['country_iso']]['tail_population_share'])}"] for c in rows[:limit]]
+    more = f" (first {limit} of {len(rows)}; all in score.json)" if len(rows) > limit else ""
+    return [f"## Countries with several zones{more}", ""] + report.table(
+        ["country", "outlets", "zones", "zones with outlets", "JSD", "top zone (outlets)", "top zone (people)",
+         "over-allocation", "tail zones: outlets / people"], table)
+
+
+def _variety_lines(values: Mapping[str, Any]) -> list[str]:
+    return ["Merchant variety beside S3-std (not gates; spec 06 ground truth 4): std across merchants of the share of "
+            f"each multi-zone country's main zone, median over countries **{report.fmt(values.get('S3-main-std.median'))}**; "
+            "dispersion of each zone's shares normalised by sqrt(p(1-p)), median over zones "
+            f"**{report.fmt(values.get('S3-std-norm.median'))}**.", ""]
+
+
+def _tail_lines(tails: Mapping[str, Any]) -> list[str]:
+    lines = [f"- Over-allocation (outlet share beyond {tails['over_allocation_factor']:g}x the zone's population share, "
+             f"outlet-weighted over {tails['countries_scored']} countries with >= 2 zones): "
+             f"**{report.fmt(tails['over_allocation'])}** (target <= {tails['over_allocation_target']}).",
+             f"- Tail ratio (zones under {fmt_pct(tails['tail_population_share'])} of their country's population): "
+             f"**{report.fmt(tails['tail_ratio'])}** (target <= {tails['tail_ratio_target']}); they hold "
+             f"{fmt_pct_value(tails['tail_outlet_share'])} of the outlets against "
+             f"{fmt_pct_value(tails['tail_population_share_weighted'])} of the population.", ""]
+    if tails["worst_zones"]:
+        lines += ["Zones holding the most outlets beyond 3x their population share:", ""] + report.table(
+            ["country", "tzid", "outlets", "a_z (share of outlets)", "p_z (share of population)", "outlets beyond 3 p_z"],
+            [[w["country_iso"], w["tzid"], w["outlets"], w["a_z"], w["p_z"], report.fmt(w["outlets_beyond_3p"], 1)]
+             for w in tails["worst_zones"]])
+    return lines
+
+
+def fmt_pct_value(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.2f} %"
 
 
 def fmt_pct(value: float) -> str:
@@ -200,19 +291,22 @@ def _curve_lines(detail: Mapping[str, Any]) -> list[str]:
 def score_markdown(doc: Mapping[str, Any]) -> list[str]:
     run, seed_gates = doc["run"], doc["gates"]
     p = doc.get("plots", {})
-    lines = [f"# Realism score, seed {run['seed']}", "",
-             f"run_id `{run['run_id']}`, parameter_hash `{run['parameter_hash']}`, "
-             f"manifest_fingerprint `{run['manifest_fingerprint']}`", "",
-             f"Seed gates: **B {'pass' if seed_gates[gates.B] else 'FAIL'}**, "
-             f"**B+ {'pass' if seed_gates[gates.BPLUS] else 'FAIL'}** (the verdict needs the whole seedpack: "
-             "`seg3a realism certify`).", "",
-             "## Gates", ""]
-    lines += report.table(["gate", "op", "value", "B", "B+", "note"], report.gate_rows(seed_gates["gates"]))
-    conflicts = report.conflict_lines(seed_gates["gates"])
-    if conflicts:
-        lines += ["### Ground truth vs B+", ""] + conflicts + [""]
+    level = "B+" if seed_gates[gates.BPLUS] else ("B" if seed_gates[gates.B] else "neither B nor B+")
+    lines = [f"# Realism score, seed {run['seed']}: meets {level}", "",
+             report.LEVELS_EXPLAINED + " The verdict needs the whole seedpack (`seg3a realism certify`).", ""]
+    for lvl, name in ((gates.B, "B"), (gates.BPLUS, "B+")):
+        failing = report.failing_lines(seed_gates["gates"], lvl)
+        if failing and not (lvl == gates.BPLUS and not seed_gates[gates.B]):
+            lines += [f"Failing {name}:", ""] + failing + [""]
+    lines += _target_lines(doc.get("truth_targets"))
+    lines += [f"run_id `{run['run_id']}`, parameter_hash `{run['parameter_hash']}`, "
+              f"manifest_fingerprint `{run['manifest_fingerprint']}`", "", "## Gates", ""]
+    lines += report.table(report.GATE_HEADERS, report.gate_rows(seed_gates["gates"]))
+    lines += _variety_lines(doc["metrics"])
+    lines += _country_lines(doc["ground_truth"]["population"]["fidelity"])
     lines += ["## Plots", ""]
-    for key, alt in (("escalation_curve", "escalation curve"), ("prior_top1", "prior top-1"),
+    for key, alt in (("outlets_map", "outlets per time zone"), ("tails", "zone tails"),
+                     ("escalation_curve", "escalation curve"), ("prior_top1", "prior top-1"),
                      ("share_std", "share std"), ("realised_zones", "realised zones"),
                      ("top1_count_share", "top-1 count share"), ("population_vs_allocation", "population vs allocation")):
         lines += report.image(p.get(key), alt)

@@ -27,6 +27,10 @@ from .metrics import fetch_columns, quantile
 GEONAMES_DATASET = "cities1000"
 MIN_ZONE_SHARE = 0.01
 JSD_TARGET = 0.05
+OVER_ALLOCATION_FACTOR = 3.0
+OVER_ALLOCATION_TARGET = 0.01
+TAIL_POPULATION_SHARE = 0.005
+TAIL_RATIO_TARGET = 1.5
 ZONE_UNIVERSE_TARGET = 0.95
 WORST = 10
 
@@ -83,7 +87,7 @@ def population_table(dataset: str = GEONAMES_DATASET, restrict_to_zone_tab: bool
     return {"table": table, "sources": sources}
 
 
-def _population_conn(pop: pa.Table, conn: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
+def bind_population(pop: pa.Table, conn: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
     from .data import connect
 
     conn = conn or connect()
@@ -97,7 +101,7 @@ def population_summary(pop: pa.Table, min_zone_share: float = MIN_ZONE_SHARE) ->
     """Real multi-zone countries: at least two zones each holding >= min_zone_share
     of the country's population. Their count, and the median / p75 of their top-1
     population share (the ground-truth counterpart of S2-top1)."""
-    conn = _population_conn(pop)
+    conn = bind_population(pop)
     cols = fetch_columns(conn, """
         WITH s AS (SELECT country_iso, tzid, population / sum(population) OVER (PARTITION BY country_iso) AS share
                    FROM population WHERE country_iso IN
@@ -124,7 +128,7 @@ _UNION_SQL = """
                  coalesce(a.outlets, 0) AS outlets, coalesce(pz.population, 0) AS population,
                  a.tzid IS NOT NULL AS in_allocation
           FROM a FULL OUTER JOIN pz ON a.country_iso = pz.country_iso AND a.tzid = pz.tzid)
-    SELECT u.country_iso, u.tzid, u.outlets / ac.country_outlets AS p,
+    SELECT u.country_iso, u.tzid, u.outlets, u.outlets / ac.country_outlets AS p,
            u.population / pc.country_population AS q, u.in_allocation,
            ac.country_outlets, pc.country_population
     FROM u JOIN ac USING (country_iso) JOIN pc USING (country_iso)
@@ -157,7 +161,7 @@ def population_fidelity(conn, pop: pa.Table, worst: int = WORST) -> dict[str, An
     """Per country of zone_alloc: JSD between its outlet distribution over tzids and
     its population distribution; the outlet-weighted mean over countries; the worst
     countries. Countries without population are listed and left out of the mean."""
-    _population_conn(pop, conn)
+    bind_population(pop, conn)
     cols = fetch_columns(conn, _UNION_SQL)
     countries, group = np.unique(cols["country_iso"].astype(str), return_inverse=True)
     divergence = jsd_grouped(group, cols["p"], cols["q"], countries.size)
@@ -168,6 +172,7 @@ def population_fidelity(conn, pop: pa.Table, worst: int = WORST) -> dict[str, An
     mean = float(np.dot(weights, divergence) / weights.sum()) if weights.sum() > 0 else None
     ranked = sorted(per_country, key=lambda r: (-r["jsd"], r["country_iso"]))
     return {
+        "tails": tail_fidelity(cols, worst),
         "jsd_outlet_weighted_mean": mean,
         "target": JSD_TARGET,
         "target_met": mean is not None and mean <= JSD_TARGET,
@@ -176,6 +181,52 @@ def population_fidelity(conn, pop: pa.Table, worst: int = WORST) -> dict[str, An
         "worst_countries": ranked[:worst],
         "countries": per_country,
         "_zones": cols,
+    }
+
+
+# ------------------------------------------------------------------ tails
+
+
+def tail_fidelity(zones: Mapping[str, np.ndarray], worst: int = WORST) -> dict[str, Any]:
+    """Tail fidelity (spec 06) from the per-(country, tzid) union rows of
+    population_fidelity: `p` = a_z (the zone's share of the country's outlets), `q` =
+    p_z (its population share). Scored over countries with >= 2 zones in zone_alloc.
+
+    - over-allocation: per country sum_z max(0, a_z - 3 p_z), outlet-weighted mean;
+    - tail ratio: outlet-weighted sum of a_z over zones with p_z < 0.5 % divided by
+      the outlet-weighted sum of their p_z (None when no such zone has population);
+    - the worst zones: largest outlet count beyond 3 p_z, by name."""
+    countries, group = np.unique(zones["country_iso"].astype(str), return_inverse=True)
+    a, q = zones["p"].astype(np.float64), zones["q"].astype(np.float64)
+    country_outlets = np.zeros(countries.size)
+    country_outlets[group] = zones["country_outlets"].astype(np.float64)
+    scored = np.bincount(group, weights=zones["in_allocation"].astype(np.float64), minlength=countries.size) >= 2
+    weight = np.where(scored, country_outlets, 0.0)
+    total = weight.sum()
+    excess = np.maximum(0.0, a - OVER_ALLOCATION_FACTOR * q)
+    over = np.bincount(group, weights=excess, minlength=countries.size)
+    tail = q < TAIL_POPULATION_SHARE
+    tail_a = np.bincount(group, weights=np.where(tail, a, 0.0), minlength=countries.size)
+    tail_q = np.bincount(group, weights=np.where(tail, q, 0.0), minlength=countries.size)
+    tail_outlets, tail_population = float(weight @ tail_a), float(weight @ tail_q)
+    excess_outlets = excess * weight[group]
+    order = np.lexsort((zones["tzid"].astype(str), countries[group], -excess_outlets))
+    listed = [i for i in order[:worst] if excess_outlets[i] > 0]
+    return {
+        "over_allocation_factor": OVER_ALLOCATION_FACTOR,
+        "tail_population_share": TAIL_POPULATION_SHARE,
+        "countries_scored": int(scored.sum()),
+        "over_allocation": float(weight @ over / total) if total > 0 else None,
+        "over_allocation_target": OVER_ALLOCATION_TARGET,
+        "tail_ratio": tail_outlets / tail_population if tail_population > 0 else None,
+        "tail_ratio_target": TAIL_RATIO_TARGET,
+        "tail_outlet_share": tail_outlets / total if total > 0 else None,
+        "tail_population_share_weighted": tail_population / total if total > 0 else None,
+        "per_country": {str(c): {"over_allocation": float(o), "tail_outlet_share": float(ta), "tail_population_share": float(tq)}
+                        for c, o, ta, tq, keep in zip(countries, over, tail_a, tail_q, scored) if keep},
+        "worst_zones": [{"country_iso": str(zones["country_iso"][i]), "tzid": str(zones["tzid"][i]),
+                         "outlets": int(zones["outlets"][i]), "a_z": float(a[i]), "p_z": float(q[i]),
+                         "outlets_beyond_3p": float(excess_outlets[i])} for i in listed],
     }
 
 
@@ -263,8 +314,3 @@ def evaluate_reference_zone_universe(root=None) -> dict[str, Any]:
     base = Path(root) if root is not None else evaluate.PROJECT_ROOT
     result = evaluate.evaluate_files(base / evaluate.WORLD_COUNTRIES_PATH, base / evaluate.TZ_WORLD_PATH, evaluate.load_rule())
     return summarise_evaluator_result(result)
-
-
-def ground_truth_counterparts(summary: Mapping[str, Any]) -> dict[str, Any]:
-    """Values the gates may be waived by (gates.Gate.counterpart)."""
-    return {"population.top1_median": summary.get("top1_median"), "population.top1_p75": summary.get("top1_p75")}
