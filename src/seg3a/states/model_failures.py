@@ -1,0 +1,72 @@
+"""What a failed dbt Python model shows on the terminal: its one-line coded failure and the
+fix to try, never a Python traceback (that goes to the dbt log file, logs/dbt.log).
+
+Every Python model of the segment runs through `run_python_model` (the `seg3a_table`
+materialization wraps the compiled model in it). The failure line keeps the text the
+on-run-end hook parses into the FAIL run reports (`E3A_…: message | phase=… | context=…`)
+and appends ` | fix: …`.
+"""
+from __future__ import annotations
+
+import traceback
+from typing import Any, Callable
+
+from .common import CODE_PATTERN
+
+LOG_HINT = "the full trace is in the dbt log (logs/dbt.log)"
+# (text found in the failure, fix to try); the first match wins.
+FIXES: tuple[tuple[str, str], ...] = (
+    ("no run receipt under", "generate a world first: make world"),
+    ("runs here:", "set SEG3A_RUN_ID to one of the runs here, or unset it to build the newest"),
+    ("run_receipt_invalid", "check SEG3A_RUNS_ROOT / SEG3A_RUN_ID point at a generated run (make world)"),
+    ("UPSTREAM_GATE_FAILED", "an upstream validation bundle does not verify: regenerate the world (make world)"),
+    ("ReferenceDataError", "rebuild the reference data: make reference"),
+)
+
+
+class ModelFailure(Exception):
+    """A Python model's failure as one line. dbt-duckdb reports a failed Python model
+    with `traceback.format_exception(err)`; this exception reports no traceback of its
+    own (the interpreter still records it internally), so that line is all the terminal
+    shows. The trace of the original exception was logged before it was raised."""
+
+    @property
+    def __traceback__(self):  # noqa: D401 - see the class docstring
+        return None
+
+    @__traceback__.setter
+    def __traceback__(self, _value) -> None:
+        pass
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    while exc is not None and exc not in seen:
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return seen
+
+
+def failure_line(exc: BaseException) -> str:
+    """The coded message of the exception chain (the first one carrying an E3A code,
+    outermost first), else the outermost `Type: message`, on one line, with a fix."""
+    chain = _chain(exc)
+    coded = next((e for e in chain if CODE_PATTERN.search(str(e))), None)
+    shown = coded or chain[0]
+    text = str(shown) if coded is not None else f"{type(shown).__name__}: {shown}"
+    text = " ".join(text.split())
+    names = " ".join(type(e).__name__ for e in chain)
+    fix = next((hint for needle, hint in FIXES if needle in text or needle in names), LOG_HINT)
+    return f"{text} | fix: {fix}"
+
+
+def run_python_model(model: Callable[[Any, Any], Any], dbt, session) -> Any:
+    """Run a dbt Python model; a failure is logged with its trace to the dbt log file and
+    re-raised as a one-line ModelFailure."""
+    try:
+        return model(dbt, session)
+    except Exception as exc:
+        from dbt.adapters.events.logging import AdapterLogger
+
+        AdapterLogger("seg3a").debug("Python model failed:\n" + "".join(traceback.format_exception(exc)))
+        raise ModelFailure(failure_line(exc)) from None
