@@ -96,3 +96,17 @@ def test_shell_names_an_unknown_run_and_the_runs_present(two_runs):
     assert done.returncode == 2
     assert "no run deadbeef" in done.stderr and seed42 in done.stderr and f"{seed7} (newest)" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_published_tables_have_the_documented_columns(two_runs):
+    """The column lists the docs cover (the models' YAML) are the built tables' columns."""
+    from seg3a.core.catalogue import Catalogue
+    from seg3a.docs.columns import model_columns, published_datasets
+
+    _runs_root, databases, seed42, _seed7 = two_runs
+    with duckdb.connect(str(databases / seed42 / "seg3a.duckdb"), read_only=True) as conn:
+        for dataset_id in published_datasets(Catalogue()):
+            built = [r[0] for r in conn.execute(
+                "select column_name from information_schema.columns where table_name = ? order by ordinal_position",
+                [dataset_id]).fetchall()]
+            assert built == model_columns(dataset_id), dataset_id
