@@ -8,6 +8,7 @@
     seg3a verify               re-check a 3A validation bundle
     seg3a summary              end-of-run summary
     seg3a docs columns         column docs of the published datasets, from the contracts
+    seg3a report               one HTML page for a run (summary, S6 checks, realism gates and plots)
     seg3a shell                the DuckDB CLI on one run (views, spatial, run variables)
     seg3a realism score|certify  realism metrics, gates and certification
     seg3a seedpack run         generate and build the seedpack (42, 7, 101, 202), one runs root per seed
@@ -28,6 +29,7 @@ COMMANDS = {
     ("verify",): ("seg3a.states.verify", "re-check a 3A validation bundle (no PASS, no read)"),
     ("summary",): ("seg3a.states.summary", "print the end-of-run summary of a run"),
     ("docs", "columns"): ("seg3a.docs.columns", "regenerate the column docs of the published datasets from the contracts"),
+    ("report",): ("seg3a.report", "one self-contained HTML page for a run (summary, S6 checks, realism, plots)"),
     ("shell",): ("seg3a.shell", "DuckDB CLI on a run: views under contract names, spatial, run variables"),
     ("realism", "score"): ("seg3a.realism.score", "score one finished run against the realism gates"),
     ("realism", "certify"): ("seg3a.realism.certify", "certify the seedpack (42, 7, 101, 202)"),

@@ -51,6 +51,7 @@ def source_views() -> dict[str, str]:
         table["name"]: " ".join(table["meta"]["external_location"].split())
         for source in document["sources"]
         for table in source["tables"]
+        if "external_location" in table.get("meta", {})  # the tabular ones
     }
 
 
