@@ -8,6 +8,7 @@
     seg3a verify               re-check a 3A validation bundle
     seg3a summary              end-of-run summary
     seg3a docs columns         column docs of the published datasets, from the contracts
+    seg3a runs                 the runs with their seed and DuckDB database
     seg3a report               one HTML page for a run (summary, S6 checks, realism gates and plots)
     seg3a shell                the DuckDB CLI on one run (views, spatial, run variables)
     seg3a realism score|certify  realism metrics, gates and certification
@@ -29,6 +30,7 @@ COMMANDS = {
     ("verify",): ("seg3a.states.verify", "re-check a 3A validation bundle (no PASS, no read)"),
     ("summary",): ("seg3a.states.summary", "print the end-of-run summary of a run"),
     ("docs", "columns"): ("seg3a.docs.columns", "regenerate the column docs of the published datasets from the contracts"),
+    ("runs",): ("seg3a.runs", "list the runs with their seed and DuckDB database"),
     ("report",): ("seg3a.report", "one self-contained HTML page for a run (summary, S6 checks, realism, plots)"),
     ("shell",): ("seg3a.shell", "DuckDB CLI on a run: views under contract names, spatial, run variables"),
     ("realism", "score"): ("seg3a.realism.score", "score one finished run against the realism gates"),
