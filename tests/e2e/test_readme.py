@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.built_runs import two_runs  # noqa: F401  (fixture)
 from tests.e2e.dbt_runner import PROJECT_ROOT, run_dbt
 
 pytestmark = pytest.mark.e2e

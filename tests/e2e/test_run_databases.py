@@ -15,7 +15,6 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.e2e.built_runs import two_runs  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.e2e
 SEG3A = Path(sys.executable).with_name("seg3a")

@@ -60,3 +60,16 @@ def test_an_uncoded_failure_names_its_type_on_one_line():
 ])
 def test_run_selection_failures_say_what_to_do(message, fix):
     assert failure_line(RuntimeError(message)).endswith(fix if fix.endswith("world") else fix + ", or unset it to build the newest")
+
+
+def test_nested_coded_failures_keep_the_traceback_order():
+    try:
+        try:
+            raise StateFailure(S3, "004", "sealed_inputs", "inner")
+        except StateFailure as inner:
+            raise StateFailure(S3, "012", "publish", "outer") from inner
+    except StateFailure as outer:
+        line = failure_line(outer)
+    assert line.index(S3.code("004")) < line.index(S3.code("012"))
+    node = NodeOutcome("m", "model", "error", line, ("S3",), None, 0)
+    assert parse_failure(S3, node).code == S3.code("004")

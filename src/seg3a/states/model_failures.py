@@ -48,12 +48,12 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 
 def failure_line(exc: BaseException) -> str:
-    """The coded message of the exception chain (the first one carrying an E3A code,
-    outermost first), else the outermost `Type: message`, on one line, with a fix."""
+    """The coded messages of the exception chain, innermost first as a traceback lists
+    them (so the run-report hook reads the same first code), else the outermost
+    `Type: message`; on one line, with a fix."""
     chain = _chain(exc)
-    coded = next((e for e in chain if CODE_PATTERN.search(str(e))), None)
-    shown = coded or chain[0]
-    text = str(shown) if coded is not None else f"{type(shown).__name__}: {shown}"
+    coded = [str(e) for e in reversed(chain) if CODE_PATTERN.search(str(e))]
+    text = " (raised as: ".join(coded) + ")" * (len(coded) - 1) if coded else f"{type(chain[0]).__name__}: {chain[0]}"
     text = " ".join(text.split())
     names = " ".join(type(e).__name__ for e in chain)
     fix = next((hint for needle, hint in FIXES if needle in text or needle in names), LOG_HINT)
