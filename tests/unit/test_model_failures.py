@@ -73,3 +73,14 @@ def test_nested_coded_failures_keep_the_traceback_order():
     assert line.index(S3.code("004")) < line.index(S3.code("012"))
     node = NodeOutcome("m", "model", "error", line, ("S3",), None, 0)
     assert parse_failure(S3, node).code == S3.code("004")
+
+
+def test_the_uncoded_root_cause_is_named():
+    try:
+        try:
+            raise OSError("disk full")
+        except OSError as cause:
+            raise StateFailure(S3, "004", "sealed_inputs", "write failed") from cause
+    except StateFailure as failure:
+        line = failure_line(failure)
+    assert "(cause: OSError: disk full)" in line and line.startswith(S3.code("004"))

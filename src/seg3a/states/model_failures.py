@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from .common import CODE_PATTERN
 
+MAX_CAUSE = 300  # characters of an uncoded root cause shown after the coded failure
 LOG_HINT = "the full trace is in the dbt log (logs/dbt.log)"
 # (text found in the failure, fix to try); the first match wins.
 FIXES: tuple[tuple[str, str], ...] = (
@@ -54,6 +55,9 @@ def failure_line(exc: BaseException) -> str:
     chain = _chain(exc)
     coded = [str(e) for e in reversed(chain) if CODE_PATTERN.search(str(e))]
     text = " (raised as: ".join(coded) + ")" * (len(coded) - 1) if coded else f"{type(chain[0]).__name__}: {chain[0]}"
+    root = chain[-1]
+    if coded and not CODE_PATTERN.search(str(root)) and str(root) not in text:  # e.g. a DuckDB or OS error
+        text += f" (cause: {type(root).__name__}: {str(root)[:MAX_CAUSE]})"
     text = " ".join(text.split())
     names = " ".join(type(e).__name__ for e in chain)
     fix = next((hint for needle, hint in FIXES if needle in text or needle in names), LOG_HINT)
