@@ -31,6 +31,8 @@ class ModelFailure(Exception):
     own (the interpreter still records it internally), so that line is all the terminal
     shows. The trace of the original exception was logged before it was raised."""
 
+    __module__ = "seg3a"  # printed as `seg3a.ModelFailure: …` rather than the full module path
+
     @property
     def __traceback__(self):  # noqa: D401 - see the class docstring
         return None
