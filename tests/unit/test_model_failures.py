@@ -84,3 +84,15 @@ def test_the_uncoded_root_cause_is_named():
     except StateFailure as failure:
         line = failure_line(failure)
     assert "(cause: OSError: disk full)" in line and line.startswith(S3.code("004"))
+
+
+def test_a_context_hidden_with_from_none_stays_hidden():
+    try:
+        try:
+            raise StateFailure(S3, "004", "sealed_inputs", "inner", component="A")
+        except StateFailure:
+            raise StateFailure(S3, "004", "sealed_inputs", "outer", component="B") from None
+    except StateFailure as outer:
+        line = failure_line(outer)
+    node = NodeOutcome("m", "model", "error", line, ("S3",), None, 0)
+    assert "inner" not in line and parse_failure(S3, node).context == {"component": "B"}

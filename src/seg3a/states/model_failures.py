@@ -43,10 +43,12 @@ class ModelFailure(Exception):
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
+    """The exceptions a traceback would print, outermost first (`raise … from None`
+    hides the context, as there)."""
     seen: list[BaseException] = []
     while exc is not None and exc not in seen:
         seen.append(exc)
-        exc = exc.__cause__ or exc.__context__
+        exc = exc.__cause__ if exc.__cause__ is not None else (None if exc.__suppress_context__ else exc.__context__)
     return seen
 
 
