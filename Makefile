@@ -10,7 +10,7 @@ PAIRS ?= default
 export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help venv reference world build run test bench bench-scale certify clean
+.PHONY: help venv reference world build run shell report test test-setup bench bench-scale certify clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -29,13 +29,26 @@ reference: venv ## build the reference data (skipped when already built and veri
 world: reference ## generate the sample upstream world (SEED, PAIRS)
 	$(SEG3A) world generate --seed $(SEED) --pairs $(PAIRS)
 
-build: venv ## run S0..S7 with dbt on the newest generated world, then print the summary
-	$(VENV)/bin/dbt build --select segment3a
-	$(SEG3A) summary
+# `make build` builds the newest run; `make build SEED=7` (or RUN_ID=<id>) the newest run of
+# that seed. Each run has its own DuckDB database, build/duckdb/<run_id>/seg3a.duckdb.
+SELECT_RUN = $(if $(RUN_ID),SEG3A_RUN_ID=$(RUN_ID),$(if $(filter command line environment,$(origin SEED)),SEG3A_RUN_ID=$$($(SEG3A) runs --seed $(SEED) --newest || echo no-run-of-seed-$(SEED))))
+
+build: venv ## run S0..S7 with dbt on the newest generated world (SEED or RUN_ID to pick one), then the summary
+	$(SELECT_RUN) $(VENV)/bin/dbt build --select segment3a
+	$(SELECT_RUN) $(SEG3A) summary
+
+shell: venv ## DuckDB shell on the newest run (RUN_ID=<id> or SEED for another): views, spatial, run variables
+	$(SELECT_RUN) $(SEG3A) shell
+
+report: venv ## one HTML page for the newest run (RUN_ID / SEED to pick one) in build/report/index.html
+	$(SELECT_RUN) $(SEG3A) report --out build/report
 
 run: world build ## the main job: reference data, sample world, full S0..S7 build
 
-test: reference ## the whole test suite
+test-setup: ## system packages the tests use (headless Chromium for the report test)
+	tests/setup/ensure_chromium.sh
+
+test: reference test-setup ## the whole test suite
 	$(PY) -m pytest
 
 BENCHES := bench_gamma bench_world bench_s1_s2 bench_s3_s4 bench_segment bench_dbt_floor

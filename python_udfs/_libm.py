@@ -1,102 +1,29 @@
 """ctypes loader for `_libm_vec.c`: C-library log, cos and pow over NumPy arrays.
 
-The shared object is compiled on first import into a cache directory, because
-the samplers need the C library's scalar results bit-for-bit (spec 03 §0) and
-NumPy's vector kernels do not guarantee them.  The build is content-addressed
-(source, flags and architecture in the file name), written under a temporary name
-and renamed into place, so concurrent processes never load a half-written file.
-
-Cache directory: ``$SEG3A_CACHE_DIR`` if set, else this package's
-``__pycache__`` when writable, else ``<tmp>/seg3a-cache-<uid>``.
+The samplers need the C library's scalar results bit-for-bit (spec 03 §0) and NumPy's
+vector kernels do not guarantee them. The shared object is compiled when the package is
+built or installed (setup.py, python_udfs/_libm_build.py), never here: a missing or
+stale build is a clear error telling to reinstall (`make venv`).
 """
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import math
-import os
-import platform
-import shlex
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from ._libm_build import LibmBuildError, library_name
+
 __all__ = ["LibmBuildError", "vlog", "vcos", "vpow", "library_path"]
-
-_SOURCE = Path(__file__).with_name("_libm_vec.c")
-_CFLAGS = ("-O2", "-fno-fast-math", "-ffp-contract=off", "-fPIC", "-shared")
-_LDFLAGS = ("-lm",)
-
-
-class LibmBuildError(RuntimeError):
-    """The C helper could not be compiled or loaded (no compiler, bad build)."""
-
-
-def _compiler() -> list[str]:
-    words = shlex.split(os.environ.get("CC", "cc"))
-    if not words or shutil.which(words[0]) is None:
-        raise LibmBuildError(
-            f"no C compiler found (tried {words[0] if words else '<empty CC>'!r}); "
-            "python_udfs needs one to build _libm_vec.c: install cc/gcc or set CC"
-        )
-    return words
-
-
-def _cache_dir() -> Path:
-    configured = os.environ.get("SEG3A_CACHE_DIR")
-    candidates = [Path(configured)] if configured else []
-    candidates.append(Path(__file__).with_name("__pycache__"))
-    candidates.append(Path(tempfile.gettempdir()) / f"seg3a-cache-{os.getuid()}")
-    for directory in candidates:
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            continue
-        if os.access(directory, os.W_OK | os.X_OK):
-            return directory
-    raise LibmBuildError(f"no writable cache directory among {[str(c) for c in candidates]}")
-
-
-def _target_path() -> Path:
-    # The name carries the source, flags and architecture, so a stale or foreign
-    # build is never picked up from a shared cache directory.  The compiler is
-    # not part of it: the loops only forward to libm, and an existing build must
-    # load on machines without a compiler.
-    digest = hashlib.sha256()
-    digest.update(_SOURCE.read_bytes())
-    digest.update(" ".join(_CFLAGS + _LDFLAGS).encode())
-    digest.update(platform.machine().encode())
-    return _cache_dir() / f"_libm_vec.{platform.machine()}.{digest.hexdigest()[:16]}.so"
-
-
-def _needs_build(target: Path) -> bool:
-    return not target.exists() or target.stat().st_mtime < _SOURCE.stat().st_mtime
-
-
-def _build(target: Path) -> None:
-    cc = _compiler()
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".build-", suffix=".so")
-    os.close(fd)
-    cmd = cc + list(_CFLAGS) + ["-o", tmp_name, str(_SOURCE)] + list(_LDFLAGS)
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            raise LibmBuildError(
-                f"compiling {_SOURCE.name} failed ({' '.join(cmd)}):\n{proc.stderr.strip()}"
-            )
-        os.replace(tmp_name, target)
-    finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
 
 
 def _load() -> ctypes.CDLL:
-    target = _target_path()
-    if _needs_build(target):
-        _build(target)
+    target = Path(__file__).with_name(library_name())
+    if not target.is_file():
+        raise LibmBuildError(
+            f"the C helper {target.name} is not built for this source (it is compiled when seg3a is "
+            "installed): run `make venv`, or `pip install -e .` in the project")
     try:
         lib = ctypes.CDLL(str(target))
     except OSError as exc:

@@ -5,6 +5,7 @@ SQL models read `getvariable('seg3a_loc')['<dataset_id>']` (macro `seg3a_locatio
 instead of literal paths."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -55,15 +56,22 @@ class Plugin(BasePlugin):
     def initialize(self, plugin_config: dict[str, Any]) -> None:
         from seg3a.core.duck import RESOURCE_SETTINGS, resource_settings
 
-        unknown = set(plugin_config) - {"runs_root", "run_id", *RESOURCE_SETTINGS}
+        unknown = set(plugin_config) - {"runs_root", "run_id", "database_dir", *RESOURCE_SETTINGS}
         if unknown:
             raise PluginConfigError(f"E3A_PLUGIN_CONFIG: unknown plugin config keys {sorted(unknown)}")
         self.runs_root = plugin_config.get("runs_root") or None
         self.run_id = plugin_config.get("run_id") or None
         # DuckDB memory_limit / threads / temp_directory from the profile (empty: DuckDB's default)
         self.resources = resource_settings({k: plugin_config.get(k, "") for k in RESOURCE_SETTINGS})
+        self.database_dir = plugin_config.get("database_dir") or None
         self.variables: dict[str, Any] = {}
         self._batch = ""
+
+    def update_connection_config(self, creds, config: dict[str, Any]) -> None:
+        # Called just before dbt-duckdb opens the database: point it at the selected run's
+        # own file (seg3a.core.run_database), so that runs never overwrite each other.
+        if self.database_dir:
+            creds.path = str(run_database_path(self.runs_root, self.run_id, self.database_dir))
 
     def configure_connection(self, conn) -> None:
         from seg3a.core.duck import apply_resource_settings, load_spatial
@@ -87,6 +95,30 @@ class Plugin(BasePlugin):
         # a millisecond (one statement per location cost ~10 ms per cursor).
         if self._batch:
             cursor.execute(self._batch)
+
+
+def run_database_path(runs_root: str | None, run_id: str | None, database_dir: str) -> Path:
+    """The selected run's database (SEG3A_DUCKDB wins). Without a usable run the build
+    fails in S0 with the reason; it then runs on a private scratch database, so that an
+    unknown run id leaves no folder named after it."""
+    import atexit
+    import shutil
+    import tempfile
+
+    from seg3a.core.context import RunContext
+    from seg3a.core.run_database import DATABASE_FILE, run_database
+
+    try:
+        run = RunContext.resolve(runs_root, run_id).tokens.run_id
+    except Exception:
+        if os.environ.get("SEG3A_DUCKDB"):
+            return Path(os.environ["SEG3A_DUCKDB"])
+        scratch = tempfile.mkdtemp(prefix="seg3a-no-run-")
+        atexit.register(shutil.rmtree, scratch, True)
+        return Path(scratch) / DATABASE_FILE
+    path = run_database(run, database_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def sql_literal(value: Any) -> str:
@@ -124,10 +156,12 @@ def run_variables(runs_root: str | None, run_id: str | None) -> dict[str, Any]:
     try:
         ctx = RunContext.resolve(runs_root, run_id)
     except Exception as exc:  # surfaced by S0 with its code, not at connection time
-        from seg3a.core.paths import contracts_root
+        from seg3a.core.paths import contracts_root, default_runs_root
+        from seg3a.core.run_database import run_selection_problem
 
+        wanted = run_id or os.environ.get("SEG3A_RUN_ID") or None
         return {
-            CONTEXT_ERROR_VARIABLE: f"{type(exc).__name__}: {exc}",
+            CONTEXT_ERROR_VARIABLE: run_selection_problem(runs_root or default_runs_root(), wanted, exc),
             "seg3a_runs_root": str(runs_root or ""),
             "seg3a_loc": {},
             **zone_rule_variables(contracts_root()),

@@ -49,12 +49,23 @@
 
 
 {#
-  The Python module dbt-duckdb runs for a Python model: the model's code, then
-  `materialize(df, con)`, which replaces the table by the returned frame (an Arrow table
-  or DuckDB relation), registered under a name of its own and unregistered afterwards.
+  The Python module dbt-duckdb runs for a Python model: the model's code, run through
+  seg3a.states.model_failures.run_python_model (a failure shows as one coded line with the
+  fix to try, its trace going to the dbt log), then `materialize(df, con)`, which replaces
+  the table by the returned frame (an Arrow table or DuckDB relation), registered under a
+  name of its own and unregistered afterwards.
 #}
 {% macro seg3a_python_replace_table(relation, compiled_code) -%}
 {{ compiled_code }}
+
+
+_seg3a_model = model
+
+
+def model(dbt, session):
+    from seg3a.states.model_failures import run_python_model
+
+    return run_python_model(_seg3a_model, dbt, session)
 
 
 def materialize(df, con):

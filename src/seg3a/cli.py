@@ -7,6 +7,10 @@
     seg3a s0                   run the S0 gate outside dbt (dbt runs it as its first model)
     seg3a verify               re-check a 3A validation bundle
     seg3a summary              end-of-run summary
+    seg3a docs columns         column docs of the published datasets, from the contracts
+    seg3a runs                 the runs with their seed and DuckDB database
+    seg3a report               one HTML page for a run (summary, S6 checks, realism gates and plots)
+    seg3a shell                the DuckDB CLI on one run (views, spatial, run variables)
     seg3a realism score|certify  realism metrics, gates and certification
     seg3a seedpack run         generate and build the seedpack (42, 7, 101, 202), one runs root per seed
 """
@@ -25,6 +29,10 @@ COMMANDS = {
     ("s0",): ("seg3a.states.s0_gate", "run the S0 gate and sealed-inputs step"),
     ("verify",): ("seg3a.states.verify", "re-check a 3A validation bundle (no PASS, no read)"),
     ("summary",): ("seg3a.states.summary", "print the end-of-run summary of a run"),
+    ("docs", "columns"): ("seg3a.docs.columns", "regenerate the column docs of the published datasets from the contracts"),
+    ("runs",): ("seg3a.runs", "list the runs with their seed and DuckDB database"),
+    ("report",): ("seg3a.report", "one self-contained HTML page for a run (summary, S6 checks, realism, plots)"),
+    ("shell",): ("seg3a.shell", "DuckDB CLI on a run: views under contract names, spatial, run variables"),
     ("realism", "score"): ("seg3a.realism.score", "score one finished run against the realism gates"),
     ("realism", "certify"): ("seg3a.realism.certify", "certify the seedpack (42, 7, 101, 202)"),
     ("seedpack", "run"): ("seg3a.seedpack", "generate and build the seedpack worlds (dbt in-process, 2 lanes)"),

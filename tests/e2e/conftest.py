@@ -39,6 +39,7 @@ from seg3a.states.s2_priors import load_string_keys
 from seg3a.world.generate import generate_world
 from seg3a.zones.cache import store_dir_for_run
 from tests.conftest import exclusive
+from tests.e2e.built_runs import two_runs  # noqa: F401  (session fixture shared by several modules)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DBT = Path(sys.executable).with_name("dbt")

@@ -12,14 +12,16 @@ import hashlib
 import math
 import os
 import random
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import python_udfs.rng as rng_module
-from python_udfs import _libm
+from python_udfs import _libm, _libm_build
 from python_udfs.rng import Dispersion, dirichlet_batch
 
 # ----------------------------------------------------------------- scalar reference
@@ -311,28 +313,33 @@ def test_large_batch_crosses_row_chunks():
 LOADER_SNIPPET = "import python_udfs._libm as m; print(m.library_path())"
 
 
-def _import_libm_in_subprocess(tmp_path, **env_overrides):
-    env = dict(os.environ, SEG3A_CACHE_DIR=str(tmp_path), **env_overrides)
-    return subprocess.run([sys.executable, "-c", LOADER_SNIPPET], capture_output=True, text=True, env=env,
-                          check=False)
+def test_the_installed_helper_is_the_build_of_this_source():
+    """The package install compiled it beside the module, under its content name."""
+    assert Path(_libm.library_path()) == Path(_libm.__file__).with_name(_libm_build.library_name())
 
 
-def test_libm_helper_builds_into_an_empty_cache_concurrently(tmp_path):
-    env = dict(os.environ, SEG3A_CACHE_DIR=str(tmp_path))
-    procs = [subprocess.Popen([sys.executable, "-c", LOADER_SNIPPET], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, env=env) for _ in range(3)]
-    results = [proc.communicate(timeout=120) + (proc.returncode,) for proc in procs]
-    assert all(code == 0 for _, _, code in results), [err for _, err, _ in results]
-    built = list(tmp_path.glob("_libm_vec.*.so"))
-    assert len(built) == 1
-    assert {out.strip() for out, _, _ in results} == {str(built[0])}
-    assert not list(tmp_path.glob(".build-*"))  # temporary build files were renamed or removed
-    # A later import with no compiler at all reuses the build.
-    proc = _import_libm_in_subprocess(tmp_path, CC="/nonexistent/cc")
-    assert proc.returncode == 0, proc.stderr
+def test_the_helper_compiles_atomically_into_its_content_name(tmp_path):
+    built = _libm_build.compile_library(tmp_path)
+    assert built == tmp_path / _libm_build.library_name() and built.is_file()
+    assert [p.name for p in tmp_path.iterdir()] == [built.name]  # the temporary file was renamed
 
 
-def test_libm_helper_reports_a_missing_compiler(tmp_path):
-    proc = _import_libm_in_subprocess(tmp_path, CC="/nonexistent/cc")
+def test_a_missing_compiler_fails_the_build_with_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setenv("CC", "/nonexistent/cc")
+    with pytest.raises(_libm_build.LibmBuildError, match="no C compiler found.*install cc/gcc"):
+        _libm_build.compile_library(tmp_path)
+    assert not list(tmp_path.iterdir())
+
+
+def test_importing_never_compiles(tmp_path):
+    """A copy of the package without the built helper fails at import with the fix,
+    even with a compiler at hand."""
+    package = tmp_path / "python_udfs"
+    package.mkdir()
+    for name in ("__init__.py", "_libm.py", "_libm_build.py", "_libm_vec.c"):
+        shutil.copyfile(Path(_libm.__file__).with_name(name), package / name)
+    proc = subprocess.run([sys.executable, "-c", LOADER_SNIPPET], capture_output=True, text=True,
+                          cwd=tmp_path, env=dict(os.environ, PYTHONPATH=str(tmp_path)), check=False)
     assert proc.returncode != 0
-    assert "LibmBuildError" in proc.stderr and "no C compiler found" in proc.stderr
+    assert "LibmBuildError" in proc.stderr and "is not built for this source" in proc.stderr and "make venv" in proc.stderr
+    assert not list(package.glob("*.so"))

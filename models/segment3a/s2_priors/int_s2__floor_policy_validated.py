@@ -10,3 +10,10 @@ def model(dbt, session):
     from seg3a.states.s2_priors import floor_policy_table
 
     return floor_policy_table(session, gate)
+
+
+def lineage(dbt):
+    """The policy this model validates. Never called: the inputs are read at their
+    catalogue paths after their digests are verified; these calls only give dbt the
+    edges from the raw inputs (models/segment3a/staging/__sources.yml)."""
+    dbt.source("seg3a_policies", "zone_floor_policy")

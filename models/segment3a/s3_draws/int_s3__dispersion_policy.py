@@ -9,3 +9,10 @@ def model(dbt, session):
     from seg3a.states.s3_draws import dispersion_policy
 
     return dispersion_policy(session, gate)
+
+
+def lineage(dbt):
+    """The policy this model validates. Never called: the inputs are read at their
+    catalogue paths after their digests are verified; these calls only give dbt the
+    edges from the raw inputs (models/segment3a/staging/__sources.yml)."""
+    dbt.source("seg3a_policies", "zone_mixture_policy")

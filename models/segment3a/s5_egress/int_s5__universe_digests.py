@@ -9,3 +9,10 @@ def model(dbt, session):
     from seg3a.states.s5_egress import universe_digests
 
     return universe_digests(session, masked)
+
+
+def lineage(dbt):
+    """The policy whose digest enters the routing universe hash here. Never called: the inputs are read at their
+    catalogue paths after their digests are verified; these calls only give dbt the
+    edges from the raw inputs (models/segment3a/staging/__sources.yml)."""
+    dbt.source("seg3a_policies", "day_effect_policy_v1")

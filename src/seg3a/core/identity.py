@@ -213,17 +213,19 @@ def select_receipt(runs_root: Path, run_id: str | None = None) -> RunReceipt:
         return parse_receipt(runs_root / run_id / RECEIPT_NAME)
     candidates = sorted(runs_root.glob(f"*/{RECEIPT_NAME}")) if runs_root.is_dir() else []
     if not candidates:
-        raise ReceiptError(f"no run receipt under {runs_root}; generate a world first (`seg3a world generate`)")
+        raise ReceiptError(f"no run receipt under {runs_root}; generate a world first (`make world`)")
+    return parse_receipt(max(candidates, key=receipt_age))
 
-    def order(path: Path) -> tuple:
-        try:
-            created = json.loads(path.read_bytes()).get("created_utc", "")
-        except (OSError, ValueError):
-            created = ""
-        valid = isinstance(created, str) and bool(RFC3339_MICROS.match(created))
-        return (valid, created if valid else "", path.stat().st_mtime_ns)
 
-    return parse_receipt(max(candidates, key=order))
+def receipt_age(path: Path) -> tuple:
+    """Sort key of receipts, oldest first: created_utc, then file mtime (unparseable
+    created_utc sorts before any valid one)."""
+    try:
+        created = json.loads(path.read_bytes()).get("created_utc", "")
+    except (OSError, ValueError, AttributeError):
+        created = ""
+    valid = isinstance(created, str) and bool(RFC3339_MICROS.match(created))
+    return (valid, created if valid else "", path.stat().st_mtime_ns)
 
 
 def receipt_bytes(receipt: dict) -> bytes:

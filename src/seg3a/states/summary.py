@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..core.context import RunContext
+from ..core.run_database import run_database
 from .s7_members import FLAG_NAME, INDEX_NAME
 
 STATES = ("S0", "S1", "S2", "S3", "S4", "S5", "S6", "S7")
@@ -166,11 +166,11 @@ def _verdict(summary: Summary) -> str:
     return f"  3A NOT SEALED: no PASS report of this run for {', '.join(missing) or 'the bundle'}"
 
 
-def summary_text(run_root: Path | str, database: str | None = None) -> tuple[str, bool]:
+def summary_text(run_root: Path | str) -> tuple[str, bool]:
     """(rendered summary, sealed) of the run whose receipt is at `run_root`."""
     ctx = RunContext.from_run_root(run_root)
     summary = collect(ctx)
-    return render(summary, database), summary.sealed
+    return render(summary, str(run_database(ctx.tokens.run_id))), summary.sealed
 
 
 def on_run_end(run_root: str | None) -> str:
@@ -179,7 +179,7 @@ def on_run_end(run_root: str | None) -> str:
         if not run_root:
             text = "seg3a: no run selected, no summary"
         else:
-            text, _sealed = summary_text(run_root, os.environ.get("SEG3A_DUCKDB"))
+            text, _sealed = summary_text(run_root)
     except Exception as exc:  # the summary is informative only
         text = f"seg3a: summary unavailable ({type(exc).__name__}: {exc})"
     print(text, flush=True)
@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         print(f"seg3a summary: no run found: {exc}", file=sys.stderr)
         return 2
-    text, sealed = summary_text(ctx.run_root, os.environ.get("SEG3A_DUCKDB"))
+    text, sealed = summary_text(ctx.run_root)
     print(text)
     return 0 if sealed else 1
 

@@ -1,0 +1,1 @@
+"""Documentation generated from the contracts (seg3a docs columns)."""
