@@ -210,16 +210,14 @@ class S0Gate:
         })
 
     def parse_policy(self, policy_id: str, path: Path, schema_ref: str) -> dict:
+        """The policy read by the strict loader every later state uses (duplicate keys at any
+        depth, bytes that are not UTF-8 and a non-mapping root refused), so no state runs on
+        a policy a later one would reject."""
         try:
-            text = path.read_bytes()
-            doc = yaml_io.load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
+            return yaml_io.load_policy_file(path)
         except (yaml.YAMLError, ValueError) as exc:
             raise S0Failure("004", "POLICY_SEAL", f"policy {policy_id} unparsable: {exc}",
                             logical_id=policy_id, schema_ref=schema_ref, violation_count=1) from exc
-        if not isinstance(doc, dict):
-            raise S0Failure("004", "POLICY_SEAL", f"policy {policy_id} is not a mapping",
-                            logical_id=policy_id, schema_ref=schema_ref, violation_count=1)
-        return doc
 
     def check_version(self, policy_id: str, doc: dict, reg: dict) -> str:
         version = policy_version(doc)
