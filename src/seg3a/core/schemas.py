@@ -284,7 +284,7 @@ def _message(error: ValidationError) -> str:
 # ------------------------------------------------------------------- table helpers
 
 
-def _type_matches(contract_type: str, arrow_type: pa.DataType) -> bool:
+def arrow_type_matches(contract_type: str, arrow_type: pa.DataType) -> bool:
     t = arrow_type
     if pa.types.is_dictionary(t):
         t = t.value_type
@@ -767,7 +767,7 @@ class SchemaPacks:
             if name not in position:
                 continue
             arr = table.column(position[name])
-            if not _type_matches(col["type"], arr.type):
+            if not arrow_type_matches(col["type"], arr.type):
                 out.append(Violation(f"columns.{name}", f"Arrow type {arr.type} does not match contract type {col['type']}"))
                 continue
             arr = _normalise(arr)

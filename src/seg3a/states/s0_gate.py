@@ -26,6 +26,7 @@ from ..core.publish import ImmutabilityViolation, PublishIOError, publish_bytes
 from ..core.reports import StateClock, append_segment_state_run, identity_fields
 from ..core.schemas import PackLoadError, SchemaPacks
 from ..core import yaml_io
+from .s0_upstream import UpstreamInputs, UpstreamRefusal, check_upstream
 
 STATE = "S0"
 SCHEMA_PACKS = (
@@ -45,6 +46,7 @@ OPTIONAL_INPUTS = ("site_timezones", "tz_timetable_cache", "s4_legality_report")
 VERSION_KEYS = ("version", "policy_version", "prior_pack_version", "version_tag")
 PLACEHOLDER_WORDS = {"TBD", "null", "unknown"}
 RECEIPT_ID, INVENTORY_ID = "s0_gate_receipt_3A", "sealed_inputs_3A"
+EGRESS_CHECKSUMS = "egress_checksums.json"
 
 CODES = {
     "001": "E3A_S0_001_UPSTREAM_GATE_FAILED",
@@ -100,6 +102,11 @@ def policy_version(doc: dict) -> Any:
         if doc.get(key) is not None:
             return doc[key]
     return None
+
+
+def _non_empty(path: Path) -> bool:
+    """A file, or a directory holding at least one file."""
+    return path.exists() and not (path.is_dir() and not any(p.is_file() for p in path.rglob("*")))
 
 
 def _same_path(a: str, b: str) -> bool:
@@ -177,6 +184,37 @@ class S0Gate:
                 "sha256_hex": digest,
                 "status": "PASS",
             }
+
+    # after step 9, before anything is published: the upstream bytes and rows S0 sealed
+    # are the ones the upstream bundles attest, and they conform (spec README, 05 §1-§5)
+    def check_upstream(self) -> None:
+        def present(dataset_id: str) -> Path | None:
+            path = self.ctx.path(dataset_id)
+            return path if _non_empty(path) else None
+
+        outlets = self.ctx.path("outlet_catalogue")
+        if not _non_empty(outlets):
+            return  # the missing required input is E3A_S0_005 of step 6
+        inputs = UpstreamInputs(
+            outlet_catalogue=outlets,
+            egress_checksums=self.ctx.path("validation_bundle_1A") / EGRESS_CHECKSUMS,
+            bundle_2a=self.ctx.path("validation_bundle_2A"),
+            site_timezones=present("site_timezones"),
+            tz_timetable_cache=present("tz_timetable_cache"),
+            s4_legality_report=present("s4_legality_report"),
+        )
+        try:
+            composite = check_upstream(inputs, self.packs, lambda d: self.cat.entry(d)["schema_ref"],
+                                       self.ctx.tokens.seed, self.fp)
+            sealed = next(r["sha256_hex"] for r in self.rows if r["logical_id"] == "outlet_catalogue")
+            if sealed != composite:  # the bytes changed between sealing and attestation
+                raise UpstreamRefusal("outlet_catalogue", "egress_unattested", "composite",
+                                      "the partition changed while S0 read it",
+                                      example_keys=[{"sealed": sealed, "attested": composite}])
+        except UpstreamRefusal as refusal:
+            self.gate_status[refusal.upstream_segment] = "FAIL"
+            raise S0Failure("001", "UPSTREAM_GATES", f"upstream {refusal.upstream_segment} {refusal.reason}: {refusal}",
+                            **refusal.context()) from None
 
     # step 5 (V-04/05/06)
     def seal_policies(self) -> None:
@@ -295,7 +333,7 @@ class S0Gate:
         for dataset_id in (*REQUIRED_INPUTS, *OPTIONAL_INPUTS):
             entry, reg = self.entries_for_input(dataset_id)
             path = self.ctx.path(dataset_id)
-            if not path.exists() or (path.is_dir() and not any(p.is_file() for p in path.rglob("*"))):
+            if not _non_empty(path):
                 if dataset_id in OPTIONAL_INPUTS:
                     continue  # optional inputs are sealed iff present
                 raise S0Failure("005", "SEALED_INPUT_ENUMERATION",
@@ -400,6 +438,7 @@ class S0Gate:
         self.seal_policies()
         self.seal_inputs()
         self.finish_inventory()
+        self.check_upstream()
         receipt = self.build_receipt()
         published = self.publish(receipt)
         return S0Outcome(receipt, self.rows, dict(self.gate_status), published)
