@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from .digests import sha256_parquet
+from .staging import stage_for
 
 
 class PartitionImmutable(Exception):
@@ -33,12 +33,11 @@ class RowSetDiff:
 
 
 def make_stage(target: Path) -> Path:
-    """A fresh sibling staging directory `_tmp.<uuid>` next to the target partition."""
+    """A fresh staging directory for the target partition, outside the dataset tree
+    (core.staging); the target's parent directory is created for the final rename."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    stage = target.parent / f"_tmp.{uuid.uuid4().hex}"
-    stage.mkdir()
-    return stage
+    return stage_for(target)
 
 
 def compare_row_sets(existing: Path, staged: Path) -> RowSetDiff:

@@ -15,7 +15,6 @@ import functools
 import json
 import os
 import shutil
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from decimal import Decimal
@@ -29,6 +28,7 @@ from ..core.catalogue import CatalogueError
 from ..core.identity import IdentityError, git_commit_bytes
 from ..core.paths import project_root
 from ..core.schemas import SchemaPacks
+from ..core.staging import append_line_atomically, stage_for, sweep_legacy_stages
 from .common import StateFailure, context_from_session, schema_packs
 from .s3_draws import SPEC
 from .s3_tables import KeyOrderBroken, stream_in_key_order
@@ -161,21 +161,6 @@ def json_line(record: dict) -> bytes:
     return (json.dumps(record, sort_keys=True, ensure_ascii=True, allow_nan=False) + "\n").encode("ascii")
 
 
-def _append_atomically(path: Path, line: bytes) -> None:
-    """Rewrite the file as its old bytes plus `line` through a sibling temp file, so a
-    reader never sees half a line."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    old = path.read_bytes() if path.is_file() else b""
-    if old and not old.endswith(b"\n"):
-        old += b"\n"
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        tmp.write_bytes(old + line)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _matches(row: dict, record: dict) -> bool:
     return all(row.get(key) == record[key] for key in AUDIT_KEYS)
 
@@ -207,7 +192,7 @@ def prepare_logs(session) -> pa.Table:
     written = False
     if mode == "emit" and not matching:
         try:
-            _append_atomically(paths.audit, json_line(record))
+            append_line_atomically(paths.audit, json_line(record))
         except OSError as exc:
             raise io_failure(PHASE_LOGS, f"cannot write the audit row: {exc}", paths.audit, exc, "write") from exc
         written = True
@@ -383,13 +368,15 @@ def emit_logs(session, lines_relation, mode_table: pa.Table) -> pa.Table:
     mode = mode_table.column("rng_log_mode")[0].as_py()
     # A plain column only, so that DuckDB need not build the lines to count them.
     events_total = int(lines_relation.project("merchant_id").aggregate("count(*)::bigint").fetchone()[0])
+    paths = log_paths(ctx)
+    logs_root = Path(os.path.commonpath([paths.events_dir, paths.trace.parent]))
+    sweep_legacy_stages(logs_root)
     if mode == "replay":
         return _emission_row(mode, events_total, events_total, 0)
-    paths = log_paths(ctx)
     packs = schema_packs(str(ctx.catalogue.root))
-    stage = Path(os.path.commonpath([paths.events_dir, paths.trace.parent])) / f"_tmp.{uuid.uuid4().hex}"
+    stage = None
     try:
-        stage.mkdir(parents=True)
+        stage = stage_for(logs_root)
         written = stream_in_key_order(
             lines_relation, PAIR_KEY,
             lambda batches: _stage_lines(batches, packs, ctx, stage / EVENT_FILE, stage / paths.trace.name),
@@ -399,7 +386,8 @@ def emit_logs(session, lines_relation, mode_table: pa.Table) -> pa.Table:
     except (OSError, KeyOrderBroken) as exc:
         raise io_failure(PHASE_SAMPLING, f"cannot stage the RNG logs: {exc}", stage, exc, "write") from exc
     finally:
-        shutil.rmtree(stage, ignore_errors=True)
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
     return _emission_row(mode, events_total, written, written)
 
 
