@@ -57,6 +57,16 @@ class Plugin(BasePlugin):
         self.variables: dict[str, Any] = {}
         self._batch = ""
 
+    def update_connection_config(self, creds, config: dict[str, Any]) -> None:
+        # Called just before DuckDB opens the file: the build locks turn a second build
+        # on the same run root or database into a message naming the holder.
+        from seg3a.core.locks import LockHeld, hold_build_locks
+
+        try:
+            hold_build_locks(selected_run_root(self.runs_root, self.run_id), getattr(creds, "path", None))
+        except LockHeld as exc:
+            raise RuntimeError(f"E3A_BUILD_LOCKED: {exc}") from None
+
     def configure_connection(self, conn) -> None:
         from seg3a.core.duck import load_spatial
 
@@ -135,6 +145,17 @@ def run_variables(runs_root: str | None, run_id: str | None) -> dict[str, Any]:
         if "{utc_day}" not in entry["path"]
     }
     return variables
+
+
+def selected_run_root(runs_root: str | None, run_id: str | None) -> Path | None:
+    """The run root the build will process; None when no usable receipt selects one
+    (S0 reports that with its own code)."""
+    from seg3a.core.context import RunContext
+
+    try:
+        return RunContext.resolve(runs_root, run_id).run_root
+    except Exception:  # noqa: BLE001 - reported by S0, not at connection time
+        return None
 
 
 def zone_rule_variables(contracts: Path) -> dict[str, Any]:
