@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 
 from .digests import sha256_parquet
-from .staging import stage_for
+from .staging import rename_into_place, stage_for
 
 
 class PartitionImmutable(Exception):
@@ -78,7 +78,7 @@ def commit_partition(stage: Path, target: Path) -> bool:
             if diff.difference_kind:
                 raise PartitionImmutable(target, diff.difference_kind, diff.difference_count)
             return False
-        os.rename(stage, target)
+        rename_into_place(stage, target)
         return True
     finally:
         shutil.rmtree(stage, ignore_errors=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .staging import stage_for
+from .staging import rename_into_place, stage_for, sweep_target
 
 
 class ImmutabilityViolation(Exception):
@@ -46,6 +46,7 @@ def publish_bytes(target: Path, data: bytes) -> PublishResult:
     """Publish one file with the write-once rule (byte comparison)."""
     target = Path(target)
     if target.exists():
+        sweep_target(target)  # a kill right after the rename leaves its emptied stage
         if target.read_bytes() == data:
             return PublishResult(target, False)
         raise ImmutabilityViolation(target, "content")
@@ -59,7 +60,7 @@ def publish_bytes(target: Path, data: bytes) -> PublishResult:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.rename(staged, target)
+        rename_into_place(staged, target)
     except OSError as exc:
         raise PublishIOError(target, "write", exc) from exc
     finally:
@@ -84,7 +85,7 @@ def publish_directory(
                 return PublishResult(target, False)
             raise ImmutabilityViolation(target, "row_set")
         try:
-            os.rename(stage, target)
+            rename_into_place(stage, target)
         except OSError as exc:
             raise PublishIOError(target, "write", exc) from exc
         return PublishResult(target, True)

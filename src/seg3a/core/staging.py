@@ -22,6 +22,7 @@ import threading
 import uuid
 from pathlib import Path
 
+from .faults import checkpoint
 from .identity import RECEIPT_NAME
 
 STAGING_DIR = ".staging"
@@ -78,6 +79,15 @@ def stage_for(target: Path) -> Path:
     return stage
 
 
+def rename_into_place(staged: Path, target: Path, replace: bool = False) -> None:
+    """The one atomic step that publishes a staged file or directory (with the fault
+    injection points around it)."""
+    checkpoint("staged", target)
+    checkpoint("before_rename", target)
+    (os.replace if replace else os.rename)(staged, target)
+    checkpoint("after_rename", target)
+
+
 def sweep_run_root(run_root: Path) -> list[str]:
     """Remove every stage under a run root; returns the names removed."""
     root = Path(run_root) / STAGING_DIR
@@ -108,7 +118,7 @@ def replace_file_atomically(target: Path, data: bytes) -> None:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(staged, target)
+            rename_into_place(staged, target, replace=True)
         finally:
             shutil.rmtree(stage, ignore_errors=True)
 

@@ -22,6 +22,7 @@ from ..core.digests import FileChangedError, sha256_artefact
 from ..core.errors import Seg3aError
 from ..core.hashgate import HashGateError, verify_bundle
 from ..core.identity import RFC3339_MICROS, HEX64, ReceiptError
+from ..core.locks import LockHeld, hold_build_locks
 from ..core.publish import ImmutabilityViolation, PublishIOError, publish_bytes
 from ..core.reports import StateClock, append_segment_state_run, identity_fields
 from ..core.schemas import PackLoadError, SchemaPacks
@@ -520,7 +521,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-id", default=None, help="run to gate (default: newest receipt)")
     args = parser.parse_args(argv)
     try:
-        outcome = run_s0(resolve_context(args.runs_root, args.run_id))
+        ctx = resolve_context(args.runs_root, args.run_id)
+        hold_build_locks(ctx.run_root, None)  # as a dbt build does: one writer per run root
+        outcome = run_s0(ctx)
+    except LockHeld as exc:
+        print(f"S0 FAIL E3A_BUILD_LOCKED: {exc}", file=sys.stderr)
+        return 1
     except S0Failure as failure:
         print(f"S0 FAIL {failure}", file=sys.stderr)
         return 1

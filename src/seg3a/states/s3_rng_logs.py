@@ -28,7 +28,8 @@ from ..core.catalogue import CatalogueError
 from ..core.identity import IdentityError, git_commit_bytes
 from ..core.paths import project_root
 from ..core.schemas import SchemaPacks
-from ..core.staging import append_line_atomically, stage_for, sweep_legacy_stages
+from ..core.faults import checkpoint
+from ..core.staging import append_line_atomically, rename_into_place, stage_for, sweep_legacy_stages
 from .common import StateFailure, context_from_session, schema_packs
 from .s3_draws import SPEC
 from .s3_tables import KeyOrderBroken, stream_in_key_order
@@ -338,6 +339,8 @@ def _stage_lines(batches, packs: SchemaPacks, ctx, events_file: Path, trace_file
                            reason="event_schema_invalid", violation_count=len(problems), issues=problems)
             events.write(_text_bytes(batch.column("event_line")))
             trace.write(_text_bytes(batch.column("trace_line")))
+            if count == 0:
+                checkpoint("rng_log_writing", events_file)
             count += batch.num_rows
         for handle in (events, trace):
             handle.flush()
@@ -355,7 +358,7 @@ def _move_into_place(staged: Path, target: Path, log_id: str) -> None:
                    difference_kind="file_present")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(staged, target)
+        rename_into_place(staged, target)
     except OSError as exc:
         raise io_failure(PHASE_SAMPLING, f"cannot move {log_id} into place: {exc}", target, exc, "write") from exc
 
