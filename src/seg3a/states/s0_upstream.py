@@ -383,15 +383,28 @@ class UpstreamInputs:
 def check_upstream(inputs: UpstreamInputs, packs: SchemaPacks, anchors: Callable[[str], str], seed: int,
                    fingerprint: str) -> str:
     """Attest, then validate; returns the attested outlet composite. Raises UpstreamRefusal."""
+    composite = attest_upstream(inputs, seed, fingerprint)
+    validate_upstream(inputs, packs, anchors, seed, fingerprint)
+    return composite
+
+
+def attest_upstream(inputs: UpstreamInputs, seed: int, fingerprint: str) -> str:
+    """The bytes the upstream bundles attest: the outlet partition, the 2A evidence copies."""
     composite = attest_outlet_partition(inputs.outlet_catalogue, inputs.egress_checksums, seed, fingerprint)
     if inputs.tz_timetable_cache is not None:
-        cache = inputs.tz_timetable_cache
-        manifest = cache / TZ_CACHE_MANIFEST if cache.is_dir() else cache
-        attest_2a_evidence("tz_timetable_cache", manifest, inputs.bundle_2a, seed)
-        validate_json_artefact(packs, "tz_timetable_cache", anchors("tz_timetable_cache"), manifest,
-                               {"manifest_fingerprint": fingerprint})
+        attest_2a_evidence("tz_timetable_cache", _cache_manifest(inputs.tz_timetable_cache), inputs.bundle_2a, seed)
     if inputs.s4_legality_report is not None:
         attest_2a_evidence("s4_legality_report", inputs.s4_legality_report, inputs.bundle_2a, seed)
+    return composite
+
+
+def validate_upstream(inputs: UpstreamInputs, packs: SchemaPacks, anchors: Callable[[str], str], seed: int,
+                      fingerprint: str) -> None:
+    """Every upstream artefact against its contract (05 §1-§4)."""
+    if inputs.tz_timetable_cache is not None:
+        validate_json_artefact(packs, "tz_timetable_cache", anchors("tz_timetable_cache"),
+                               _cache_manifest(inputs.tz_timetable_cache), {"manifest_fingerprint": fingerprint})
+    if inputs.s4_legality_report is not None:
         validate_json_artefact(packs, "s4_legality_report", anchors("s4_legality_report"),
                                inputs.s4_legality_report, {"manifest_fingerprint": fingerprint, "seed": seed})
     conn = duckdb.connect()
@@ -406,4 +419,7 @@ def check_upstream(inputs: UpstreamInputs, packs: SchemaPacks, anchors: Callable
             validate_site_timezones(zones, outlets, seed, fingerprint)
     finally:
         conn.close()
-    return composite
+
+
+def _cache_manifest(cache: Path) -> Path:
+    return cache / TZ_CACHE_MANIFEST if cache.is_dir() else cache
