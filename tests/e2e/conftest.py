@@ -311,28 +311,30 @@ def partition_columns(partition: Path) -> list[str] | None:
 
 
 # -- helpers that break inputs --------------------------------------------------------
-def rewrite_partition(root: Path, transform, **write_options: Any) -> None:
-    """Replace a Parquet partition by transform(rows), same schema."""
+def rewrite_partition(root: Path, transform, cast: bool = True, **write_options: Any) -> None:
+    """Replace a Parquet partition by transform(rows), same schema unless `cast` is off."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     parts = sorted(root.glob("*.parquet"))
     table = pa.concat_tables([pq.read_table(p) for p in parts])
-    changed = transform(table).cast(table.schema)
+    changed = transform(table)
+    changed = changed.cast(table.schema) if cast else changed
     for part in parts:
         part.unlink()
     pq.write_table(changed, root / "part-00000.parquet", compression="zstd", **write_options)
 
 
-def rewrite_outlets(project: Seg3aProject, transform, resealed: bool = True, **write_options: Any) -> None:
+def rewrite_outlets(project: Seg3aProject, transform, resealed: bool = True, cast: bool = True,
+                    **write_options: Any) -> None:
     """Replace the outlet_catalogue partition by transform(rows), same schema. `resealed`:
     as an upstream re-emit would, site_timezones gets the same edit (its keys equal the
     outlet keys; `transform` may use only the key columns) and the 1A/2A bundles attest
     the new bytes, so S0's egress checks pass and the data reaches the later states."""
-    rewrite_partition(project.path("outlet_catalogue"), transform, **write_options)
+    rewrite_partition(project.path("outlet_catalogue"), transform, cast, **write_options)
     if resealed:
         if project.path("site_timezones").is_dir():
-            rewrite_partition(project.path("site_timezones"), transform, **write_options)
+            rewrite_partition(project.path("site_timezones"), transform, cast, **write_options)
         reseal_world(project.path, project.ctx.tokens.seed)
 
 
