@@ -3,7 +3,6 @@ the model writes `part-00000.parquet` into a staging directory, then `commit_par
 renames it onto the target or, when the target exists, compares normalised row sets."""
 from __future__ import annotations
 
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
