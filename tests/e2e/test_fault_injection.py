@@ -204,4 +204,5 @@ def test_a_build_survives_a_kill_at_every_point(s1s2_session, full_reference):
         spec = f"{point}@{target}"
         seen[spec] = seen.get(spec, 0) + 1
         kill_then_rerun(s1s2_session, f"{spec}#{seen[spec]}", full_reference)
+        print(f"killed and recovered: {spec}#{seen[spec]}", flush=True)
         s1s2_session.restore("pristine")
