@@ -339,8 +339,8 @@ def _stage_lines(batches, packs: SchemaPacks, ctx, events_file: Path, trace_file
                            reason="event_schema_invalid", violation_count=len(problems), issues=problems)
             events.write(_text_bytes(batch.column("event_line")))
             trace.write(_text_bytes(batch.column("trace_line")))
-            if count == 0:
-                checkpoint("rng_log_writing", events_file)
+            if count == 0:  # named by the file, not its stage (whose name changes every run)
+                checkpoint("rng_log_writing", events_file.name)
             count += batch.num_rows
         for handle in (events, trace):
             handle.flush()
