@@ -68,10 +68,18 @@ class Plugin(BasePlugin):
         self._batch = ""
 
     def update_connection_config(self, creds, config: dict[str, Any]) -> None:
-        # Called just before dbt-duckdb opens the database: point it at the selected run's
-        # own file (seg3a.core.run_database), so that runs never overwrite each other.
+        # Called just before dbt-duckdb opens the database. First point it at the selected
+        # run's own file (seg3a.core.run_database), so that runs never overwrite each other;
+        # then take the build locks, which turn a second build on the same run root or
+        # database into a message naming the holder.
+        from seg3a.core.locks import LockHeld, hold_build_locks
+
         if self.database_dir:
             creds.path = str(run_database_path(self.runs_root, self.run_id, self.database_dir))
+        try:
+            hold_build_locks(selected_run_root(self.runs_root, self.run_id), getattr(creds, "path", None))
+        except LockHeld as exc:
+            raise RuntimeError(f"E3A_BUILD_LOCKED: {exc}") from None
 
     def configure_connection(self, conn) -> None:
         from seg3a.core.duck import apply_resource_settings, load_spatial
@@ -181,6 +189,17 @@ def run_variables(runs_root: str | None, run_id: str | None) -> dict[str, Any]:
         if "{utc_day}" not in entry["path"]
     }
     return variables
+
+
+def selected_run_root(runs_root: str | None, run_id: str | None) -> Path | None:
+    """The run root the build will process; None when no usable receipt selects one
+    (S0 reports that with its own code)."""
+    from seg3a.core.context import RunContext
+
+    try:
+        return RunContext.resolve(runs_root, run_id).run_root
+    except Exception:  # noqa: BLE001 - reported by S0, not at connection time
+        return None
 
 
 def zone_rule_variables(contracts: Path) -> dict[str, Any]:

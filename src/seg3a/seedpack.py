@@ -177,9 +177,12 @@ def _close_duckdb() -> None:
     released, so it can be copied (the Z(c) cache) or opened by a user right away."""
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 
+    from seg3a.core.locks import release_all
+
     environment, DuckDBConnectionManager._ENV = DuckDBConnectionManager._ENV, None
     if environment is not None:
         environment.close()
+    release_all()  # the build's run-root and database locks, as a dbt process exit would
 
 
 def _dbt_session(work: Path, threads: int | None = None) -> _DbtSession:

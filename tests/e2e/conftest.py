@@ -37,6 +37,7 @@ from seg3a.core.identity import RECEIPT_NAME, parse_receipt
 from seg3a.core.paths import default_external_root
 from seg3a.states.s2_priors import load_string_keys
 from seg3a.world.generate import generate_world
+from seg3a.world.reseal import reseal_world
 from seg3a.zones.cache import store_dir_for_run
 from tests.conftest import exclusive
 from tests.e2e.built_runs import two_runs  # noqa: F401  (session fixture shared by several modules)
@@ -314,18 +315,31 @@ def partition_columns(partition: Path) -> list[str] | None:
 
 
 # -- helpers that break inputs --------------------------------------------------------
-def rewrite_outlets(project: Seg3aProject, transform, **write_options: Any) -> None:
-    """Replace the outlet_catalogue partition by transform(rows), same schema."""
+def rewrite_partition(root: Path, transform, cast: bool = True, **write_options: Any) -> None:
+    """Replace a Parquet partition by transform(rows), same schema unless `cast` is off."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    root = project.path("outlet_catalogue")
     parts = sorted(root.glob("*.parquet"))
     table = pa.concat_tables([pq.read_table(p) for p in parts])
-    changed = transform(table).cast(table.schema)
+    changed = transform(table)
+    changed = changed.cast(table.schema) if cast else changed
     for part in parts:
         part.unlink()
     pq.write_table(changed, root / "part-00000.parquet", compression="zstd", **write_options)
+
+
+def rewrite_outlets(project: Seg3aProject, transform, resealed: bool = True, cast: bool = True,
+                    **write_options: Any) -> None:
+    """Replace the outlet_catalogue partition by transform(rows), same schema. `resealed`:
+    as an upstream re-emit would, site_timezones gets the same edit (its keys equal the
+    outlet keys; `transform` may use only the key columns) and the 1A/2A bundles attest
+    the new bytes, so S0's egress checks pass and the data reaches the later states."""
+    rewrite_partition(project.path("outlet_catalogue"), transform, cast, **write_options)
+    if resealed:
+        if project.path("site_timezones").is_dir():
+            rewrite_partition(project.path("site_timezones"), transform, cast, **write_options)
+        reseal_world(project.path, project.ctx.tokens.seed)
 
 
 def first_pair_mask(table):
@@ -399,7 +413,7 @@ def _policies_not_sealed(project):
 
 @scenario("sealed_bytes_changed", base="built", select=S1_S2_MODELS_ONLY)
 def _sealed_bytes_changed(project):
-    rewrite_outlets(project, lambda table: table, row_group_size=1000)
+    rewrite_outlets(project, lambda table: table, resealed=False, row_group_size=1000)
     pack = project.path("country_zone_alphas").read_bytes()
     project.override("country_zone_alphas").write_bytes(pack + b"# edited after sealing\n")
 
@@ -470,11 +484,18 @@ def _empty_zone_universe(project):
 def _tz_release_mismatch(project):
     manifest = project.path("tz_timetable_cache") / "tz_timetable_cache.json"
     edit_json(manifest, lambda doc: doc.update(tzdb_release_tag="2026b"))
+    reseal_world(project.path, project.ctx.tokens.seed)  # 2A attests the edited manifest
 
 
-@scenario("bad_merchant_id_and_extra_tzid")
-def _bad_merchant_id_and_extra_tzid(project):
-    rewrite_outlets(project, lambda table: set_column(table, "merchant_id", first_pair_mask(table), 0))
+@scenario("queue_row_out_of_schema", base="built", select="int_s1__decisions_replayed+")
+def _queue_row_out_of_schema(project):
+    """Upstream rows out of schema are refused by S0 (E3A_S0_001); S1's output check is
+    provoked by a lineage value that breaks the queue's theta_digest pattern."""
+    project.sql("update main.int_s1__mixture_policy_validated set theta_digest = 'not-hex'")
+
+
+@scenario("extra_tzid")
+def _extra_tzid(project):
     pack = load_policy(project, "country_zone_alphas")
     country = multi_zone_country(project)
     zones = {a["tzid"] for a in pack["countries"][country]["tzid_alphas"]}

@@ -196,3 +196,16 @@ def test_flag_mismatch_after_member_change(tmp_path):
     root = make_array_bundle(tmp_path / "b", {"a.json": b"{}"})
     (root / "a.json").write_bytes(b"[]")
     assert reason_of("1A", root) == "flag_mismatch"
+
+
+def test_member_replaced_by_a_symlink_is_refused_as_a_symlink(tmp_path):
+    root = make_array_bundle(tmp_path / "b", {"a.csv": b"1", "sub/b.csv": b"2"})
+    real = tmp_path / "elsewhere.csv"
+    real.write_bytes(b"2")
+    (root / "sub/b.csv").unlink()
+    (root / "sub/b.csv").symlink_to(real)
+    with pytest.raises(HashGateError) as info:
+        verify_bundle("1A", root, root / "_passed.flag")
+    assert info.value.reason == "membership"
+    assert "symlink" in info.value.detail and "sub/b.csv" in info.value.detail
+    assert "indexed but absent" not in info.value.detail

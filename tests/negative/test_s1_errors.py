@@ -32,7 +32,7 @@ CASES = [
     ("empty_catalogue_and_duplicate_floor", "008", "outlet_aggregate", {"reason": "no_pairs"}, True),
     ("extra_decided_pair", "008", "decision_eval", {"extra_pairs_in_s1_count": 1, "missing_pairs_in_s1_count": 0}, True),
     ("site_count_and_share_tampered", "009", "decision_eval", {"mismatch_count": 1}, True),
-    ("bad_merchant_id_and_extra_tzid", "010", "decision_eval", {"violation_count": 1}, False),
+    ("queue_row_out_of_schema", "010", "decision_eval", {"violation_count": 1}, False),
     ("decision_and_lineage_tampered", "011", "decision_eval", {"mismatch_count": 1}, True),
     ("existing_different_outputs", "012", "decision_eval", {"difference_kind": "row_set"}, True),
     ("reference_unreadable", "013", "decision_eval", {"io_error_class": "upstream_model_failed"}, False),

@@ -30,7 +30,7 @@ CASES = [
      {"country_iso": "$country_iso", "reason": "no_zones_for_country"}, True),
     ("tz_release_mismatch", "005", "zone_universe",
      {"reason": "tz_release_mismatch", "expected_tag": "2026c", "actual_tag": "2026b"}, True),
-    ("bad_merchant_id_and_extra_tzid", "005", "zone_universe",
+    ("extra_tzid", "005", "zone_universe",
      {"country_iso": "$country_iso", "tzid": "$tzid", "reason": "unmappable_tzid"}, True),
     ("sealed_bytes_changed", "006", "sealed_inputs", {"logical_id": "country_zone_alphas"}, True),
     ("input_not_inventoried", "006", "sealed_inputs", {"logical_id": "tz_world_2025a"}, True),

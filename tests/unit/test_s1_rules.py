@@ -20,7 +20,8 @@ from python_udfs.csum import csum
 from seg3a.states.common import NodeOutcome, failure_of_state, parse_failure
 from seg3a.states.s1_escalation import POLICY_SCHEMA, SPEC, policy_row, replay_decisions, runtime_issues
 from seg3a.states.s1_escalation import smoothing_probability
-from seg3a.states.s2_priors import DuplicateKeyError, load_string_keys
+from seg3a.core.yaml_io import DuplicateKeyError
+from seg3a.states.s2_priors import load_string_keys
 from tests.e2e.conftest import PROJECT_ROOT, run_dbt
 
 H = "a" * 64

@@ -13,7 +13,7 @@ stable `reason`:
 | `index_unsorted` | 2A rows not in ascending byte order of `path` |
 | `path_hygiene` | non-ASCII, absolute, `\\`, `:`, empty, `.` or `..` segment, or `_passed.flag` listed (2A) |
 | `duplicate_path` | a path listed twice |
-| `membership` | files on disk and index paths differ |
+| `membership` | files on disk and index paths differ, or a symlink sits in the bundle |
 | `digest_mismatch` | a 2A per-file `sha256_hex` is wrong |
 | `flag_missing`, `flag_malformed` | no flag file, or not exactly `sha256_hex = <64 lower hex>` |
 | `flag_mismatch` | the recomputed composite digest differs from the flag |
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 from typing import Iterable
@@ -155,7 +156,22 @@ def _check_hygiene(segment: str, paths: list[str]) -> None:
         seen.add(path)
 
 
+def _symlinks(root: Path) -> list[str]:
+    """Relative paths of the symlinks under `root` (files or directories); a bundle
+    attests bytes it holds, never bytes a link points at."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            full = Path(dirpath) / name
+            if full.is_symlink():
+                found.append(full.relative_to(root).as_posix())
+    return sort_paths(found)
+
+
 def _check_membership(segment: str, root: Path, paths: list[str]) -> None:
+    links = _symlinks(root)
+    if links:
+        raise _fail(segment, "membership", f"symlinks are refused in a bundle: {links}")
     on_disk = set(list_files(root)) - {FLAG_NAME}
     if INDEX_NAME not in paths:
         on_disk.discard(INDEX_NAME)

@@ -3,15 +3,14 @@ the model writes `part-00000.parquet` into a staging directory, then `commit_par
 renames it onto the target or, when the target exists, compares normalised row sets."""
 from __future__ import annotations
 
-import os
 import shutil
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from .digests import sha256_parquet
+from .staging import rename_into_place, stage_for
 
 
 class PartitionImmutable(Exception):
@@ -33,12 +32,11 @@ class RowSetDiff:
 
 
 def make_stage(target: Path) -> Path:
-    """A fresh sibling staging directory `_tmp.<uuid>` next to the target partition."""
+    """A fresh staging directory for the target partition, outside the dataset tree
+    (core.staging); the target's parent directory is created for the final rename."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    stage = target.parent / f"_tmp.{uuid.uuid4().hex}"
-    stage.mkdir()
-    return stage
+    return stage_for(target)
 
 
 def compare_row_sets(existing: Path, staged: Path) -> RowSetDiff:
@@ -79,7 +77,7 @@ def commit_partition(stage: Path, target: Path) -> bool:
             if diff.difference_kind:
                 raise PartitionImmutable(target, diff.difference_kind, diff.difference_count)
             return False
-        os.rename(stage, target)
+        rename_into_place(stage, target)
         return True
     finally:
         shutil.rmtree(stage, ignore_errors=True)

@@ -1,14 +1,15 @@
-"""Write-once publishing (spec 01 §4.8, §5.4): stage in a sibling `_tmp.<uuid>` directory,
-then rename atomically. An identical existing output is a no-op; a different one is an
-immutability violation and is never overwritten."""
+"""Write-once publishing (spec 01 §4.8, §5.4): stage under the run root's `.staging/`
+(core.staging: outside every dataset tree), then rename atomically. An identical existing
+output is a no-op; a different one is an immutability violation and is never overwritten."""
 from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+
+from .staging import rename_into_place, stage_for, sweep_target
 
 
 class ImmutabilityViolation(Exception):
@@ -36,22 +37,21 @@ class PublishResult:
     created: bool  # False: an identical output already existed
 
 
-def _staging_dir(parent: Path) -> Path:
-    parent.mkdir(parents=True, exist_ok=True)
-    stage = parent / f"_tmp.{uuid.uuid4().hex}"
-    stage.mkdir()
-    return stage
+def _staging_dir(target: Path) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return stage_for(target)
 
 
 def publish_bytes(target: Path, data: bytes) -> PublishResult:
     """Publish one file with the write-once rule (byte comparison)."""
     target = Path(target)
     if target.exists():
+        sweep_target(target)  # a kill right after the rename leaves its emptied stage
         if target.read_bytes() == data:
             return PublishResult(target, False)
         raise ImmutabilityViolation(target, "content")
     try:
-        stage = _staging_dir(target.parent)
+        stage = _staging_dir(target)
     except OSError as exc:
         raise PublishIOError(target, "write", exc) from exc
     try:
@@ -60,7 +60,7 @@ def publish_bytes(target: Path, data: bytes) -> PublishResult:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.rename(staged, target)
+        rename_into_place(staged, target)
     except OSError as exc:
         raise PublishIOError(target, "write", exc) from exc
     finally:
@@ -77,7 +77,7 @@ def publish_directory(
     `same_content(existing, stage)` decides between a no-op and an immutability error
     (which it may raise itself with a more precise difference kind)."""
     target = Path(target)
-    stage = _staging_dir(target.parent)
+    stage = _staging_dir(target)
     try:
         fill(stage)
         if target.exists():
@@ -85,7 +85,7 @@ def publish_directory(
                 return PublishResult(target, False)
             raise ImmutabilityViolation(target, "row_set")
         try:
-            os.rename(stage, target)
+            rename_into_place(stage, target)
         except OSError as exc:
             raise PublishIOError(target, "write", exc) from exc
         return PublishResult(target, True)

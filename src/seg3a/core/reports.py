@@ -9,6 +9,7 @@ from typing import Any
 
 from .catalogue import Catalogue, Tokens, resolve_physical
 from .cjson import jsonl_line, pretty_bytes
+from .staging import append_line_atomically, replace_file_atomically
 
 LAYER = "layer1"
 SEGMENT = "3A"
@@ -51,20 +52,16 @@ def identity_fields(state: str, tokens: Tokens, status: str) -> dict[str, Any]:
 
 
 def append_segment_state_run(catalogue: Catalogue, run_root: Path, tokens: Tokens, row: dict[str, Any]) -> Path:
-    """Append one key-sorted JSON line to segment_state_runs (append-only, per UTC day)."""
+    """Append one key-sorted JSON line to segment_state_runs (append-only, per UTC day),
+    atomically (core.staging)."""
     day_tokens = Tokens(tokens.seed, tokens.parameter_hash, tokens.manifest_fingerprint, tokens.run_id, utc_day())
     path = resolve_physical(catalogue.render("segment_state_runs", day_tokens), run_root, [])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "ab") as handle:
-        handle.write(jsonl_line(row))
+    append_line_atomically(path, jsonl_line(row))
     return path
 
 
 def write_run_report(catalogue: Catalogue, run_root: Path, tokens: Tokens, report_id: str, report: dict[str, Any]) -> Path:
     """Overwrite a state's run report (not immutability-guarded), atomically."""
     path = resolve_physical(catalogue.render(report_id, tokens), run_root, [])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(pretty_bytes(report))
-    tmp.replace(path)
+    replace_file_atomically(path, pretty_bytes(report))
     return path

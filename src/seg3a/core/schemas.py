@@ -116,25 +116,9 @@ class Violation:
 # --------------------------------------------------------------------------- YAML
 
 
-class _PackLoader(yaml_io.SafeLoader):
-    """Safe loader (libyaml) that rejects duplicate keys: PyYAML would silently keep the last one,
-    which would make a pack with two anchors of the same name lose one unnoticed."""
-
-
-def _construct_unique_mapping(loader: _PackLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    loader.flatten_mapping(node)
-    seen: set[Any] = set()
-    for key_node, _value in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                "while constructing a mapping", node.start_mark, f"found duplicate key {key!r}", key_node.start_mark
-            )
-        seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
-
-
-_PackLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)
+class _PackLoader(yaml_io.StrictLoader):
+    """The strict loader (duplicate keys refused: a pack with two anchors of the same name
+    would otherwise lose one unnoticed)."""
 
 
 def _non_string_key(node: Any, where: str = "") -> str | None:
@@ -300,7 +284,7 @@ def _message(error: ValidationError) -> str:
 # ------------------------------------------------------------------- table helpers
 
 
-def _type_matches(contract_type: str, arrow_type: pa.DataType) -> bool:
+def arrow_type_matches(contract_type: str, arrow_type: pa.DataType) -> bool:
     t = arrow_type
     if pa.types.is_dictionary(t):
         t = t.value_type
@@ -783,7 +767,7 @@ class SchemaPacks:
             if name not in position:
                 continue
             arr = table.column(position[name])
-            if not _type_matches(col["type"], arr.type):
+            if not arrow_type_matches(col["type"], arr.type):
                 out.append(Violation(f"columns.{name}", f"Arrow type {arr.type} does not match contract type {col['type']}"))
                 continue
             arr = _normalise(arr)

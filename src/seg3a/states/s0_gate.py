@@ -22,10 +22,12 @@ from ..core.digests import FileChangedError, sha256_artefact
 from ..core.errors import Seg3aError
 from ..core.hashgate import HashGateError, verify_bundle
 from ..core.identity import RFC3339_MICROS, HEX64, ReceiptError
+from ..core.locks import LockHeld, hold_build_locks
 from ..core.publish import ImmutabilityViolation, PublishIOError, publish_bytes
 from ..core.reports import StateClock, append_segment_state_run, identity_fields
 from ..core.schemas import PackLoadError, SchemaPacks
 from ..core import yaml_io
+from .s0_upstream import UpstreamInputs, UpstreamRefusal, check_upstream
 
 STATE = "S0"
 SCHEMA_PACKS = (
@@ -45,6 +47,7 @@ OPTIONAL_INPUTS = ("site_timezones", "tz_timetable_cache", "s4_legality_report")
 VERSION_KEYS = ("version", "policy_version", "prior_pack_version", "version_tag")
 PLACEHOLDER_WORDS = {"TBD", "null", "unknown"}
 RECEIPT_ID, INVENTORY_ID = "s0_gate_receipt_3A", "sealed_inputs_3A"
+EGRESS_CHECKSUMS = "egress_checksums.json"
 
 CODES = {
     "001": "E3A_S0_001_UPSTREAM_GATE_FAILED",
@@ -100,6 +103,11 @@ def policy_version(doc: dict) -> Any:
         if doc.get(key) is not None:
             return doc[key]
     return None
+
+
+def _non_empty(path: Path) -> bool:
+    """A file, or a directory holding at least one file."""
+    return path.exists() and not (path.is_dir() and not any(p.is_file() for p in path.rglob("*")))
 
 
 def _same_path(a: str, b: str) -> bool:
@@ -178,6 +186,37 @@ class S0Gate:
                 "status": "PASS",
             }
 
+    # after step 9, before anything is published: the upstream bytes and rows S0 sealed
+    # are the ones the upstream bundles attest, and they conform (spec README, 05 §1-§5)
+    def check_upstream(self) -> None:
+        def present(dataset_id: str) -> Path | None:
+            path = self.ctx.path(dataset_id)
+            return path if _non_empty(path) else None
+
+        outlets = self.ctx.path("outlet_catalogue")
+        if not _non_empty(outlets):
+            return  # the missing required input is E3A_S0_005 of step 6
+        inputs = UpstreamInputs(
+            outlet_catalogue=outlets,
+            egress_checksums=self.ctx.path("validation_bundle_1A") / EGRESS_CHECKSUMS,
+            bundle_2a=self.ctx.path("validation_bundle_2A"),
+            site_timezones=present("site_timezones"),
+            tz_timetable_cache=present("tz_timetable_cache"),
+            s4_legality_report=present("s4_legality_report"),
+        )
+        try:
+            composite = check_upstream(inputs, self.packs, lambda d: self.cat.entry(d)["schema_ref"],
+                                       self.ctx.tokens.seed, self.fp)
+            sealed = next(r["sha256_hex"] for r in self.rows if r["logical_id"] == "outlet_catalogue")
+            if sealed != composite:  # the bytes changed between sealing and attestation
+                raise UpstreamRefusal("outlet_catalogue", "egress_unattested", "composite",
+                                      "the partition changed while S0 read it",
+                                      example_keys=[{"sealed": sealed, "attested": composite}])
+        except UpstreamRefusal as refusal:
+            self.gate_status[refusal.upstream_segment] = "FAIL"
+            raise S0Failure("001", "UPSTREAM_GATES", f"upstream {refusal.upstream_segment} {refusal.reason}: {refusal}",
+                            **refusal.context()) from None
+
     # step 5 (V-04/05/06)
     def seal_policies(self) -> None:
         for policy_id in POLICY_IDS:
@@ -210,16 +249,14 @@ class S0Gate:
         })
 
     def parse_policy(self, policy_id: str, path: Path, schema_ref: str) -> dict:
+        """The policy read by the strict loader every later state uses (duplicate keys at any
+        depth, bytes that are not UTF-8 and a non-mapping root refused), so no state runs on
+        a policy a later one would reject."""
         try:
-            text = path.read_bytes()
-            doc = yaml_io.load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
+            return yaml_io.load_policy_file(path)
         except (yaml.YAMLError, ValueError) as exc:
             raise S0Failure("004", "POLICY_SEAL", f"policy {policy_id} unparsable: {exc}",
                             logical_id=policy_id, schema_ref=schema_ref, violation_count=1) from exc
-        if not isinstance(doc, dict):
-            raise S0Failure("004", "POLICY_SEAL", f"policy {policy_id} is not a mapping",
-                            logical_id=policy_id, schema_ref=schema_ref, violation_count=1)
-        return doc
 
     def check_version(self, policy_id: str, doc: dict, reg: dict) -> str:
         version = policy_version(doc)
@@ -297,7 +334,7 @@ class S0Gate:
         for dataset_id in (*REQUIRED_INPUTS, *OPTIONAL_INPUTS):
             entry, reg = self.entries_for_input(dataset_id)
             path = self.ctx.path(dataset_id)
-            if not path.exists() or (path.is_dir() and not any(p.is_file() for p in path.rglob("*"))):
+            if not _non_empty(path):
                 if dataset_id in OPTIONAL_INPUTS:
                     continue  # optional inputs are sealed iff present
                 raise S0Failure("005", "SEALED_INPUT_ENUMERATION",
@@ -402,6 +439,7 @@ class S0Gate:
         self.seal_policies()
         self.seal_inputs()
         self.finish_inventory()
+        self.check_upstream()
         receipt = self.build_receipt()
         published = self.publish(receipt)
         return S0Outcome(receipt, self.rows, dict(self.gate_status), published)
@@ -483,7 +521,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-id", default=None, help="run to gate (default: newest receipt)")
     args = parser.parse_args(argv)
     try:
-        outcome = run_s0(resolve_context(args.runs_root, args.run_id))
+        ctx = resolve_context(args.runs_root, args.run_id)
+        hold_build_locks(ctx.run_root, None)  # as a dbt build does: one writer per run root
+        outcome = run_s0(ctx)
+    except LockHeld as exc:
+        print(f"S0 FAIL E3A_BUILD_LOCKED: {exc}", file=sys.stderr)
+        return 1
     except S0Failure as failure:
         print(f"S0 FAIL {failure}", file=sys.stderr)
         return 1

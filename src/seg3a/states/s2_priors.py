@@ -92,23 +92,18 @@ FLOOR_POLICY_SCHEMA = pa.schema([
 class StringKeyLoader(yaml_io.SafeLoader):
     """Safe YAML whose mapping keys are the key text as written: YAML 1.1 would read an
     unquoted `NO:` (Norway) as false and `1:` as an int. A key repeated in one mapping is
-    an error rather than last-one-wins."""
-
-
-class DuplicateKeyError(yaml.YAMLError):
-    pass
+    an error rather than last-one-wins (yaml_io's rule)."""
 
 
 def _string_key_mapping(loader: StringKeyLoader, node: yaml.MappingNode) -> dict:
     loader.flatten_mapping(node)
+    yaml_io.check_unique_keys(loader, node)
     mapping: dict[Any, Any] = {}
     for key_node, value_node in node.value:
         if isinstance(key_node, yaml.ScalarNode):
             key = key_node.value
         else:
             key = loader.construct_object(key_node, deep=True)
-        if key in mapping:
-            raise DuplicateKeyError(f"duplicate key {key!r} (line {key_node.start_mark.line + 1})")
         mapping[key] = loader.construct_object(value_node, deep=True)
     return mapping
 

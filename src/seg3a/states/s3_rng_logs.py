@@ -15,7 +15,6 @@ import functools
 import json
 import os
 import shutil
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from decimal import Decimal
@@ -29,6 +28,8 @@ from ..core.catalogue import CatalogueError
 from ..core.identity import IdentityError, git_commit_bytes
 from ..core.paths import project_root
 from ..core.schemas import SchemaPacks
+from ..core.faults import checkpoint
+from ..core.staging import append_line_atomically, rename_into_place, stage_for, sweep_legacy_stages
 from .common import StateFailure, context_from_session, schema_packs
 from .s3_draws import SPEC
 from .s3_tables import KeyOrderBroken, stream_in_key_order
@@ -161,21 +162,6 @@ def json_line(record: dict) -> bytes:
     return (json.dumps(record, sort_keys=True, ensure_ascii=True, allow_nan=False) + "\n").encode("ascii")
 
 
-def _append_atomically(path: Path, line: bytes) -> None:
-    """Rewrite the file as its old bytes plus `line` through a sibling temp file, so a
-    reader never sees half a line."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    old = path.read_bytes() if path.is_file() else b""
-    if old and not old.endswith(b"\n"):
-        old += b"\n"
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        tmp.write_bytes(old + line)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _matches(row: dict, record: dict) -> bool:
     return all(row.get(key) == record[key] for key in AUDIT_KEYS)
 
@@ -207,7 +193,7 @@ def prepare_logs(session) -> pa.Table:
     written = False
     if mode == "emit" and not matching:
         try:
-            _append_atomically(paths.audit, json_line(record))
+            append_line_atomically(paths.audit, json_line(record))
         except OSError as exc:
             raise io_failure(PHASE_LOGS, f"cannot write the audit row: {exc}", paths.audit, exc, "write") from exc
         written = True
@@ -353,6 +339,8 @@ def _stage_lines(batches, packs: SchemaPacks, ctx, events_file: Path, trace_file
                            reason="event_schema_invalid", violation_count=len(problems), issues=problems)
             events.write(_text_bytes(batch.column("event_line")))
             trace.write(_text_bytes(batch.column("trace_line")))
+            if count == 0:  # named by the file, not its stage (whose name changes every run)
+                checkpoint("rng_log_writing", events_file.name)
             count += batch.num_rows
         for handle in (events, trace):
             handle.flush()
@@ -370,7 +358,7 @@ def _move_into_place(staged: Path, target: Path, log_id: str) -> None:
                    difference_kind="file_present")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(staged, target)
+        rename_into_place(staged, target)
     except OSError as exc:
         raise io_failure(PHASE_SAMPLING, f"cannot move {log_id} into place: {exc}", target, exc, "write") from exc
 
@@ -383,13 +371,15 @@ def emit_logs(session, lines_relation, mode_table: pa.Table) -> pa.Table:
     mode = mode_table.column("rng_log_mode")[0].as_py()
     # A plain column only, so that DuckDB need not build the lines to count them.
     events_total = int(lines_relation.project("merchant_id").aggregate("count(*)::bigint").fetchone()[0])
+    paths = log_paths(ctx)
+    logs_root = Path(os.path.commonpath([paths.events_dir, paths.trace.parent]))
+    sweep_legacy_stages(logs_root)
     if mode == "replay":
         return _emission_row(mode, events_total, events_total, 0)
-    paths = log_paths(ctx)
     packs = schema_packs(str(ctx.catalogue.root))
-    stage = Path(os.path.commonpath([paths.events_dir, paths.trace.parent])) / f"_tmp.{uuid.uuid4().hex}"
+    stage = None
     try:
-        stage.mkdir(parents=True)
+        stage = stage_for(logs_root)
         written = stream_in_key_order(
             lines_relation, PAIR_KEY,
             lambda batches: _stage_lines(batches, packs, ctx, stage / EVENT_FILE, stage / paths.trace.name),
@@ -399,7 +389,8 @@ def emit_logs(session, lines_relation, mode_table: pa.Table) -> pa.Table:
     except (OSError, KeyOrderBroken) as exc:
         raise io_failure(PHASE_SAMPLING, f"cannot stage the RNG logs: {exc}", stage, exc, "write") from exc
     finally:
-        shutil.rmtree(stage, ignore_errors=True)
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
     return _emission_row(mode, events_total, written, written)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import pyarrow as pa
 import yaml
 
+from ..core import yaml_io
 from ..core.catalogue import CatalogueError
 from ..core.cjson import cj_bytes
 from ..core.digests import FileChangedError, sha256_bytes
@@ -28,7 +29,7 @@ from .common import (
     StateFailure, context_from_session, earlier_components, entry_gate, f4_state_spec, failure_text, is_placeholder,
     schema_packs, write_state_report,
 )
-from .s2_priors import load_string_keys
+from .s2_priors import StringKeyLoader
 from .s3_tables import check_relation
 from .s5_digests import (
     DIGEST_RULE, PWP_FILE, ComponentDigests, component_digests_for_run, masked_zone_alloc_digest,
@@ -163,9 +164,7 @@ def _entry_gate(ctx):
 
 def _parse_policy(logical_id: str, data: bytes, path: Path) -> Any:
     try:
-        if path.suffix in (".yaml", ".yml"):
-            return load_string_keys(data)  # S2's key rule: `NO` stays Norway, duplicates fail
-        return json.loads(data)
+        return yaml_io.load_mapping(data, path.suffix, StringKeyLoader)  # S2's key rule: `NO` stays Norway
     except (yaml.YAMLError, ValueError) as exc:
         raise fail("001", "s0_gate", f"{logical_id} does not parse: {exc}",
                    component=POLICY_COMPONENTS[logical_id], reason="schema_invalid", logical_id=logical_id) from None

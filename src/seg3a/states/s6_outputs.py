@@ -23,6 +23,7 @@ from ..core.cjson import cj_bytes
 from ..core.digests import sha256_bytes, sha256_file
 from ..core.jsonl import file_lines
 from ..core.partitions import compare_row_sets, make_stage
+from ..core.staging import rename_into_place
 from ..core.publish import ImmutabilityViolation, PublishIOError, publish_bytes
 from ..core.schemas import SchemaPackError, SchemaPacks
 from .common import ReportedFailure, StateFailure, schema_packs, write_state_report
@@ -244,7 +245,7 @@ def _publish_issues(target: Path, rel: str, table: pa.Table) -> None:
                            difference_count=diff.difference_count)
             return
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(staged, target)
+        rename_into_place(staged, target)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 

@@ -215,7 +215,7 @@ class _Reader:
         rel = self.rel(logical_id, "sealed_inputs_verify")
         data = self.read_bytes(path, "sealed_inputs_verify", component, rel)
         try:
-            doc = yaml_io.load(data) if path.suffix in (".yaml", ".yml") else json.loads(data)
+            doc = yaml_io.load_mapping(data, path.suffix)
         except (yaml.YAMLError, ValueError) as exc:
             raise fail("001", "sealed_inputs_verify", f"{logical_id} does not parse: {exc}", component=component,
                        reason="schema_invalid", logical_id=logical_id) from None

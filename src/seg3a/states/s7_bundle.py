@@ -26,7 +26,9 @@ from ..core.catalogue import CatalogueError
 from ..core.cjson import cj_bytes
 from ..core.digests import sha256_bytes
 from ..core.hashgate import flag_bytes
+from ..core.faults import checkpoint
 from ..core.partitions import make_stage
+from ..core.staging import rename_into_place
 from ..core.schemas import SchemaPacks
 from .common import (
     GATE_KINDS,
@@ -557,7 +559,9 @@ def publish_bundle(root: Path, rel: str, index: dict, flag: bytes) -> bool:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-        os.rename(stage, root)
+            if name == INDEX_NAME:
+                checkpoint("bundle_index_written", root)
+        rename_into_place(stage, root)
     except OSError as exc:
         if root.exists():  # another writer won the rename: compare with it instead
             compare_existing(root, index, index_bytes, flag)

@@ -1,6 +1,9 @@
 """`seg3a verify`: what a downstream segment runs before it reads any 3A output of a
 manifest (spec 04 §3.4, "no PASS → no read").
 
+0. the bundle folder holds exactly `index.json` and `_passed.flag` (04 §3.2), and no
+   symlink stands anywhere on the way to a member or inside it (a link could point the
+   check at bytes the run never wrote);
 1. `index.json` parses and validates against `validation_bundle_index_3A`, and lists
    exactly the 14 members of the 3A bundle in canonical order with their roles;
 2. `_passed.flag` is exactly one `sha256_hex = <64 lower hex>` line;
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +103,45 @@ def bundle_at(bundle: Path) -> Located:
 
 
 # --------------------------------------------------------------------------- the checks
+BUNDLE_FOLDER = frozenset({INDEX_NAME, FLAG_NAME})
+
+
+def refuse_symlink(path: Path, what: str) -> None:
+    if path.is_symlink():
+        raise VerifyFailure(f"{what} is a symlink ({path} -> {os.readlink(path)}); symlinks are refused")
+
+
+def check_bundle_folder(bundle: Path) -> None:
+    """Exactly `index.json` and `_passed.flag`, both regular files, nothing else."""
+    if not bundle.is_dir():
+        raise VerifyFailure(f"bundle directory not found: {bundle}")
+    refuse_symlink(bundle, "bundle directory")
+    entries = {entry.name for entry in bundle.iterdir()}
+    for name in sorted(entries & BUNDLE_FOLDER):
+        refuse_symlink(bundle / name, name)
+    extra = sorted(entries - BUNDLE_FOLDER)
+    if extra:
+        raise VerifyFailure(f"bundle folder holds entries other than {INDEX_NAME} and {FLAG_NAME}: {extra}")
+
+
+def check_no_symlinks(run_root: Path, index: dict) -> None:
+    """No member path component below the run root, and no file inside a member
+    directory, is a symlink."""
+    for row in index["members"]:
+        location = physical(run_root, row["path"])
+        for step in [*reversed(location.relative_to(run_root).parents[:-1]), location.relative_to(run_root)]:
+            candidate = run_root / step
+            if "*" in candidate.name:
+                candidate = candidate.parent
+            refuse_symlink(candidate, f"member {row['logical_id']} path {step.as_posix()}")
+        if location.is_dir():
+            for inner in sorted(location.rglob("*")):
+                refuse_symlink(inner, f"member {row['logical_id']} file {inner.relative_to(run_root).as_posix()}")
+        elif "*" in location.name and location.parent.is_dir():
+            for inner in sorted(location.parent.glob(location.name)):
+                refuse_symlink(inner, f"member {row['logical_id']} file {inner.relative_to(run_root).as_posix()}")
+
+
 def load_index(bundle: Path, packs: SchemaPacks) -> dict:
     path = bundle / INDEX_NAME
     if not bundle.is_dir():
@@ -183,9 +226,11 @@ def check_routing_hash(run_root: Path, index: dict) -> str:
 
 def verify_bundle(located: Located) -> Verified:
     """All checks in order; raises VerifyFailure on the first failure."""
+    check_bundle_folder(located.bundle)
     index = load_index(located.bundle, located.packs)
     flagged = load_flag(located.bundle)
     check_member_paths(index, located.member_paths)
+    check_no_symlinks(located.run_root, index)
     check_members(located.run_root, index)
     composite = check_flag(index, flagged)
     routing = check_routing_hash(located.run_root, index)

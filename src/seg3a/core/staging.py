@@ -1,0 +1,141 @@
+"""Where outputs are staged before their atomic rename (spec README "Staging location").
+
+Every staging directory lives in `<run_root>/.staging/`, on the run root's filesystem
+(so the final `os.rename` is atomic) but outside every dataset, log and report tree:
+no reader's glob over a dataset (e.g. `data/layer1/3A/zone_alloc/*/*/*.parquet`) can
+match a staged or half-written file. A stage is named `<key>.<uuid>`, where `key` is
+derived from the target's path under the run root, so the next publication of the same
+target removes what an interrupted one left (`stage_for` sweeps before it stages), and
+`sweep_run_root` removes every stage of a run root (called under the run-root lock at
+the start of a build). Stages of the old layout (`_tmp.<uuid>` beside the target) are
+swept too.
+
+A target outside any run root (a run root holds `run_receipt.json`) is staged in
+`.staging/` beside the target's parent directory.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import threading
+import uuid
+from pathlib import Path
+
+from .faults import checkpoint
+from .identity import RECEIPT_NAME
+
+STAGING_DIR = ".staging"
+LEGACY_PREFIX = "_tmp."
+
+
+def run_root_of(path: Path) -> Path | None:
+    """The nearest ancestor of `path` holding a run receipt."""
+    for parent in Path(path).absolute().parents:
+        if (parent / RECEIPT_NAME).is_file():
+            return parent
+    return None
+
+
+def staging_root(target: Path) -> Path:
+    target = Path(target).absolute()
+    root = run_root_of(target)
+    return (root if root is not None else target.parent.parent) / STAGING_DIR
+
+
+def _key(target: Path) -> str:
+    """A short name for the target: its last path component (readable) and a digest of
+    its full path (unique; a full relative path can exceed the 255-byte name limit)."""
+    target = Path(target).absolute()
+    digest = hashlib.sha256(target.as_posix().encode("utf-8")).hexdigest()[:16]
+    readable = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in target.name)[:48]
+    return f"{readable}-{digest}"
+
+
+def sweep_target(target: Path) -> None:
+    """Remove the stages an interrupted publication of `target` left behind."""
+    target = Path(target).absolute()
+    root = staging_root(target)
+    if root.is_dir():
+        for stale in root.glob(f"{_key(target)}.*"):
+            _remove(stale)
+    sweep_legacy_stages(target.parent)
+
+
+def sweep_legacy_stages(directory: Path) -> None:
+    """Remove `_tmp.<uuid>` stages the old layout left inside `directory`."""
+    if Path(directory).is_dir():
+        for stale in Path(directory).glob(f"{LEGACY_PREFIX}*"):
+            _remove(stale)
+
+
+def stage_for(target: Path) -> Path:
+    """A fresh, empty staging directory for publishing `target` (stale ones removed)."""
+    sweep_target(target)
+    root = staging_root(target)
+    root.mkdir(parents=True, exist_ok=True)
+    stage = root / f"{_key(target)}.{uuid.uuid4().hex}"
+    stage.mkdir()
+    return stage
+
+
+def rename_into_place(staged: Path, target: Path, replace: bool = False) -> None:
+    """The one atomic step that publishes a staged file or directory (with the fault
+    injection points around it)."""
+    checkpoint("staged", target)
+    checkpoint("before_rename", target)
+    (os.replace if replace else os.rename)(staged, target)
+    checkpoint("after_rename", target)
+
+
+def sweep_run_root(run_root: Path) -> list[str]:
+    """Remove every stage under a run root; returns the names removed."""
+    root = Path(run_root) / STAGING_DIR
+    removed = []
+    if root.is_dir():
+        for stale in sorted(root.iterdir()):
+            _remove(stale)
+            removed.append(stale.name)
+    return removed
+
+
+# Run reports and the append-only logs are rewritten by several dbt threads of one
+# process (S1 and S2 report at once); builds in other processes are kept off the run
+# root by its lock.
+_FILE_LOCK = threading.RLock()
+
+
+def replace_file_atomically(target: Path, data: bytes) -> None:
+    """Overwrite (or create) one file through a stage: readers see the old bytes or the
+    new ones, never a part."""
+    target = Path(target)
+    with _FILE_LOCK:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        stage = stage_for(target)
+        try:
+            staged = stage / target.name
+            with open(staged, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            rename_into_place(staged, target, replace=True)
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
+
+
+def append_line_atomically(target: Path, line: bytes) -> None:
+    """Append one line to an append-only file by replacing it with its old bytes plus
+    the line: a kill never leaves half a line (a line cut by an older writer is ended)."""
+    target = Path(target)
+    with _FILE_LOCK:
+        old = target.read_bytes() if target.is_file() else b""
+        if old and not old.endswith(b"\n"):
+            old += b"\n"
+        replace_file_atomically(target, old + line)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)

@@ -1,0 +1,280 @@
+"""S0 refuses upstream data that does not conform before anything is published
+(spec 05 §1-§5, spec README "Egress attestation"): each broken world below is
+re-sealed by its upstream (so the HashGates pass) unless the case is about attestation,
+and S0 must fail with E3A_S0_001, the owner segment, the reason, and a context naming
+the dataset, the column, the check and example keys."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from seg3a.states.s0_gate import S0Failure, run_s0
+from seg3a.world.reseal import reseal_world
+from tests.conftest import context_of
+from tests.negative.test_s0_errors import s0_outputs
+
+CODE = "E3A_S0_001_UPSTREAM_GATE_FAILED"
+
+
+# ----------------------------------------------------------------------------- editing a world
+def read(ctx, dataset_id: str) -> pa.Table:
+    parts = sorted(ctx.path(dataset_id).glob("*.parquet"))
+    return pa.concat_tables([pq.read_table(p) for p in parts])
+
+
+def replace_rows(ctx, dataset_id: str, table: pa.Table) -> None:
+    root = ctx.path(dataset_id)
+    for part in root.glob("*.parquet"):
+        part.unlink()
+    pq.write_table(table, root / "part-00000.parquet", compression="zstd")
+
+
+def first_pair(table: pa.Table):
+    merchant, country = table["merchant_id"][0], table["legal_country_iso"][0]
+    return pc.and_(pc.equal(table["merchant_id"], merchant), pc.equal(table["legal_country_iso"], country))
+
+
+def with_value(table: pa.Table, column: str, mask, value) -> pa.Table:
+    array = table[column]
+    replaced = pc.if_else(mask, pa.scalar(value, type=array.type), array)
+    return table.set_column(table.schema.get_field_index(column), column, replaced)
+
+
+def edit_outlets(edit):
+    return lambda ctx: replace_rows(ctx, "outlet_catalogue", edit(read(ctx, "outlet_catalogue")))
+
+
+def edit_zones(edit):
+    return lambda ctx: replace_rows(ctx, "site_timezones", edit(read(ctx, "site_timezones")))
+
+
+def both(edit):
+    """The same key edit on outlet_catalogue and site_timezones (so their key sets agree)."""
+    def apply(ctx):
+        edit_outlets(edit)(ctx)
+        edit_zones(edit)(ctx)
+    return apply
+
+
+def retyped(column: str, arrow_type):
+    def edit(table):
+        return table.set_column(table.schema.get_field_index(column), column, table[column].cast(arrow_type))
+    return edit
+
+
+def duplicate_first_row(table):
+    return pa.concat_tables([table.slice(0, 1), table])
+
+
+def drop_last_row_of_first_pair(table):
+    mask = first_pair(table).to_numpy(zero_copy_only=False)
+    last = int(mask.nonzero()[0].max())
+    return pa.concat_tables([table.slice(0, last), table.slice(last + 1)])
+
+
+def site_order_gap(table):
+    """The first pair's last site_order moved one up (site_id kept consistent)."""
+    mask = first_pair(table).to_numpy(zero_copy_only=False)
+    last = int(mask.nonzero()[0].max())
+    order = table["site_order"].to_pylist()
+    order[last] += 1
+    table = table.set_column(table.schema.get_field_index("site_order"), "site_order",
+                             pa.array(order, type=pa.int32()))
+    if "site_id" not in table.column_names:
+        return table
+    site_id = table["site_id"].to_pylist()
+    site_id[last] = f"{order[last]:06d}"
+    return table.set_column(table.schema.get_field_index("site_id"), "site_id", pa.array(site_id))
+
+
+def first_merchant(table):
+    return pc.equal(table["merchant_id"], table["merchant_id"][0])
+
+
+def home_differs_within_a_merchant(table):
+    """One pair of a merchant with several pairs gets another home country."""
+    pairs = table.group_by(["merchant_id", "legal_country_iso"]).aggregate([])
+    counts = pairs.group_by("merchant_id").aggregate([([], "count_all")])
+    merchant = counts.filter(pc.greater(counts["count_all"], 1))["merchant_id"][0]
+    country = pairs.filter(pc.equal(pairs["merchant_id"], merchant))["legal_country_iso"][0]
+    mask = pc.and_(pc.equal(table["merchant_id"], merchant), pc.equal(table["legal_country_iso"], country))
+    home = table.filter(mask)["home_country_iso"][0].as_py()
+    return with_value(table, "home_country_iso", mask, "FR" if home != "FR" else "DE")
+
+
+def extra_data_file(ctx):
+    (ctx.path("outlet_catalogue") / "_SUCCESS").write_bytes(b"")
+
+
+def edit_legality_report(ctx):
+    path = ctx.path("s4_legality_report")
+    doc = json.loads(path.read_bytes())
+    doc["seed"] = doc["seed"] + 1
+    path.write_bytes(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode())
+
+
+def edit_cache_manifest(ctx):
+    path = ctx.path("tz_timetable_cache") / "tz_timetable_cache.json"
+    doc = json.loads(path.read_bytes())
+    doc["extra"] = 1
+    path.write_bytes(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode())
+
+
+# case: (edit, (dataset, check, column)) -- every case re-sealed by its upstream
+VALIDATION_CASES = {
+    # the issue's findings 1-3
+    "duplicated_outlet_row": (both(duplicate_first_row), ("outlet_catalogue", "primary_key", None)),
+    "fingerprint_column_differs_from_path": (
+        edit_outlets(lambda t: with_value(t, "manifest_fingerprint", first_pair(t), "0" * 64)),
+        ("outlet_catalogue", "path_embed", "manifest_fingerprint")),
+    "outlet_count_out_of_range": (
+        edit_outlets(lambda t: with_value(t, "final_country_outlet_count", first_pair(t), 1_000_000)),
+        ("outlet_catalogue", "maximum", "final_country_outlet_count")),
+    "merchant_id_zero": (both(lambda t: with_value(t, "merchant_id", first_pair(t), 0)),
+                         ("outlet_catalogue", "minimum", "merchant_id")),
+    "lower_case_country": (both(lambda t: with_value(t, "legal_country_iso", first_pair(t), "us")),
+                           ("outlet_catalogue", "pattern", "legal_country_iso")),
+    # more of 05 §1
+    "global_seed_differs_from_path": (edit_outlets(lambda t: with_value(t, "global_seed", first_pair(t), 7)),
+                                      ("outlet_catalogue", "path_embed", "global_seed")),
+    "dropped_outlet_row": (both(drop_last_row_of_first_pair),
+                           ("outlet_catalogue", "rows_per_pair", "final_country_outlet_count")),
+    "site_order_gap": (both(site_order_gap), ("outlet_catalogue", "site_order_sequence", "site_order")),
+    "site_id_not_padded_order": (edit_outlets(lambda t: with_value(t, "site_id", first_pair(t), "999999")),
+                                 ("outlet_catalogue", "site_id_format", "site_id")),
+    "null_home_country": (edit_outlets(lambda t: with_value(t, "home_country_iso", first_pair(t), None)),
+                          ("outlet_catalogue", "null", "home_country_iso")),
+    "site_order_as_int64": (edit_outlets(retyped("site_order", pa.int64())),
+                            ("outlet_catalogue", "type", "site_order")),
+    "extra_column": (edit_outlets(lambda t: t.append_column("note", pa.array(["x"] * t.num_rows))),
+                     ("outlet_catalogue", "columns", None)),
+    "extra_file_in_the_data_folder": (extra_data_file, ("outlet_catalogue", "data_folder", None)),
+    "merchant_total_differs": (
+        edit_outlets(lambda t: with_value(t, "raw_nb_outlet_draw", first_merchant(t), 999_999)),
+        ("outlet_catalogue", "merchant_total", "raw_nb_outlet_draw")),
+    "home_country_differs_within_a_merchant": (edit_outlets(home_differs_within_a_merchant),
+                                               ("outlet_catalogue", "merchant_constant", None)),
+    # 05 §2-§4
+    "tzid_source_not_in_enum": (edit_zones(lambda t: with_value(t, "tzid_source", first_pair(t), "gps")),
+                                ("site_timezones", "enum", "tzid_source")),
+    "site_timezones_seed_differs": (edit_zones(lambda t: with_value(t, "seed", first_pair(t), 7)),
+                                    ("site_timezones", "path_embed", "seed")),
+    "site_timezones_row_missing": (edit_zones(drop_last_row_of_first_pair), ("site_timezones", "key_set", None)),
+    "legality_report_seed_differs": (edit_legality_report, ("s4_legality_report", "path_embed", "seed")),
+    "cache_manifest_extra_field": (edit_cache_manifest, ("tz_timetable_cache", "schema", None)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(VALIDATION_CASES))
+def test_s0_refuses_invalid_upstream_data(world_copy, case):
+    edit, (dataset, check, column) = VALIDATION_CASES[case]
+    ctx = context_of(world_copy)
+    edit(ctx)
+    reseal_world(ctx.path, ctx.tokens.seed)
+    failure = expect_refusal(world_copy)
+    context = failure.context
+    assert (context["reason"], context["dataset"], context["check"]) == ("egress_invalid", dataset, check), context
+    if column is not None:
+        assert context["column"] == column
+    assert context["upstream_segment"] == ("1A" if dataset == "outlet_catalogue" else "2A")
+    assert context["violation_count"] >= 1 and context["example_keys"], context
+    assert dataset in str(failure) and check in str(failure)
+
+
+def test_duplicated_row_names_its_key(world_copy):
+    ctx = context_of(world_copy)
+    table = read(ctx, "outlet_catalogue")
+    both(duplicate_first_row)(ctx)
+    reseal_world(ctx.path, ctx.tokens.seed)
+    failure = expect_refusal(world_copy)
+    example = failure.context["example_keys"][0]
+    assert (example["merchant_id"], example["legal_country_iso"], example["site_order"]) == (
+        table["merchant_id"][0].as_py(), table["legal_country_iso"][0].as_py(), table["site_order"][0].as_py())
+    assert example["row_count"] == 2
+
+
+# ----------------------------------------------------------------------------- attestation
+def move_first_pair_to_another_country(ctx):
+    """Finding 4: a valid edit (the pair moves to another valid country) without re-sealing."""
+    def edit(table):
+        other = next(c for c in ("FR", "DE", "JP", "BR") if c != table["legal_country_iso"][0].as_py())
+        return with_value(table, "legal_country_iso", first_pair(table), other)
+    both(edit)(ctx)
+
+
+def unattested_file(ctx):
+    pq.write_table(read(ctx, "outlet_catalogue").slice(0, 0), ctx.path("outlet_catalogue") / "part-00001.parquet")
+
+
+def wrong_composite(ctx):
+    path = ctx.path("validation_bundle_1A") / "egress_checksums.json"
+    doc = json.loads(path.read_bytes())
+    doc["composite_sha256_hex"] = "0" * 64
+    path.write_bytes(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode())
+    reseal_flag_only(ctx)
+
+
+def reseal_flag_only(ctx):
+    from seg3a.core.hashgate import composite_digest, flag_bytes
+
+    bundle = ctx.path("validation_bundle_1A")
+    index = json.loads((bundle / "index.json").read_bytes())
+    (bundle / "_passed.flag").write_bytes(flag_bytes(composite_digest(bundle, [r["path"] for r in index])))
+
+
+def cache_manifest_edited(ctx):
+    path = ctx.path("tz_timetable_cache") / "tz_timetable_cache.json"
+    path.write_bytes(path.read_bytes().replace(b'"tzdb_release_tag":"2026c"', b'"tzdb_release_tag":"2026b"'))
+
+
+ATTESTATION_CASES = {
+    "pair_moved_to_another_country": (move_first_pair_to_another_country, "outlet_catalogue", "file_digest"),
+    "unattested_extra_file": (unattested_file, "outlet_catalogue", "file_list"),
+    "composite_wrong": (wrong_composite, "outlet_catalogue", "composite"),
+    "cache_manifest_edited": (cache_manifest_edited, "tz_timetable_cache", "file_digest"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ATTESTATION_CASES))
+def test_s0_refuses_bytes_its_upstream_does_not_attest(world_copy, case):
+    edit, dataset, check = ATTESTATION_CASES[case]
+    ctx = context_of(world_copy)
+    edit(ctx)
+    failure = expect_refusal(world_copy)
+    assert (failure.context["reason"], failure.context["dataset"], failure.context["check"]) == (
+        "egress_unattested", dataset, check), failure.context
+    assert failure.context["upstream_segment"] == ("1A" if dataset == "outlet_catalogue" else "2A")
+
+
+def test_missing_egress_checksums_is_unattested(world_copy):
+    ctx = context_of(world_copy)
+    bundle = ctx.path("validation_bundle_1A")
+    index = [r for r in json.loads((bundle / "index.json").read_bytes()) if r["path"] != "egress_checksums.json"]
+    (bundle / "index.json").write_text(json.dumps(index))
+    (bundle / "egress_checksums.json").unlink()
+    reseal_flag_only(ctx)
+    failure = expect_refusal(world_copy)
+    assert (failure.context["reason"], failure.context["check"]) == ("egress_unattested", "egress_checksums")
+
+
+def test_resealed_but_unchanged_world_passes(world_copy):
+    ctx = context_of(world_copy)
+    before = {p: p.read_bytes() for p in Path(world_copy, "data/layer1").rglob("*") if p.is_file()}
+    reseal_world(ctx.path, ctx.tokens.seed)
+    after = {p: p.read_bytes() for p in Path(world_copy, "data/layer1").rglob("*") if p.is_file()}
+    assert after == before  # the reseal helper reproduces the generator's bundles byte for byte
+    run_s0(ctx)
+
+
+def expect_refusal(run_root: Path) -> S0Failure:
+    with pytest.raises(S0Failure) as info:
+        run_s0(context_of(run_root))
+    failure = info.value
+    assert failure.code == CODE, f"got {failure.code}: {failure}"
+    assert s0_outputs(run_root) == []
+    return failure
