@@ -19,6 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from ..core.catalogue import CatalogueError
+from ..core import duck
 from ..core.cjson import cj_bytes
 from ..core.digests import sha256_bytes, sha256_file
 from ..core.jsonl import file_lines
@@ -67,7 +68,7 @@ def _log_records(verified: Verified, log_id: str) -> Iterable[dict]:
 def metrics(verified: Verified) -> dict[str, int]:
     """`metrics` of the report without issues_total (04 §2.4); pair counts are distinct."""
     ctx = verified.ctx
-    conn = duckdb.connect()
+    conn = duck.connect(spatial=False)  # bounded by the SEG3A_DUCKDB_* settings
     try:
         def one(sql: str) -> int:
             return int(conn.execute(sql).fetchone()[0])
