@@ -1,7 +1,8 @@
 """Byte ranges of a JSON-lines file for the parallel RNG-log check (seg3a.core.jsonl_check):
 the ranges tile the file, each ends just after a line feed, and their lines, read range
 by range, are exactly the lines of the whole file as `bytes.splitlines` gives them (the
-numbering S6 reports), whatever the range size."""
+numbering S6 reports), whatever the range size. A worker that fails surfaces as OSError,
+which S6 reports as E3A_S6_007 (the scans themselves: tests/negative/test_s6_rng_log_lines.py)."""
 from __future__ import annotations
 
 import random
@@ -9,7 +10,7 @@ import random
 import pytest
 
 from seg3a.core.jsonl import file_lines
-from seg3a.core.jsonl_check import line_aligned_ranges, range_lines
+from seg3a.core.jsonl_check import line_aligned_ranges, range_lines, scan_log
 
 CONTENTS = {
     "plain": b'{"a": 1}\n{"a": 2}\n{"a": 3}\n',
@@ -49,3 +50,10 @@ def test_a_range_is_about_the_size_asked(tmp_path):
     path.write_bytes(b"0123456789\n" * 1000)  # 11 000 bytes, 11-byte lines
     ranges = line_aligned_ranges(path, 1100)
     assert len(ranges) == 10 and all(end - start == 1100 for start, end in ranges)
+
+
+def test_a_worker_that_fails_is_an_os_error(tmp_path):
+    path = tmp_path / "log.jsonl"
+    path.write_bytes(b"{}\n" * 1000)
+    with pytest.raises(OSError, match="RNG log worker failed"):
+        scan_log(str(tmp_path / "no_contracts_here"), "schemas.layer1.yaml#/rng", path, workers=2, range_bytes=100)

@@ -132,7 +132,8 @@ def scan_log(contracts_root: str, anchor: str, path: Path, *, workers: int | Non
         return _merge(scan_range(contracts_root, anchor, str(path), start, end) for start, end in ranges)
     commands = [[sys.executable, "-m", __name__, contracts_root, anchor, str(path), str(start), str(end)]
                 for start, end in ranges]
-    running = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for command in commands]
+    running = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_worker_environment())
+               for command in commands]
     try:
         return _merge(_worker_result(process) for process in running)
     finally:
@@ -140,6 +141,14 @@ def scan_log(contracts_root: str, anchor: str, path: Path, *, workers: int | Non
             if process.returncode is None:
                 process.kill()
                 process.communicate()
+
+
+def _worker_environment() -> dict[str, str]:
+    """The caller's environment, with this package importable even when the caller found
+    it through sys.path rather than an installation."""
+    package_parent = str(Path(__file__).resolve().parents[2])
+    paths = [package_parent, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}
 
 
 def _worker_result(process: subprocess.Popen) -> RangeScan:
