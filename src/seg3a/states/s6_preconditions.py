@@ -288,8 +288,15 @@ def _io_failure(phase: str, message: str, exc: BaseException, path: str | None):
                 detail=str(exc))
 
 
+def private_connection() -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection of S6's own (outside the build's database), bounded by the
+    SEG3A_DUCKDB_* resource settings like the build's: it sorts the masked zone_alloc,
+    which a default connection would do in up to 80 % of RAM."""
+    return duck.connect(spatial=False)
+
+
 def escalated_pairs(root: Path) -> int:
-    conn = duck.connect(spatial=False)
+    conn = private_connection()
     try:
         scan = f"read_parquet('{(root / '*.parquet').as_posix()}', hive_partitioning = false)"
         return int(conn.execute(f"select count(*) from (select distinct merchant_id, legal_country_iso "
@@ -350,14 +357,8 @@ def verify(ctx: RunContext) -> Verified:
 _COMPONENTS: dict[tuple, ComponentDigests] = {}
 
 
-def _private_connection() -> duckdb.DuckDBPyConnection:
-    # The SEG3A_DUCKDB_* resource settings bound it like the build's own database: the
-    # masked zone_alloc is sorted here, which a default connection does in up to 80 % of RAM.
-    return duck.connect(spatial=False)
-
-
 def recomputed_components(verified: Verified,
-                          connect: Callable[[], duckdb.DuckDBPyConnection] = _private_connection
+                          connect: Callable[[], duckdb.DuckDBPyConnection] = private_connection
                           ) -> ComponentDigests:
     """CHK_S5_UNIVERSE_HASH_DIGESTS' recomputation (04 §2.2): S5's own component function
     over the verified policy files, the S2 partition and zone_alloc as read (masked).
