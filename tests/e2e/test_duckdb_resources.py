@@ -65,3 +65,21 @@ def test_a_bad_setting_stops_the_build_naming_the_variable(tmp_path, variable, v
         result = run_dbt(["build", "--select", "s0_gate_receipt_3A"], runs, tmp_path / "seg3a.duckdb", tmp_path)
     assert not result.ok
     assert "E3A_PLUGIN_CONFIG" in result.output and variable in result.output and value in result.output
+
+
+def test_settings_reach_the_connections_s6_opens_of_its_own(tmp_path, monkeypatch):
+    """S6 sorts the masked zone_alloc and counts pairs outside dbt's database: under the
+    same limits, or a large world's S6 ignores the memory limit."""
+    from seg3a.states.s6_preconditions import private_connection
+
+    spill = tmp_path / "spill"
+    monkeypatch.setenv("SEG3A_DUCKDB_MEMORY_LIMIT", "1GiB")
+    monkeypatch.setenv("SEG3A_DUCKDB_THREADS", "3")
+    monkeypatch.setenv("SEG3A_DUCKDB_TEMP_DIR", str(spill))
+    conn = private_connection()
+    try:
+        row = conn.execute("select current_setting('memory_limit'), current_setting('threads'), "
+                           "current_setting('temp_directory')").fetchone()
+    finally:
+        conn.close()
+    assert row == ("1.0 GiB", 3, str(spill))

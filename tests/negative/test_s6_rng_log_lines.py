@@ -2,18 +2,32 @@
 line at a time: a line that is not JSON or fails its schema is reported with its file
 and 1-based line number, numbered as `bytes.splitlines` numbers them (a lone carriage
 return ends a line too), and blank lines are skipped. Run on the small world after S5,
-calling the precondition directly (the dbt path is covered by test_s6_errors.py)."""
+calling the precondition directly (the dbt path is covered by test_s6_errors.py).
+
+Every test runs twice: with the log as one range (scanned in this process, as a small
+world's logs are) and cut into four ranges scanned by four worker processes
+(seg3a.core.jsonl_check, as a large world's logs are); the failure reported must be the
+same, the first invalid line of the file."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
+from seg3a.core import jsonl_check
 from seg3a.states import s6_preconditions
 from seg3a.states.common import StateFailure
 from tests.dbt_fixtures.s6_project import s5_done, s6_session  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(autouse=True, params=["one_range", "many_ranges"])
+def ranges(request, monkeypatch):
+    if request.param == "many_ranges":
+        monkeypatch.setattr(jsonl_check, "RANGE_BYTES", 700)
+        monkeypatch.setattr(jsonl_check, "_usable_cores", lambda: 4)
+    return request.param
 
 
 def event_log(project):
@@ -77,3 +91,29 @@ def test_blank_lines_are_skipped_but_counted(s5_done):
     edit_line(s5_done, 4, lambda line: b"[]")  # the third record, on line 4
     caught = failure(s5_done)
     assert "line 4 fails its schema" in str(caught)
+
+
+def test_the_log_is_cut_into_one_range_per_worker(s5_done, ranges, monkeypatch):
+    started = []
+    monkeypatch.setattr(jsonl_check, "_worker_result", lambda process: started.append(process) or
+                        jsonl_check.RangeScan(**json.loads(process.communicate()[0])))
+    monkeypatch.setattr(s6_preconditions, "_MEMO", {})  # verify again, not from memory
+    s6_preconditions.verify(s5_done.ctx)
+    assert len(started) == (0 if ranges == "one_range" else 4 * 2)  # the event and the trace log
+
+
+def test_the_first_invalid_line_is_named_when_a_later_one_fails_too(s5_done):
+    total = len(event_log(s5_done).read_bytes().split(b"\n"))
+    edit_line(s5_done, total - 2, lambda line: b"[]")
+    edit_line(s5_done, 5, lambda line: line[:-1])
+    caught = failure(s5_done)
+    assert "line 5 is not JSON" in str(caught) and caught.context["line"] == 5
+
+
+def test_a_line_near_the_end_is_numbered_across_ranges(s5_done):
+    lines = event_log(s5_done).read_bytes().split(b"\n")
+    number = len(lines) - 1 if lines[-1] == b"" else len(lines)  # the last record
+    assert number > 20
+    edit_line(s5_done, number, lambda line: line[:-1])
+    caught = failure(s5_done)
+    assert f"line {number} is not JSON" in str(caught) and caught.context["line"] == number

@@ -29,7 +29,7 @@ from ..core.schemas import SchemaPackError, SchemaPacks
 from .common import ReportedFailure, StateFailure, schema_packs, write_state_report
 from .s5_digests import PWP_OPTIONS
 from .s6_checks import COUNT_KEYS, SPEC, Verdict, fail
-from .s6_preconditions import Verified, recomputed_components
+from .s6_preconditions import Verified, private_connection, recomputed_components
 
 REPORT_ID = "s6_validation_report_3A"
 ISSUES_ID = "s6_issue_table_3A"
@@ -68,7 +68,7 @@ def _log_records(verified: Verified, log_id: str) -> Iterable[dict]:
 def metrics(verified: Verified) -> dict[str, int]:
     """`metrics` of the report without issues_total (04 §2.4); pair counts are distinct."""
     ctx = verified.ctx
-    conn = duckdb.connect()
+    conn = private_connection()
     try:
         def one(sql: str) -> int:
             return int(conn.execute(sql).fetchone()[0])

@@ -16,7 +16,7 @@ import json
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import duckdb
 import pyarrow.parquet as pq
@@ -24,8 +24,9 @@ import yaml
 
 from ..core.catalogue import CatalogueError
 from ..core.context import RunContext
+from ..core import duck
 from ..core.digests import list_files, sha256_artefact
-from ..core.jsonl import handle_lines
+from ..core.jsonl_check import scan_log
 from ..core.schemas import SchemaPackError, SchemaPacks
 from ..core import yaml_io
 from .common import schema_packs, start_clock
@@ -108,22 +109,6 @@ class _Reader:
             raise _io_failure(phase, f"cannot read {rel}", exc, rel) from exc
         self.files.append(Path(path))
         return data
-
-    def read_lines(self, path: Path, phase: str, component: str, rel: str) -> Iterator[bytes]:
-        """The file's lines as `bytes.splitlines` gives them, a line at a time
-        (seg3a.core.jsonl), with read_bytes' failures."""
-        try:
-            handle = open(path, "rb")
-        except FileNotFoundError:
-            raise fail("001", phase, f"{rel} is missing", component=component, reason="missing", path=rel) from None
-        except OSError as exc:
-            raise _io_failure(phase, f"cannot read {rel}", exc, rel) from exc
-        self.files.append(Path(path))
-        with handle:
-            try:
-                yield from handle_lines(handle)
-            except OSError as exc:
-                raise _io_failure(phase, f"cannot read {rel}", exc, rel) from exc
 
     def read_json(self, dataset_id: str, phase: str, component: str) -> Any:
         rel = self.rel(dataset_id, phase)
@@ -267,42 +252,35 @@ class _Reader:
 
     def rng_log(self, log_id: str, nothing_escalated: bool) -> None:
         """Every non-blank line validates; at least one line, except that the event and
-        trace logs are empty exactly when nothing was escalated (README decision)."""
+        trace logs are empty exactly when nothing was escalated (README decision). Large
+        files are validated by several processes (seg3a.core.jsonl_check); the first
+        invalid line reported is the one a serial scan finds."""
         rel = self.rel(log_id, "rng_logs")
         files = self.log_files(log_id)
         if not files:
             raise fail("001", "rng_logs", f"{log_id} does not resolve at {rel}", component="RNG_LOGS",
                        reason="missing", logical_id=log_id, path=rel)
         anchor = self.anchor(log_id, "rng_logs")
-        packs = self.packs()  # once per log: loading checks every pack file's bytes
-        valid = packs.validity_predicate(anchor)
-        lines = 0
+        self.packs().validity_predicate(anchor)  # an unusable pack or anchor fails here, before any worker
+        records = 0
         for path in files:
-            for number, line in enumerate(self.read_lines(path, "rng_logs", "RNG_LOGS", rel), 1):
-                if not line.strip():
-                    continue
-                lines += 1
-                self._rng_line(packs, valid, anchor, log_id, path, number, line)
+            try:
+                scan = scan_log(str(self.ctx.catalogue.root), anchor, path)
+            except FileNotFoundError:
+                raise fail("001", "rng_logs", f"{rel} is missing", component="RNG_LOGS", reason="missing",
+                           path=rel) from None
+            except OSError as exc:
+                raise _io_failure("rng_logs", f"cannot read {rel}", exc, rel) from exc
+            self.files.append(Path(path))
+            if scan.invalid_line is not None:
+                raise fail("001", "rng_logs", f"{log_id} line {scan.invalid_line} {scan.problem}",
+                           reason="schema_invalid", component="RNG_LOGS", logical_id=log_id, file=path.name,
+                           line=scan.invalid_line)
+            records += scan.records
         may_be_empty = nothing_escalated and log_id != "rng_audit_log"
-        if lines == 0 and not may_be_empty:
+        if records == 0 and not may_be_empty:
             raise fail("001", "rng_logs", f"{log_id} has no row", component="RNG_LOGS", reason="empty",
                        logical_id=log_id, path=rel)
-
-    @staticmethod
-    def _rng_line(packs: SchemaPacks, valid: Callable[[Any], bool], anchor: str, log_id: str, path: Path,
-                  number: int, line: bytes) -> None:
-        where = {"component": "RNG_LOGS", "logical_id": log_id, "file": path.name, "line": number}
-        try:
-            record = json.loads(line)
-        except ValueError:
-            raise fail("001", "rng_logs", f"{log_id} line {number} is not JSON", reason="schema_invalid",
-                       **where) from None
-        if valid(record):
-            return
-        violations = packs.validate_json(anchor, record)
-        if violations:
-            raise fail("001", "rng_logs", f"{log_id} line {number} fails its schema: {violations[0]}",
-                       reason="schema_invalid", **where)
 
 
 def _io_failure(phase: str, message: str, exc: BaseException, path: str | None):
@@ -310,8 +288,15 @@ def _io_failure(phase: str, message: str, exc: BaseException, path: str | None):
                 detail=str(exc))
 
 
+def private_connection() -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection of S6's own (outside the build's database), bounded by the
+    SEG3A_DUCKDB_* resource settings like the build's: it sorts the masked zone_alloc,
+    which a default connection would do in up to 80 % of RAM."""
+    return duck.connect(spatial=False)
+
+
 def escalated_pairs(root: Path) -> int:
-    conn = duckdb.connect()
+    conn = private_connection()
     try:
         scan = f"read_parquet('{(root / '*.parquet').as_posix()}', hive_partitioning = false)"
         return int(conn.execute(f"select count(*) from (select distinct merchant_id, legal_country_iso "
@@ -372,7 +357,8 @@ def verify(ctx: RunContext) -> Verified:
 _COMPONENTS: dict[tuple, ComponentDigests] = {}
 
 
-def recomputed_components(verified: Verified, connect: Callable[[], duckdb.DuckDBPyConnection] = duckdb.connect
+def recomputed_components(verified: Verified,
+                          connect: Callable[[], duckdb.DuckDBPyConnection] = private_connection
                           ) -> ComponentDigests:
     """CHK_S5_UNIVERSE_HASH_DIGESTS' recomputation (04 §2.2): S5's own component function
     over the verified policy files, the S2 partition and zone_alloc as read (masked).

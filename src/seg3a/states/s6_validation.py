@@ -115,37 +115,23 @@ def checks_evaluated(session, queries: pa.Table) -> pa.Table:
 
 def _run_queries(session, rows: list[dict]) -> tuple[list[pa.Table], list[tuple[str, str, str]]]:
     """Each test query's rows tagged with its test and check, and (check, test, error) of
-    the queries that failed. All queries run as one union (DuckDB scans in parallel);
-    when that fails, one at a time, to name the queries that fail."""
-    together = _run_together(session, rows)
-    if together is not None:
-        return together, []
+    the queries that failed. The queries run one at a time: DuckDB parallelises each
+    scan, and the peak memory is that of the largest query rather than of all of them at
+    once (they used to run as one union). Rows come in the order of their
+    issue columns, so the evaluated table does not depend on the scan order."""
+    columns = ", ".join(ISSUE_COLUMNS)
     parts, broken = [], []
     for row in rows:
         try:
-            found = session.execute(f"select * from ({row['query']}) as validation_errors").arrow()
+            found = session.execute(
+                f"select {columns} from ({row['query']}) as validation_errors order by all").arrow()
         except Exception as exc:  # any SQL fault inside a check
             broken.append((row["check_id"], row["test_name"], str(exc).splitlines()[0][:300]))
             continue
-        parts.append(_evaluated_rows(row["test_name"], row["check_id"], pa.table(found)))
+        found = pa.table(found)
+        if found.num_rows:
+            parts.append(_evaluated_rows(row["test_name"], row["check_id"], found))
     return parts, broken
-
-
-def _run_together(session, rows: list[dict]) -> list[pa.Table] | None:
-    if len(rows) < 2:
-        return None
-    columns = ", ".join(ISSUE_COLUMNS)
-    union = "\nunion all\n".join(
-        f"select {position} as seg3a_test_position, {columns} from ({row['query']}) as validation_errors"
-        for position, row in enumerate(rows))
-    try:
-        found = pa.table(session.execute(
-            f"select * from ({union}) as evaluated order by all").arrow())
-    except Exception:  # noqa: BLE001 - rerun one query at a time to name the failing ones
-        return None
-    position = found.column("seg3a_test_position").to_numpy()
-    return [_evaluated_rows(row["test_name"], row["check_id"], found.filter(pa.array(position == k)))
-            for k, row in enumerate(rows) if (position == k).any()]
 
 
 def _evaluated_rows(test_name: str, check_id: str, found: pa.Table) -> pa.Table:
