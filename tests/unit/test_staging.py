@@ -87,3 +87,54 @@ def test_a_target_outside_a_run_root_is_staged_beside_its_parent(tmp_path):
     target = tmp_path / "a" / "b" / "file.json"
     stage = make_stage(target)
     assert stage.parent == tmp_path / "a" / ".staging"
+
+
+def journalled_pair(run_root: Path) -> tuple[Path, list[tuple[Path, Path]]]:
+    """Two staged files bound for two different trees, as S3's event and trace logs."""
+    events = run_root / "logs/layer1/3A/rng/events/zone_dirichlet/seed=42/part-00000.jsonl"
+    trace = run_root / "logs/layer1/3A/rng/trace/seed=42/rng_trace_log.jsonl"
+    stage = staging.stage_for(run_root / "logs/layer1/3A/rng")
+    moves = []
+    for target, data in ((events, b'{"event": 1}\n'), (trace, b'{"trace": 1}\n')):
+        staged = stage / target.name
+        staged.write_bytes(data)
+        moves.append((staged, target))
+    return stage, moves
+
+
+def test_a_sweep_finishes_a_journalled_publication_cut_between_its_renames(run_root):
+    stage, moves = journalled_pair(run_root)
+    staging.write_publication_journal(stage, moves)
+    (events_staged, events), (_, trace) = moves
+    events.parent.mkdir(parents=True)
+    staging.rename_into_place(events_staged, events)  # the kill comes after this rename
+    assert events.is_file() and not trace.exists()
+    staging.sweep_run_root(run_root)
+    assert trace.read_bytes() == b'{"trace": 1}\n'
+    assert events.read_bytes() == b'{"event": 1}\n'
+    assert not stage.exists()
+
+
+def test_a_sweep_publishes_nothing_from_a_stage_without_a_journal(run_root):
+    stage, moves = journalled_pair(run_root)  # killed while staging: no journal yet
+    staging.sweep_run_root(run_root)
+    assert not any(target.exists() for _, target in moves)
+    assert not stage.exists()
+
+
+def test_rolling_forward_never_replaces_an_existing_target(run_root):
+    stage, moves = journalled_pair(run_root)
+    staging.write_publication_journal(stage, moves)
+    (_, events), (_, trace) = moves
+    trace.parent.mkdir(parents=True)
+    trace.write_bytes(b"already here\n")
+    assert staging.roll_forward(stage) == [events]
+    assert trace.read_bytes() == b"already here\n"
+
+
+def test_a_new_stage_of_the_same_target_rolls_the_journal_forward_first(run_root):
+    stage, moves = journalled_pair(run_root)
+    staging.write_publication_journal(stage, moves)
+    fresh = staging.stage_for(run_root / "logs/layer1/3A/rng")
+    assert all(target.is_file() for _, target in moves)
+    assert not stage.exists() and fresh.is_dir()

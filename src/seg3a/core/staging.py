@@ -10,12 +10,19 @@ target removes what an interrupted one left (`stage_for` sweeps before it stages
 the start of a build). Stages of the old layout (`_tmp.<uuid>` beside the target) are
 swept too.
 
+Outputs that must appear together but live in different folders (S3's RNG event and
+trace files) cannot be published by one rename. Their stage holds a publication journal
+(`write_publication_journal`), written once every file is staged complete: a sweep that
+finds a journal first finishes the renames it lists (roll forward), so a kill between the
+renames leaves, for the next run, both files published rather than one.
+
 A target outside any run root (a run root holds `run_receipt.json`) is staged in
 `.staging/` beside the target's parent directory.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import threading
@@ -27,6 +34,7 @@ from .identity import RECEIPT_NAME
 
 STAGING_DIR = ".staging"
 LEGACY_PREFIX = "_tmp."
+JOURNAL_NAME = "publication.json"
 
 
 def run_root_of(path: Path) -> Path | None:
@@ -134,8 +142,42 @@ def append_line_atomically(target: Path, line: bytes) -> None:
         replace_file_atomically(target, old + line)
 
 
+def write_publication_journal(stage: Path, moves: list[tuple[Path, Path]]) -> None:
+    """Commit a group of staged files to being published, in order: `moves` pairs each
+    staged file of `stage` with its target. Call it when every staged file is complete
+    (written and synced); from then on a sweep of the stage finishes the renames."""
+    stage = Path(stage)
+    base = stage.parent.parent  # the run root (staging_root's parent)
+    journal = {"moves": [[Path(staged).name, os.path.relpath(Path(target).absolute(), base)]
+                         for staged, target in moves]}
+    pending = stage / f".{JOURNAL_NAME}.part"
+    with open(pending, "w", encoding="utf-8") as handle:
+        json.dump(journal, handle, sort_keys=True)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(pending, stage / JOURNAL_NAME)
+
+
+def roll_forward(stage: Path) -> list[Path]:
+    """Finish the publication a journal in `stage` commits to: move every staged file
+    still there to its target, unless the target exists. Returns the targets moved."""
+    journal_file = Path(stage) / JOURNAL_NAME
+    if not journal_file.is_file():
+        return []
+    base = Path(stage).parent.parent
+    moved = []
+    for name, relative in json.loads(journal_file.read_text(encoding="utf-8"))["moves"]:
+        staged, target = Path(stage) / name, base / relative
+        if staged.is_file() and not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(staged, target)
+            moved.append(target)
+    return moved
+
+
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
+        roll_forward(path)
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)

@@ -29,7 +29,8 @@ from ..core.identity import IdentityError, git_commit_bytes
 from ..core.paths import project_root
 from ..core.schemas import SchemaPacks
 from ..core.faults import checkpoint
-from ..core.staging import append_line_atomically, rename_into_place, stage_for, sweep_legacy_stages
+from ..core.staging import (append_line_atomically, rename_into_place, stage_for, sweep_legacy_stages,
+                            write_publication_journal)
 from .common import StateFailure, context_from_session, schema_packs
 from .s3_draws import SPEC
 from .s3_tables import KeyOrderBroken, stream_in_key_order
@@ -384,6 +385,10 @@ def emit_logs(session, lines_relation, mode_table: pa.Table) -> pa.Table:
             lines_relation, PAIR_KEY,
             lambda batches: _stage_lines(batches, packs, ctx, stage / EVENT_FILE, stage / paths.trace.name),
             BATCH_ROWS)
+        # Both files are staged complete: from here a kill leaves a journal with which the
+        # next run's sweep finishes the publication, never events without a trace.
+        write_publication_journal(stage, [(stage / EVENT_FILE, paths.events),
+                                          (stage / paths.trace.name, paths.trace)])
         _move_into_place(stage / EVENT_FILE, paths.events, "rng_event_zone_dirichlet")
         _move_into_place(stage / paths.trace.name, paths.trace, "rng_trace_log")
     except (OSError, KeyOrderBroken) as exc:
