@@ -3,13 +3,12 @@
 output is a no-op; a different one is an immutability violation and is never overwritten."""
 from __future__ import annotations
 
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .staging import rename_into_place, stage_for, sweep_target
+from .staging import rename_into_place, stage_for, sweep_target, write_synced
 
 
 class ImmutabilityViolation(Exception):
@@ -56,10 +55,7 @@ def publish_bytes(target: Path, data: bytes) -> PublishResult:
         raise PublishIOError(target, "write", exc) from exc
     try:
         staged = stage / target.name
-        with open(staged, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        write_synced(staged, data)
         rename_into_place(staged, target)
     except OSError as exc:
         raise PublishIOError(target, "write", exc) from exc

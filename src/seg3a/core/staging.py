@@ -87,6 +87,14 @@ def stage_for(target: Path) -> Path:
     return stage
 
 
+def write_synced(path: Path, data: bytes) -> None:
+    """Write a staged file and flush it to disk, so a rename can only publish whole bytes."""
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
 def rename_into_place(staged: Path, target: Path, replace: bool = False) -> None:
     """The one atomic step that publishes a staged file or directory (with the fault
     injection points around it)."""
@@ -122,10 +130,7 @@ def replace_file_atomically(target: Path, data: bytes) -> None:
         stage = stage_for(target)
         try:
             staged = stage / target.name
-            with open(staged, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
+            write_synced(staged, data)
             rename_into_place(staged, target, replace=True)
         finally:
             shutil.rmtree(stage, ignore_errors=True)
@@ -151,10 +156,7 @@ def write_publication_journal(stage: Path, moves: list[tuple[Path, Path]]) -> No
     journal = {"moves": [[Path(staged).name, os.path.relpath(Path(target).absolute(), base)]
                          for staged, target in moves]}
     pending = stage / f".{JOURNAL_NAME}.part"
-    with open(pending, "w", encoding="utf-8") as handle:
-        json.dump(journal, handle, sort_keys=True)
-        handle.flush()
-        os.fsync(handle.fileno())
+    write_synced(pending, json.dumps(journal, sort_keys=True).encode("utf-8"))
     os.replace(pending, stage / JOURNAL_NAME)
 
 
