@@ -92,7 +92,11 @@ def test_score_survives_a_missing_dataset(runs_root, tmp_path, population):
 
 def test_certify_seedpack(runs_root, tmp_path, population):
     roots = [p.parent for p in sorted(runs_root.glob(f"*/{RECEIPT_NAME}"))]
-    doc = certify.certify(roots, tmp_path / "a", population=population)
+    lines: list[str] = []
+    doc = certify.certify(roots, tmp_path / "a", population=population, progress=lines.append)
+    # One line as each seed starts and one as it ends, in seedpack order.
+    assert [line.split(":")[1].strip() for line in lines] == [f"seed {s}" for s in gates.SEEDPACK for _ in (0, 1)]
+    assert all(line.startswith("certify: ") for line in lines)
     by_callable = certify.resolve_runs(lambda s: certify.newest_runs(runs_root, [s])[s], gates.SEEDPACK)
     assert by_callable == certify.resolve_runs(roots, gates.SEEDPACK)
     assert (tmp_path / "a" / "certification.json").read_bytes() == cj_bytes(doc)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -95,8 +96,10 @@ def _universe_truth(per_seed: Mapping[int, Mapping[str, Any]], reference: Mappin
 
 def certify(runs: RunSource, out: Path, *, seedpack: Sequence[int] = gates.SEEDPACK,
             band: Sequence[float] = gates.DEFAULT_ESCALATION_BAND, population: Mapping[str, Any] | None = None,
-            zone_universe_reference: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Score each seed's run into `out/seed=<seed>/`, then write the certification."""
+            zone_universe_reference: Mapping[str, Any] | None = None,
+            progress: Callable[[str], None] = lambda _line: None) -> dict[str, Any]:
+    """Score each seed's run into `out/seed=<seed>/`, then write the certification.
+    `progress` gets one line per seed as it starts and ends (scoring takes seconds each)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     population = population or score.load_population()
@@ -104,12 +107,15 @@ def certify(runs: RunSource, out: Path, *, seedpack: Sequence[int] = gates.SEEDP
     extra = sorted(s for s in roots if s not in seedpack)
     docs: dict[int, dict[str, Any]] = {}
     for seed in [s for s in seedpack if s in roots]:
+        progress(f"certify: seed {seed}: scoring {roots[seed]}")
+        started = time.monotonic()
         ctx = RunContext.from_run_root(roots[seed])
         result = score.score_run(ctx, band=band, population=population,
                                  zone_universe_reference=zone_universe_reference)
         written = score.write_score(result, out / f"seed={seed}")
         plot_names = {key: path.name for key, path in written.items() if path.suffix == ".png"}
         docs[seed] = dict(result.document, plots=plot_names)
+        progress(f"certify: seed {seed}: scored in {time.monotonic() - started:.1f} s")
     document = certification_document(docs, seedpack, band, population["summary"], zone_universe_reference, extra)
     document["plots"] = {"primary_medians": _primary_plot(document, out, seedpack)}
     report.write_json(out / CERT_JSON, document)
@@ -331,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
         runs = args.runs if args.runs else list(newest_runs(args.runs_root, args.seeds).values())
         reference = score.zone_universe_reference(args)
         document = certify(runs, args.out, seedpack=args.seeds, band=args.escalation_band,
-                           zone_universe_reference=reference)
+                           zone_universe_reference=reference, progress=lambda line: print(line, flush=True))
     except (ReceiptError, CatalogueError, ValueError, FileNotFoundError) as exc:
         print(f"seg3a realism certify: {exc}", file=sys.stderr)
         return 2
