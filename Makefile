@@ -10,7 +10,7 @@ PAIRS ?= default
 export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help venv reference world build run shell report test test-setup bench bench-scale certify clean
+.PHONY: help venv reference world build run shell report test test-setup bench bench-scale certify realism-spread clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -60,9 +60,15 @@ bench: reference ## all benchmarks, one after another (JSON results in bench/res
 bench-scale: reference ## the scaling benchmark (3k, 100k, 1M pairs; minutes, GiBs), bench/results/bench_scale.*
 	$(PY) bench/bench_scale.py
 
+SEEDPACK_RUNS = $(foreach s,42 7 101 202,--run $$(ls -d build/seedpack/seed=$(s)/*/ | head -1))
+
 certify: reference ## realism certification of the seedpack (42, 7, 101, 202)
 	$(SEG3A) seedpack run --seeds 42 7 101 202 --out build/seedpack
-	$(SEG3A) realism certify $(foreach s,42 7 101 202,--run $$(ls -d build/seedpack/seed=$(s)/*/ | head -1)) --out build/certification
+	$(SEG3A) realism certify $(SEEDPACK_RUNS) --out build/certification
+
+realism-spread: reference ## replay the seedpack's draws under 200 other fingerprints, derive the drawn-gate tolerance
+	test -d build/seedpack || $(SEG3A) seedpack run --seeds 42 7 101 202 --out build/seedpack
+	$(PY) -m seg3a.realism.spread $(SEEDPACK_RUNS) --replays 200 --out build/realism/spread.json
 
 clean: ## remove generated runs and the DuckDB file (keeps the venv and reference data)
 	rm -rf build/ target/ logs/

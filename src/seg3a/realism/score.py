@@ -58,13 +58,6 @@ def _ground_truth(conn, available: set[str], population: Mapping[str, Any],
     return document, fidelity
 
 
-def truth_values(fidelity: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The ground-truth figures the targets read (None without zone_alloc)."""
-    tails = (fidelity or {}).get("tails") or {}
-    return {"population.jsd": (fidelity or {}).get("jsd_outlet_weighted_mean"),
-            "tail.over_allocation": tails.get("over_allocation"), "tail.tail_ratio": tails.get("tail_ratio")}
-
-
 def gate_rows(document: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The gate-table rows of one score: the scorecard gates, then the truth targets."""
     return report.gate_table_rows(document["run"]["seed"],
@@ -80,7 +73,7 @@ def score_bound(conn, bindings: Mapping[str, data.Binding], identity: Mapping[st
     results = metrics.compute_all(conn, available)
     values = metrics.flat_values(results)
     ground, fidelity = _ground_truth(conn, available, population, zone_universe_reference)
-    values.update(truth_values(fidelity))
+    values.update(truth.target_values(fidelity))
     truth_world_values = truth_world.truth_values(conn, available, identity, population["table"])
     document = {
         "format": FORMAT,

@@ -184,6 +184,14 @@ def population_fidelity(conn, pop: pa.Table, worst: int = WORST) -> dict[str, An
     }
 
 
+def target_values(fidelity: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The ground-truth figures the targets read, from population_fidelity (None
+    without zone_alloc)."""
+    tails = (fidelity or {}).get("tails") or {}
+    return {"population.jsd": (fidelity or {}).get("jsd_outlet_weighted_mean"),
+            "tail.over_allocation": tails.get("over_allocation"), "tail.tail_ratio": tails.get("tail_ratio")}
+
+
 # ------------------------------------------------------------------ tails
 
 

@@ -95,21 +95,55 @@ def truth_tables(conn: duckdb.DuckDBPyConnection, seed: int, manifest_fingerprin
     priors = conn.execute(_PRIORS_SQL).fetch_arrow_table()
     conn.register("truth_priors", priors)
     cols = fetch_columns(conn, _DRAW_ROWS_SQL)
-    merchant, country, tzid = cols["merchant_id"].astype(np.uint64), cols["legal_country_iso"].astype(str), cols["tzid"]
+    merchant, country = cols["merchant_id"].astype(np.uint64), cols["legal_country_iso"].astype(str)
     pair, first = _pair_index(merchant, country)
     share = (dirichlet_draws(manifest_fingerprint, seed, merchant, country, first, cols["tau"] * cols["q"])
              if pair.size else np.zeros(0))
-    site_count = cols["site_count"].astype(np.int64)
+    return world_tables(priors.select(["country_iso", "tzid", "share_effective"]), merchant, country, cols["tzid"],
+                        cols["site_count"].astype(np.int64), pair, first, share)
+
+
+def world_tables(priors: pa.Table, merchant: np.ndarray, country: np.ndarray, tzid: np.ndarray,
+                 site_count: np.ndarray, pair: np.ndarray, first: np.ndarray, share: np.ndarray) -> dict[str, pa.Table]:
+    """S2..S5 tables of a world from its priors and drawn shares (rows sorted by pair,
+    ascending tzid within a pair): S4 and zone_alloc integerise the shares like S4."""
     counts = largest_remainder(pair, first, site_count, share) if pair.size else np.zeros(0, np.int64)
     keys = {"merchant_id": pa.array(merchant, pa.uint64()), "legal_country_iso": pa.array(country, pa.string()),
             "tzid": pa.array(tzid, pa.string())}
     count_cols = {"zone_site_count": pa.array(counts, pa.int64()), "zone_site_count_sum": pa.array(site_count, pa.int64())}
     return {
-        "s2_country_zone_priors": priors.select(["country_iso", "tzid", "share_effective"]),
+        "s2_country_zone_priors": priors,
         "s3_zone_shares": pa.table({**keys, "share_drawn": pa.array(share, pa.float64())}),
         "s4_zone_counts": pa.table({**keys, **count_cols}),
         "zone_alloc": pa.table({**keys, **count_cols, "site_count": pa.array(site_count, pa.uint32())}),
     }
+
+
+def escalation_queue(conn: duckdb.DuckDBPyConnection) -> pa.Table:
+    """The run's S1 columns the metrics read (a world keeps the run's decisions)."""
+    return conn.execute("SELECT merchant_id, legal_country_iso, site_count, zone_count_country, is_escalated "
+                        "FROM s1_escalation_queue").fetch_arrow_table()
+
+
+def world_values(tables: Mapping[str, pa.Table], s1: pa.Table, population: pa.Table | None = None,
+                 with_conservation: bool = False) -> dict[str, Any]:
+    """The gate statistics of a world's tables (keyed like metrics.flat_values: only
+    the metrics computed from TRUTH_DATASETS, and CONS with `with_conservation`); with
+    `population`, also the ground-truth figures of its zone_alloc (population.jsd,
+    tail.over_allocation, tail.tail_ratio)."""
+    world = data.connect()
+    try:
+        for name, table in tables.items():
+            data.bind_table(world, name, table)
+        data.bind_table(world, "s1_escalation_queue", s1)
+        specs = [s for s in metrics.METRICS if set(s.needs) <= set(TRUTH_DATASETS)
+                 or (with_conservation and s.name.startswith("CONS"))]
+        values = {k: v for spec in specs for k, v in spec.function(world).values.items()}
+        if population is not None:
+            values.update(truth.target_values(truth.population_fidelity(world, population)))
+        return values
+    finally:
+        world.close()
 
 
 def truth_values(conn: duckdb.DuckDBPyConnection, available: set[str], identity: Mapping[str, Any],
@@ -122,14 +156,4 @@ def truth_values(conn: duckdb.DuckDBPyConnection, available: set[str], identity:
         return {}
     truth.bind_population(population, conn)
     tables = truth_tables(conn, identity["seed"], identity["manifest_fingerprint"])
-    world = data.connect()
-    try:
-        for name, table in tables.items():
-            data.bind_table(world, name, table)
-        data.bind_table(world, "s1_escalation_queue", conn.execute(
-            "SELECT merchant_id, legal_country_iso, site_count, zone_count_country, is_escalated "
-            "FROM s1_escalation_queue").fetch_arrow_table())
-        specs = [s for s in metrics.METRICS if set(s.needs) <= set(TRUTH_DATASETS)]
-        return {k: v for spec in specs for k, v in spec.function(world).values.items()}
-    finally:
-        world.close()
+    return world_values(tables, escalation_queue(conn))
