@@ -1,14 +1,18 @@
-"""The derivation of DRAWN_TOLERANCE (seg3a.realism.spread): the statistics on small
+"""The derivation of DRAWN_TOLERANCES (seg3a.realism.spread): the statistics on small
 synthetic samples with known answers, its agreement with how a gate judges a value
 against the truth, and the shipped constant against the stored measurement."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from statistics import NormalDist
 
 import numpy as np
 import pytest
 
 from seg3a.realism import gates, spread
+
+MEASUREMENT = Path(__file__).resolve().parents[2] / "docs" / "realism_spread.json"
 
 
 def test_tail_bound_by_hand():
@@ -57,6 +61,8 @@ def test_the_worst_seed_sets_a_gate_bound_and_the_constant_rounds_up():
     assert spread.round_up_percent(0.1201) == 0.13
     assert spread.round_up_percent(0.12) == 0.12
     assert spread.round_up_percent(0.0) == 0.0
+    assert spread.gate_tolerance(0.0) == spread.gate_tolerance(0.004) == 0.01
+    assert spread.gate_tolerance(0.2338) == 0.24
 
 
 @pytest.mark.parametrize("gate", [g for g in gates.GATES if g.truth_relative])
@@ -95,7 +101,16 @@ def test_derive_tolerances_on_a_synthetic_measurement():
     assert derived["gates"]["S3-std.median"]["bound"] == pytest.approx(expected, rel=1e-9)
     assert derived["gates"]["S3-std.median"]["bound_by_seed"]["2"] == pytest.approx(expected / 2, rel=1e-9)
     assert derived["gates"]["S4-multi"]["bound"] == 0.0
-    assert derived["largest_bound"] == pytest.approx(expected, rel=1e-9)
-    assert derived["drawn_tolerance"] == np.ceil(expected * 100) / 100
+    assert derived["tolerances"]["S3-std.median"] == np.ceil(expected * 100) / 100
+    assert derived["tolerances"]["S4-multi"] == 0.01                     # no spread: the 1 % rounding unit
     summary = derived["gates"]["S3-std.median"]["shortfall_by_seed"]["1"]
     assert summary["n"] == 30 and summary["max"] == pytest.approx(0.3)
+
+
+def test_shipped_drawn_tolerances_are_the_ones_derived_from_the_stored_measurement(capsys):
+    document = json.loads(MEASUREMENT.read_text(encoding="utf-8"))
+    measured = document["measurement"]
+    assert measured["replays"] >= 200 and sorted(map(int, measured["seeds"])) == sorted(gates.SEEDPACK)
+    assert spread.derive_tolerances(measured)["tolerances"] == gates.DRAWN_TOLERANCES
+    assert spread.main(["--derive", str(MEASUREMENT)]) == 0
+    assert "S3-std.median: bound" in capsys.readouterr().out

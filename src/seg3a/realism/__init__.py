@@ -8,6 +8,7 @@ Modules:
     gates    gate table, per-seed evaluation, cross-seed CV, verdict
     truth    ground truth: Z(c) vs zone.tab, population fidelity (JSD), tail fidelity
     truth_world  the run with priors equal to population shares (gate counterparts)
+    spread   replays of the draws under other fingerprints; the drawn-gate tolerance
     plots    deterministic PNG plots
     maps     outlets per time zone on the reference polygons
     report   canonical JSON and Markdown writers

@@ -10,11 +10,14 @@ be computed (None) fails every gate it has.
 
 Ground truth wins over any gate (06). Each gate on S2..S5 (`truth_relative`) has a
 counterpart: the same statistic on the population truth (truth_world: the run with
-priors equal to population shares). Where a level's fixed threshold contradicts it
-(the truth itself fails that threshold), the level is judged against the truth's value
-within the gate's relative tolerance instead: `le` passes when value <= truth * (1 + tol),
-`ge` when value >= truth * (1 - tol). Every other level keeps its threshold. The
-result records which basis judged it.
+priors equal to population shares). A level's fixed threshold contradicts the truth
+when the truth's value, widened by the gate's relative tolerance in the direction the
+gate allows, fails it: the truth fails the threshold, or meets it by less than the
+statistic's own run-to-run noise (a run drawn from the truth's process would then fail
+it by chance). Such a level is judged against the truth's value within the tolerance
+instead: `le` passes when value <= truth * (1 + tol), `ge` when value >= truth * (1 - tol),
+which is always looser than the threshold it replaces. Every other level keeps its
+threshold. The result records which basis judged it.
 """
 from __future__ import annotations
 
@@ -35,14 +38,27 @@ CV_THRESHOLDS = {B: 0.25, BPLUS: 0.15}
 CV_DDOF = 1
 
 PASS, FAIL, NOT_APPLICABLE = "pass", "fail", "n/a"
-# Relative tolerance around the truth's value where a threshold contradicts the truth.
-# Prior statistics (S2) are deterministic: the only difference between run and truth is
-# the population estimate (cities in the zone polygon for the priors, GeoNames' own zone
-# attribute for the truth), hence 5 %. Drawn statistics (S3, S4, zone_alloc) use the
-# same random numbers as the run (truth_world), so they differ where the shapes differ:
-# S3-std run vs truth within 6 % on the seedpack builds measured (docs/realism.md).
+# Relative tolerance around the truth's value (see the module docstring).
+# Prior statistics (S2) are not drawn: the only difference between run and truth is the
+# population estimate (cities in the zone polygon for the priors, GeoNames' own zone
+# attribute for the truth); measured shortfalls on the seedpack are below 0.2 %, hence 5 %.
 PRIOR_TOLERANCE = 0.05
-DRAWN_TOLERANCE = 0.10
+# Drawn statistics (S3, S4, zone_alloc) move with the manifest fingerprint, i.e. with every
+# engine commit. Derived, not chosen: `make realism-spread` (seg3a.realism.spread) replays
+# each seedpack run's draws under 200 other fingerprints, measures the run's shortfall
+# from the truth per gate and takes the level a run of the shipped process exceeds with
+# probability 0.01 / (7 gates x 4 seeds) (exponential fit to the upper tail, worst seed,
+# rounded up to a whole percent, at least 1 %). Measurement: docs/realism_spread.json;
+# tests/unit/test_realism_spread.py checks these values against it.
+DRAWN_TOLERANCES: dict[str, float] = {
+    "S3-std.median": 0.24,
+    "S4-multi": 0.03,
+    "S3-z05.share_ge2": 0.02,
+    "S3-z05.median": 0.01,
+    "S4-top1.median": 0.16,
+    "S4-top1.p75": 0.14,
+    "ZA-top1.median": 0.16,
+}
 VERDICT_BPLUS, VERDICT_B, VERDICT_FAIL = "PASS_BPLUS", "PASS_B", "FAIL_REALISM"
 
 
@@ -63,8 +79,8 @@ class Gate:
 
     @property
     def tolerance(self) -> float:
-        """Relative tolerance around the truth's value (see PRIOR_TOLERANCE)."""
-        return PRIOR_TOLERANCE if self.metric.startswith("S2") else DRAWN_TOLERANCE
+        """Relative tolerance around the truth's value (PRIOR_TOLERANCE, DRAWN_TOLERANCES)."""
+        return PRIOR_TOLERANCE if self.metric.startswith("S2") else DRAWN_TOLERANCES[self.metric]
 
 
 GATES: tuple[Gate, ...] = (
@@ -157,14 +173,15 @@ def truth_bound(truth_value: float, op: str, tolerance: float) -> float:
 
 
 def _level_result(gate: Gate, threshold: Any, value: Any, truth_value: Any) -> dict[str, Any]:
-    """One level of one gate: the fixed threshold, unless the truth itself fails it;
-    then the truth's value within the tolerance decides (basis `truth`)."""
+    """One level of one gate: the fixed threshold, unless the truth within the tolerance
+    fails it; then the truth's value within the tolerance decides (basis `truth`)."""
     result = {"threshold": threshold, "status": _status(value, gate.op, threshold), "basis": "threshold"}
     if threshold is None or not gate.truth_relative or truth_value is None or gate.op not in ("le", "ge"):
         return result
-    if not compare(truth_value, gate.op, threshold):
-        bound = truth_bound(truth_value, gate.op, gate.tolerance)
+    bound = truth_bound(truth_value, gate.op, gate.tolerance)
+    if not compare(bound, gate.op, threshold):
         result.update(basis="truth", truth_bound=bound, tolerance=gate.tolerance,
+                      truth_fails_threshold=not compare(truth_value, gate.op, threshold),
                       status=PASS if compare(value, gate.op, bound) else FAIL)
     return result
 

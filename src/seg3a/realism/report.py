@@ -63,7 +63,8 @@ def truth_note(g: Mapping[str, Any]) -> str:
         return f"truth {fmt(g['truth_value'])} meets the thresholds: they decide"
     levels = " and ".join(name for name, _ in contradicted)
     bound = contradicted[0][1]["truth_bound"]
-    return (f"truth {fmt(g['truth_value'])} fails {levels} {fmt(contradicted[0][1]['threshold'])}: "
+    relation = "fails" if contradicted[0][1].get("truth_fails_threshold", True) else "meets only within its noise"
+    return (f"truth {fmt(g['truth_value'])} {relation} {levels} {fmt(contradicted[0][1]['threshold'])}: "
             f"judged against the truth, {_OPS[g['op']]} {fmt(bound)} (truth within {fmt(contradicted[0][1]['tolerance'] * 100, 0)} %)")
 
 
@@ -86,8 +87,9 @@ def gate_rows(gates: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
 LEVELS_EXPLAINED = (
     "B is the product owner's hard bar, B+ the stretch bar. A seed passes B when every B gate passes and B+ when "
     "every gate passes both; the seedpack verdict is PASS_BPLUS, PASS_B or FAIL_REALISM. Ground truth wins: where "
-    "the population itself (the run with priors equal to population shares) fails a bar, the gate is judged "
-    "against the population's own value instead.")
+    "the population itself (the run with priors equal to population shares) fails a bar, or meets it by less than "
+    "the statistic's run-to-run noise, the gate is judged against the population's own value within that noise "
+    "instead.")
 
 
 def failing_lines(gates: Sequence[Mapping[str, Any]], level: str) -> list[str]:

@@ -84,7 +84,7 @@ def score_bound(conn, bindings: Mapping[str, data.Binding], identity: Mapping[st
         "metrics": values,
         "metric_details": {name: r.detail for name, r in results.items()},
         "truth_world": {"values": truth_world_values,
-                        "tolerance": {"S2": gates.PRIOR_TOLERANCE, "S3, S4, ZA": gates.DRAWN_TOLERANCE},
+                        "tolerance": {"S2": gates.PRIOR_TOLERANCE, **gates.DRAWN_TOLERANCES},
                         "definition": "the run with priors equal to population shares (truth_world)"},
         "gates": gates.evaluate_seed(values, band, truth_world_values),
         "truth_targets": gates.evaluate_truth_targets(values),

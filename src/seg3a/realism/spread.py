@@ -1,5 +1,5 @@
 """How far a run's drawn gate statistics fall from the population truth's by chance,
-and the tolerance DRAWN_TOLERANCE (gates.py) that follows from it.
+and the tolerances DRAWN_TOLERANCES (gates.py) that follow from it.
 
 S3 draws its Dirichlet shares from Philox substreams keyed by `manifest_fingerprint`,
 which covers the engine commit: every commit redraws S3, S4 and zone_alloc, while S1
@@ -27,8 +27,9 @@ over many draw identities:
   probability p comes from an exponential fitted to the upper 10 % of its replays
   (tail_bound; d's right tail is heavier than a normal's: S3-std's median over groups
   jumps when the groups near the median change); a gate's bound is the largest over
-  the seeds, and DRAWN_TOLERANCE is the largest over the gates, rounded up to a whole
-  percent.
+  the seeds, and its tolerance that bound rounded up to a whole percent, at least 1 %
+  (a statistic without measured spread, like an integer median, still gets the
+  rounding unit rather than an exact comparison).
 
 `python -m seg3a.realism.spread --run ROOT ... --out FILE` measures and derives;
 `--derive FILE` derives again from a stored measurement (docs/realism_spread.json).
@@ -57,6 +58,7 @@ REPLAY_LABEL = "seg3a-realism-replay"
 DEFAULT_REPLAYS = 200
 FAMILY_FALSE_FAIL = 0.01
 TAIL_FRACTION = 0.10
+MIN_TOLERANCE = 0.01
 MIN_SAMPLE = 30
 MIXTURE_POLICY = "zone_mixture_policy"
 
@@ -255,17 +257,22 @@ def _summary(x: Sequence[float]) -> dict[str, Any]:
             "median": float(np.median(a)), "max": float(a.max())}
 
 
+def gate_tolerance(bound: float) -> float:
+    """A gate's tolerance from its bound: rounded up to a whole percent, at least 1 %."""
+    return max(MIN_TOLERANCE, round_up_percent(bound))
+
+
 def derive_tolerances(measured: Mapping[str, Any], family: float = FAMILY_FALSE_FAIL) -> dict[str, Any]:
     """The rule of the module docstring applied to a measurement."""
     p = per_test_probability(len(DRAWN_GATES), len(measured["seeds"]), family)
     per_gate = {}
     for gate in DRAWN_GATES:
         by_seed = shortfalls(measured, gate)
-        per_gate[gate.id] = {**derive_tolerance(by_seed, p), "op": gate.op,
+        derived = derive_tolerance(by_seed, p)
+        per_gate[gate.id] = {**derived, "tolerance": gate_tolerance(derived["bound"]), "op": gate.op,
                              "shortfall_by_seed": {s: _summary(x) for s, x in by_seed.items()}}
-    worst = max(per_gate.values(), key=lambda g: g["bound"])["bound"]
     return {"family_false_fail": family, "per_test_probability": p, "gates": per_gate,
-            "largest_bound": worst, "drawn_tolerance": round_up_percent(worst)}
+            "tolerances": {gate_id: g["tolerance"] for gate_id, g in per_gate.items()}}
 
 
 # ------------------------------------------------------------------ what the tolerance gives
@@ -293,7 +300,7 @@ def replay_verdicts(measured: Mapping[str, Any], band: Sequence[float] = gates.D
         for reason in result["failed"][gates.BPLUS]:
             failing[reason] = failing.get(reason, 0) + 1
     counts = {v: outcomes.count(v) for v in (gates.VERDICT_BPLUS, gates.VERDICT_B, gates.VERDICT_FAIL)}
-    return {"drawn_tolerance": gates.DRAWN_TOLERANCE, "verdicts": counts, "failing_gates": dict(sorted(failing.items())),
+    return {"drawn_tolerances": dict(gates.DRAWN_TOLERANCES), "verdicts": counts, "failing_gates": dict(sorted(failing.items())),
             "truth_targets_missed": dict(sorted(targets_missed.items()))}
 
 
@@ -326,13 +333,12 @@ def analysis(measured: Mapping[str, Any]) -> dict[str, Any]:
 
 def summary_lines(result: Mapping[str, Any]) -> list[str]:
     derivation = result["derivation"]
-    lines = [f"per (gate, seed) test p = {derivation['per_test_probability']:.3g}; "
-             f"derived DRAWN_TOLERANCE = {derivation['drawn_tolerance']:.2f} (largest bound "
-             f"{derivation['largest_bound']:.4f}); shipped {gates.DRAWN_TOLERANCE:.2f}"]
+    lines = [f"per (gate, seed) test p = {derivation['per_test_probability']:.3g}"]
     for gate_id, g in derivation["gates"].items():
         cells = "; ".join(f"{s}: mean {v['mean']:+.4f} sd {v['sd']:.4f} max {v['max']:+.4f}"
                           for s, v in g["shortfall_by_seed"].items())
-        lines.append(f"{gate_id}: bound {g['bound']:.4f} ({cells})")
+        lines.append(f"{gate_id}: bound {g['bound']:.4f} -> tolerance {g['tolerance']:.2f} "
+                     f"(shipped {gates.DRAWN_TOLERANCES[gate_id]:.2f}; {cells})")
     v = result["verdicts"]
     lines.append(f"verdicts over {sum(v['verdicts'].values())} replays with the shipped tolerance: {v['verdicts']}; "
                  f"failing B+: {v['failing_gates']}; ground-truth targets missed: {v['truth_targets_missed']}")
@@ -346,7 +352,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m seg3a.realism.spread",
         description="Replay each seed's S3 draws under other fingerprints, measure the run-vs-truth spread of every "
-                    "drawn gate and derive DRAWN_TOLERANCE (see the module docstring).")
+                    "drawn gate and derive DRAWN_TOLERANCES (see the module docstring).")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--run", type=Path, action="append", dest="runs", metavar="RUN_ROOT",
                         help="a built run root; repeat once per seed")
