@@ -63,8 +63,10 @@ def truth_note(g: Mapping[str, Any]) -> str:
         return f"truth {fmt(g['truth_value'])} meets the thresholds: they decide"
     levels = " and ".join(name for name, _ in contradicted)
     bound = contradicted[0][1]["truth_bound"]
-    relation = "fails" if contradicted[0][1].get("truth_fails_threshold", True) else "meets only within its noise"
-    return (f"truth {fmt(g['truth_value'])} {relation} {levels} {fmt(contradicted[0][1]['threshold'])}: "
+    threshold = f"{levels} {fmt(contradicted[0][1]['threshold'])}"
+    relation = (f"fails {threshold}" if contradicted[0][1].get("truth_fails_threshold", True)
+                else f"meets {threshold} by less than its noise")
+    return (f"truth {fmt(g['truth_value'])} {relation}: "
             f"judged against the truth, {_OPS[g['op']]} {fmt(bound)} (truth within {fmt(contradicted[0][1]['tolerance'] * 100, 0)} %)")
 
 
