@@ -163,6 +163,10 @@ def test_a_truth_that_meets_a_threshold_only_within_its_noise_contradicts_it():
     assert row[gates.B]["truth_bound"] == pytest.approx(0.01558, abs=1e-12)
     assert status(seed({**GOOD, "S3-std.median": 0.0155}, truth_values={"S3-std.median": 0.0205}),
                   "S3-std.median", gates.B) == "fail"
+    from seg3a.realism import report
+
+    assert report.truth_note(row) == ("truth 0.0205 meets B 0.0200 by less than its noise and fails B+ 0.0400: "
+                                      "judged against the truth, >= 0.0156 (truth within 24 %)")
     # Truth 0.03: 0.03 * 0.76 = 0.0228 still meets 0.02, so the threshold decides.
     kept = seed({**GOOD, "S3-std.median": 0.0199}, truth_values={"S3-std.median": 0.03})
     row = next(g for g in kept["gates"] if g["gate"] == "S3-std.median")

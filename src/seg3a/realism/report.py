@@ -61,13 +61,14 @@ def truth_note(g: Mapping[str, Any]) -> str:
     contradicted = [(name, g[level]) for name, level in (("B", B), ("B+", BPLUS)) if g[level].get("basis") == "truth"]
     if not contradicted:
         return f"truth {fmt(g['truth_value'])} meets the thresholds: they decide"
-    levels = " and ".join(name for name, _ in contradicted)
-    bound = contradicted[0][1]["truth_bound"]
-    threshold = f"{levels} {fmt(contradicted[0][1]['threshold'])}"
-    relation = (f"fails {threshold}" if contradicted[0][1].get("truth_fails_threshold", True)
-                else f"meets {threshold} by less than its noise")
-    return (f"truth {fmt(g['truth_value'])} {relation}: "
-            f"judged against the truth, {_OPS[g['op']]} {fmt(bound)} (truth within {fmt(contradicted[0][1]['tolerance'] * 100, 0)} %)")
+    reasons: dict[str, list[str]] = {}
+    for name, result in contradicted:
+        relation = "fails {}" if result.get("truth_fails_threshold", True) else "meets {} by less than its noise"
+        reasons.setdefault(relation.format(f"{{}} {fmt(result['threshold'])}"), []).append(name)
+    said = " and ".join(text.format(" and ".join(names)) for text, names in reasons.items())
+    level = contradicted[0][1]
+    return (f"truth {fmt(g['truth_value'])} {said}: judged against the truth, {_OPS[g['op']]} "
+            f"{fmt(level['truth_bound'])} (truth within {fmt(level['tolerance'] * 100, 0)} %)")
 
 
 def _level_cell(result: Mapping[str, Any]) -> str:
