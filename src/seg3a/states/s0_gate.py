@@ -525,7 +525,7 @@ def main(argv: list[str] | None = None) -> int:
         hold_build_locks(ctx.run_root, None)  # as a dbt build does: one writer per run root
         outcome = run_s0(ctx)
     except LockHeld as exc:
-        print(f"S0 FAIL E3A_BUILD_LOCKED: {exc}", file=sys.stderr)
+        print(f"S0 FAIL {exc}", file=sys.stderr)
         return 1
     except S0Failure as failure:
         print(f"S0 FAIL {failure}", file=sys.stderr)
