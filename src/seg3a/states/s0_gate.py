@@ -198,6 +198,7 @@ class S0Gate:
             return  # the missing required input is E3A_S0_005 of step 6
         inputs = UpstreamInputs(
             outlet_catalogue=outlets,
+            iso3166=self.ctx.path("iso3166_canonical_2024"),
             egress_checksums=self.ctx.path("validation_bundle_1A") / EGRESS_CHECKSUMS,
             bundle_2a=self.ctx.path("validation_bundle_2A"),
             site_timezones=present("site_timezones"),
