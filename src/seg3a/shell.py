@@ -15,7 +15,6 @@ The shell starts on an in-memory database and runs an init script that
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -24,11 +23,12 @@ from pathlib import Path
 
 import yaml
 
+from .cli import add_run_arguments, resolve_run
 from .core.context import RunContext
 from .core.duck import open_file, spatial_extension_path
 from .core.locks import LockHeld
 from .core.paths import project_root
-from .core.run_database import describe_runs, run_database
+from .core.run_database import run_database
 
 SOURCES_FILE = Path("models") / "segment3a" / "staging" / "__sources.yml"
 # Dictionary formats that DuckDB reads as a table, with the reader to use.
@@ -118,20 +118,14 @@ def main(argv: list[str] | None = None) -> int:
                     "the run variables set and every input and published dataset available as a view "
                     "under its contract name. Extra arguments after `--` go to the DuckDB CLI.",
     )
-    cli.add_argument("--runs-root", type=Path, help="parent of run roots (default: SEG3A_RUNS_ROOT or build/runs)")
-    cli.add_argument("--run-id", help="run to open (default: SEG3A_RUN_ID or the newest run)")
+    add_run_arguments(cli, "open")
     cli.add_argument("-c", dest="command", metavar="SQL", help="run SQL and exit (no interactive shell)")
     cli.add_argument("--no-database", action="store_true",
                      help="do not attach the run's dbt database (the run's files are still views), e.g. during a build")
     cli.add_argument("duckdb_args", nargs="*", help="further DuckDB CLI options (after --), e.g. -csv")
     args = cli.parse_args(argv)
-    try:
-        ctx = RunContext.resolve(args.runs_root, args.run_id)
-    except Exception as exc:
-        runs_root = args.runs_root or os.environ.get("SEG3A_RUNS_ROOT") or project_root() / "build" / "runs"
-        wanted = args.run_id or os.environ.get("SEG3A_RUN_ID")
-        what = f"no run {wanted}" if wanted else "no run to open"
-        print(f"seg3a shell: {what} ({exc}); {describe_runs(runs_root)}", file=sys.stderr)
+    ctx = resolve_run("seg3a shell", "open", args.runs_root, args.run_id)
+    if ctx is None:
         return 2
     database = None if args.no_database else run_database(ctx.tokens.run_id)
     if database is not None and not database.is_file():

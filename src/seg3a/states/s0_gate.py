@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from ..cli import add_run_arguments
 from ..core.catalogue import CatalogueError
 from ..core.cjson import cj_bytes
 from ..core.context import RunContext
@@ -518,8 +519,7 @@ def resolve_context(runs_root: Path | None = None, run_id: str | None = None) ->
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="seg3a s0", description="Run 3A.S0 (gate and sealed inputs) on a run root.")
-    parser.add_argument("--runs-root", type=Path, default=None, help="parent of run roots (default build/runs)")
-    parser.add_argument("--run-id", default=None, help="run to gate (default: newest receipt)")
+    add_run_arguments(parser, "gate")
     args = parser.parse_args(argv)
     try:
         ctx = resolve_context(args.runs_root, args.run_id)
