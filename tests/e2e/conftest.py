@@ -553,8 +553,10 @@ def _existing_different_outputs(project):
 
 @scenario("reference_unreadable")
 def _reference_unreadable(project):
-    original = project.path("iso3166_canonical_2024")
-    shadow = project.override("iso3166_canonical_2024")
+    """A reference file S1 and S2 read but S0 only seals (S0 reads iso3166 itself, for the
+    outlet countries, and would stop first)."""
+    original = project.path("world_countries")
+    shadow = project.override("world_countries")
     shadow.write_bytes(b"this is not a parquet file\n")
     sidecar = original.with_name(f"{original.stem}.manifest.json")
     shutil.copyfile(sidecar, shadow.with_name(sidecar.name))
