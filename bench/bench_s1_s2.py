@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -31,8 +30,8 @@ from datetime import datetime
 from pathlib import Path
 
 import yaml
+from common import ROOT, dbt_env, machine, write_results
 
-ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "bench_s1_s2.json"
 RULE_FILE = ROOT / "contracts" / "zone_universe_rule.yaml"
 DBT = Path(sys.executable).with_name("dbt")
@@ -65,14 +64,11 @@ def dbt_vars() -> str:
 def run_dbt(args: list[str], runs_root: Path, database: Path, work: Path, project_dir: Path,
             threads: int | None) -> dict:
     """One dbt subprocess: exit status, wall seconds, peak RSS (MiB), run_results."""
-    env = dict(os.environ, DBT_PROFILES_DIR=str(ROOT), DBT_SEND_ANONYMOUS_USAGE_STATS="false",
-               SEG3A_RUNS_ROOT=str(runs_root), SEG3A_DUCKDB=str(database), SEG3A_RUN_ID="",
-               DBT_LOG_PATH=str(work / "dbt-logs"), DBT_TARGET_PATH=str(work / "dbt-target"))
     command = [str(DBT), *args, "--project-dir", str(project_dir), "--vars", dbt_vars(), "--no-use-colors"]
     if threads:
         command += ["--threads", str(threads)]
     start = time.perf_counter()
-    child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    child = subprocess.Popen(command, cwd=ROOT, env=dbt_env(runs_root, database, work), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     output = child.stdout.read().decode(errors="replace")
     _pid, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - start
@@ -200,12 +196,10 @@ def main(argv=None) -> int:
         "seed": args.seed,
         "threads": args.threads,
         "zone_universe": zone_timing,
-        "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()},
+        "machine": machine(),
         "sizes": sizes,
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
-    print(f"results written to {args.json}")
+    write_results(args.json, report)
     return 0
 
 

@@ -40,6 +40,7 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_segment import STATES, state_of, state_spans  # noqa: E402  (sibling benchmark: one span definition)
+from common import dbt_env  # noqa: E402  (the benchmarks' shared dbt environment)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "bench_scale.json"
@@ -145,12 +146,6 @@ def run_measured(command: list[str], env: dict[str, str], log: Path) -> dict:
     return {"wall_s": round(wall, 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
             "peak_tree_rss_mib": round(peak[0] / 1024, 1), "max_process_rss_mib": round(usage.ru_maxrss / 1024, 1),
             "load_average_before": round(load, 2), "started_epoch": started_epoch, "timeline": timeline}
-
-
-def dbt_env(runs_root: Path, database: Path, work: Path) -> dict[str, str]:
-    return dict(os.environ, DBT_PROFILES_DIR=str(ROOT), DBT_SEND_ANONYMOUS_USAGE_STATS="false",
-                SEG3A_RUNS_ROOT=str(runs_root), SEG3A_DUCKDB=str(database), SEG3A_RUN_ID="",
-                DBT_LOG_PATH=str(work / "dbt-logs"), DBT_TARGET_PATH=str(work / "dbt-target"))
 
 
 def state_peak_rss(run_results: dict, timeline: list[tuple[float, int]]) -> dict[str, float]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -23,7 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from common import ROOT, machine, write_results
+
 RESULTS = ROOT / "bench" / "results" / "bench_world.json"
 DEFAULT_SIZES = (3_000, 100_000, 1_000_000)
 
@@ -112,12 +112,10 @@ def main(argv=None) -> int:
     report = {
         "benchmark": "bench_world",
         "seed": args.seed,
-        "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()},
+        "machine": machine(),
         "sizes": results,
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
-    print(f"results written to {args.json}")
+    write_results(args.json, report)
     return 0
 
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
 from . import dirichlet_udf, digests, egress_udf, publishing, sql_udfs, zone_store
+
+if TYPE_CHECKING:
+    from seg3a.core.context import RunContext
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,11 @@ UDF_REGISTRY: tuple[Udf, ...] = (
 )
 
 
+# What to do when another process has the build's DuckDB file open.
+BUILD_DATABASE_FIX = ("close that process (a DuckDB shell, `seg3a shell` or a Python session with this file open; "
+                      "even a read-only one blocks a build), then rerun; SEG3A_LOCK_WAIT=<seconds> waits for it")
+
+
 class PluginConfigError(ValueError):
     """The plugin's profile configuration is invalid."""
 
@@ -66,24 +74,37 @@ class Plugin(BasePlugin):
         self.database_dir = plugin_config.get("database_dir") or None
         self.variables: dict[str, Any] = {}
         self._batch = ""
+        self._opened = None  # the connection update_connection_config opened (see there)
 
     def update_connection_config(self, creds, config: dict[str, Any]) -> None:
         # Called just before dbt-duckdb opens the database. First point it at the selected
         # run's own file (seg3a.core.run_database), so that runs never overwrite each other;
         # then take the build locks, which turn a second build on the same run root or
-        # database into a message naming the holder.
-        from seg3a.core.locks import LockHeld, hold_build_locks
+        # database into a message naming the holder, and open the file the way dbt-duckdb
+        # is about to (same mode and config), which turns a file held by any other process
+        # (a DuckDB shell, a Python session) into such a message too. That connection stays
+        # open until configure_connection: dbt-duckdb's connect then shares its database
+        # instance, so no other process can take the file in between.
+        from seg3a.core.duck import open_file
+        from seg3a.core.locks import LockHeld, hold_build_locks, is_database_file
 
+        run = selected_run(self.runs_root, self.run_id)
         if self.database_dir:
-            creds.path = str(run_database_path(self.runs_root, self.run_id, self.database_dir))
+            creds.path = str(run_database_path(run, self.database_dir))
+        database = getattr(creds, "path", None)
         try:
-            hold_build_locks(selected_run_root(self.runs_root, self.run_id), getattr(creds, "path", None))
+            hold_build_locks(run.run_root if run else None, database)
+            if is_database_file(database):
+                self._opened = open_file(database, config=config, fix=BUILD_DATABASE_FIX)
         except LockHeld as exc:
-            raise RuntimeError(f"E3A_BUILD_LOCKED: {exc}") from None
+            raise RuntimeError(str(exc)) from None
 
     def configure_connection(self, conn) -> None:
         from seg3a.core.duck import apply_resource_settings, load_spatial
 
+        if self._opened is not None:  # dbt-duckdb's connection now holds the database
+            self._opened.close()
+            self._opened = None
         try:
             apply_resource_settings(conn, self.resources)
         except ValueError as exc:
@@ -105,7 +126,7 @@ class Plugin(BasePlugin):
             cursor.execute(self._batch)
 
 
-def run_database_path(runs_root: str | None, run_id: str | None, database_dir: str) -> Path:
+def run_database_path(run: RunContext | None, database_dir: str) -> Path:
     """The selected run's database (SEG3A_DUCKDB wins). Without a usable run the build
     fails in S0 with the reason; it then runs on a private scratch database, so that an
     unknown run id leaves no folder named after it."""
@@ -113,18 +134,15 @@ def run_database_path(runs_root: str | None, run_id: str | None, database_dir: s
     import shutil
     import tempfile
 
-    from seg3a.core.context import RunContext
     from seg3a.core.run_database import DATABASE_FILE, run_database
 
-    try:
-        run = RunContext.resolve(runs_root, run_id).tokens.run_id
-    except Exception:
+    if run is None:
         if os.environ.get("SEG3A_DUCKDB"):
             return Path(os.environ["SEG3A_DUCKDB"])
         scratch = tempfile.mkdtemp(prefix="seg3a-no-run-")
         atexit.register(shutil.rmtree, scratch, True)
         return Path(scratch) / DATABASE_FILE
-    path = run_database(run, database_dir)
+    path = run_database(run.tokens.run_id, database_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -191,13 +209,13 @@ def run_variables(runs_root: str | None, run_id: str | None) -> dict[str, Any]:
     return variables
 
 
-def selected_run_root(runs_root: str | None, run_id: str | None) -> Path | None:
-    """The run root the build will process; None when no usable receipt selects one
+def selected_run(runs_root: str | None, run_id: str | None) -> RunContext | None:
+    """The run the build will process; None when no usable receipt selects one
     (S0 reports that with its own code)."""
     from seg3a.core.context import RunContext
 
     try:
-        return RunContext.resolve(runs_root, run_id).run_root
+        return RunContext.resolve(runs_root, run_id)
     except Exception:  # noqa: BLE001 - reported by S0, not at connection time
         return None
 

@@ -8,42 +8,21 @@
   tables that was about 1.5 CPU s per build. DuckDB replaces a table atomically, so the
   rename dance buys nothing here. A view of the same name (an earlier materialization)
   is dropped first. An enforced contract (the published datasets) is applied as dbt
-  does: the select's columns are asserted against the YAML, the table is created with
-  the declared columns and constraints and filled by an insert (dbt allows contracts on
-  SQL models only).
+  does (macro seg3a_create_table; dbt allows contracts on SQL models only).
 #}
 {% materialization seg3a_table, adapter='duckdb', supported_languages=['sql', 'python'] %}
     {%- set language = model['language'] -%}
-    {%- set contract_enforced = config.get('contract').enforced -%}
-    {%- set existing_relation = load_cached_relation(this) -%}
-    {%- set target_relation = this.incorporate(type='table') -%}
-    {%- if existing_relation is not none and not existing_relation.is_table -%}
-        {{ adapter.drop_relation(existing_relation) }}
-    {%- endif -%}
-
-    {{ run_hooks(pre_hooks, inside_transaction=False) }}
-    {{ run_hooks(pre_hooks, inside_transaction=True) }}
+    {%- set target_relation = seg3a_table_begin() -%}
 
     {%- call statement('main', language=language) -%}
-        {%- if language == 'sql' and contract_enforced %}
-        {{ get_assert_columns_equivalent(compiled_code) }}
-        create or replace table {{ target_relation }} {{ get_table_columns_and_constraints() }};
-        insert into {{ target_relation }} {{ get_column_names() }} (
-            {{ get_select_subquery(compiled_code) }}
-        );
-        {%- elif language == 'sql' %}
-        create or replace table {{ target_relation }} as (
-            {{ compiled_code }}
-        );
+        {%- if language == 'sql' -%}
+            {{ seg3a_create_table(target_relation, compiled_code) }}
         {%- else -%}
             {{ seg3a_python_replace_table(target_relation, compiled_code) }}
         {%- endif -%}
     {%- endcall -%}
 
-    {{ run_hooks(post_hooks, inside_transaction=True) }}
-    {{ adapter.commit() }}
-    {{ run_hooks(post_hooks, inside_transaction=False) }}
-
+    {{ seg3a_table_end() }}
     {{ return({'relations': [target_relation]}) }}
 {% endmaterialization %}
 

@@ -18,7 +18,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .core.context import RunContext
 
 # sub-command -> (module, description); modules are imported lazily so that --help is fast.
 COMMANDS = {
@@ -37,6 +43,28 @@ COMMANDS = {
     ("realism", "certify"): ("seg3a.realism.certify", "certify the seedpack (42, 7, 101, 202)"),
     ("seedpack", "run"): ("seg3a.seedpack", "generate and build the seedpack worlds (dbt in-process, 2 lanes)"),
 }
+
+
+def add_run_arguments(cli: argparse.ArgumentParser, verb: str) -> None:
+    """`--runs-root` and `--run-id`, as every command working on one run takes them
+    (`verb`: what the command does to the run, for the help text)."""
+    cli.add_argument("--runs-root", type=Path, help="parent of run roots (default: SEG3A_RUNS_ROOT or build/runs)")
+    cli.add_argument("--run-id", help=f"run to {verb} (default: SEG3A_RUN_ID or the newest run)")
+
+
+def resolve_run(prog: str, verb: str, runs_root: Path | None, run_id: str | None) -> RunContext | None:
+    """The selected run; None after telling stderr why there is none and which runs are there."""
+    from .core.context import RunContext
+    from .core.paths import default_runs_root
+    from .core.run_database import describe_runs
+
+    try:
+        return RunContext.resolve(runs_root, run_id)
+    except Exception as exc:  # noqa: BLE001 - any unusable selection is reported the same way
+        wanted = run_id or os.environ.get("SEG3A_RUN_ID")
+        what = f"no run {wanted}" if wanted else f"no run to {verb}"
+        print(f"{prog}: {what} ({exc}); {describe_runs(runs_root or default_runs_root())}", file=sys.stderr)
+        return None
 
 
 def _usage() -> str:

@@ -18,8 +18,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from .cli import add_run_arguments, resolve_run
 from .core.context import RunContext
-from .core.run_database import describe_runs
 from .states.summary import summary_text
 
 PAGE = "index.html"
@@ -109,17 +109,11 @@ def main(argv: list[str] | None = None) -> int:
         prog="seg3a report",
         description="Write one self-contained HTML page for a run (summary, S6 checks, realism gates and plots, "
                     "images inlined) to OUT/index.html.")
-    cli.add_argument("--runs-root", type=Path, help="parent of run roots (default: SEG3A_RUNS_ROOT or build/runs)")
-    cli.add_argument("--run-id", help="run to report (default: SEG3A_RUN_ID or the newest run)")
+    add_run_arguments(cli, "report")
     cli.add_argument("--out", type=Path, required=True, help="output folder (index.html and realism/)")
     args = cli.parse_args(argv)
-    try:
-        ctx = RunContext.resolve(args.runs_root, args.run_id)
-    except Exception as exc:
-        from .core.paths import default_runs_root
-
-        print(f"seg3a report: no run to report ({exc}); {describe_runs(args.runs_root or default_runs_root())}",
-              file=sys.stderr)
+    ctx = resolve_run("seg3a report", "report", args.runs_root, args.run_id)
+    if ctx is None:
         return 2
     print(f"seg3a report: scoring run {ctx.tokens.run_id} and writing {args.out / PAGE} ...", flush=True)
     page = write_page(ctx, args.out)

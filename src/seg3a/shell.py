@@ -3,7 +3,10 @@
 The shell starts on an in-memory database and runs an init script that
 - loads the spatial extension from the installed wheel (LOAD by path, never INSTALL),
 - attaches the run's dbt database read-only as `seg3a` (when it has been built) and makes it
-  the default, so every model (`zone_alloc`, `stg_1a__outlet_catalogue`, ...) is reachable,
+  the default, so every model (`zone_alloc`, `stg_1a__outlet_catalogue`, ...) is reachable;
+  while a build (or any process) has the file open for writing, DuckDB cannot attach it
+  and the shell stops with E3A_BUILD_LOCKED naming that process (`--no-database` opens
+  the run's files alone),
 - sets the run variables the seg3a dbt plugin sets (run identity, dataset locations), which
   the staging views read,
 - creates a temporary view per input and per published dataset under its contract name,
@@ -12,7 +15,6 @@ The shell starts on an in-memory database and runs an init script that
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -21,10 +23,12 @@ from pathlib import Path
 
 import yaml
 
+from .cli import add_run_arguments, resolve_run
 from .core.context import RunContext
-from .core.duck import spatial_extension_path
+from .core.duck import open_file, spatial_extension_path
+from .core.locks import LockHeld
 from .core.paths import project_root
-from .core.run_database import describe_runs, run_database
+from .core.run_database import run_database
 
 SOURCES_FILE = Path("models") / "segment3a" / "staging" / "__sources.yml"
 # Dictionary formats that DuckDB reads as a table, with the reader to use.
@@ -33,6 +37,11 @@ READERS = {
     "jsonl": "read_json_auto('{path}', format = 'newline_delimited')",
     "json": "read_json_auto('{path}')",
 }
+
+
+# What to do when another process has the run's database open for writing.
+DATABASE_IN_USE_FIX = ("wait until it closes the file (a build does at its end; SEG3A_LOCK_WAIT=<seconds> waits), "
+                       "or query the run's files without the database: seg3a shell --no-database")
 
 
 class ShellError(Exception):
@@ -96,6 +105,12 @@ def duckdb_cli() -> str:
     return found
 
 
+def check_database_free(database: Path) -> None:
+    """Open the database read-only as the shell will and close it: LockHeld naming the
+    process that has it open for writing, instead of DuckDB's raw error inside the CLI."""
+    open_file(database, read_only=True, fix=DATABASE_IN_USE_FIX).close()
+
+
 def main(argv: list[str] | None = None) -> int:
     cli = argparse.ArgumentParser(
         prog="seg3a shell",
@@ -103,24 +118,26 @@ def main(argv: list[str] | None = None) -> int:
                     "the run variables set and every input and published dataset available as a view "
                     "under its contract name. Extra arguments after `--` go to the DuckDB CLI.",
     )
-    cli.add_argument("--runs-root", type=Path, help="parent of run roots (default: SEG3A_RUNS_ROOT or build/runs)")
-    cli.add_argument("--run-id", help="run to open (default: SEG3A_RUN_ID or the newest run)")
+    add_run_arguments(cli, "open")
     cli.add_argument("-c", dest="command", metavar="SQL", help="run SQL and exit (no interactive shell)")
+    cli.add_argument("--no-database", action="store_true",
+                     help="do not attach the run's dbt database (the run's files are still views), e.g. during a build")
     cli.add_argument("duckdb_args", nargs="*", help="further DuckDB CLI options (after --), e.g. -csv")
     args = cli.parse_args(argv)
-    try:
-        ctx = RunContext.resolve(args.runs_root, args.run_id)
-    except Exception as exc:
-        runs_root = args.runs_root or os.environ.get("SEG3A_RUNS_ROOT") or project_root() / "build" / "runs"
-        wanted = args.run_id or os.environ.get("SEG3A_RUN_ID")
-        what = f"no run {wanted}" if wanted else "no run to open"
-        print(f"seg3a shell: {what} ({exc}); {describe_runs(runs_root)}", file=sys.stderr)
+    ctx = resolve_run("seg3a shell", "open", args.runs_root, args.run_id)
+    if ctx is None:
         return 2
-    database = run_database(ctx.tokens.run_id)
-    if not database.is_file():
+    database = None if args.no_database else run_database(ctx.tokens.run_id)
+    if database is not None and not database.is_file():
         print(f"seg3a shell: run {ctx.tokens.run_id} has no dbt database yet ({database}); "
               "the run's files are available as views (build it with `make build`)", file=sys.stderr)
         database = None
+    if database is not None:
+        try:
+            check_database_free(database)
+        except LockHeld as exc:
+            print(f"seg3a shell: {exc}", file=sys.stderr)
+            return 2
     try:
         command = duckdb_cli()
     except ShellError as exc:

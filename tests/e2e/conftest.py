@@ -466,10 +466,26 @@ def _empty_catalogue_and_duplicate_floor(project):
 
 @scenario("unknown_country")
 def _unknown_country(project):
-    rewrite_outlets(project, lambda table: set_column(table, "legal_country_iso", first_pair_mask(table), "ZZ"))
+    """A prior-pack country outside ISO 3166 (S2's check; the pack is policy, not upstream data)."""
     pack = load_policy(project, "country_zone_alphas")
     pack["countries"]["ZZ"] = {"tzid_alphas": [{"tzid": "Etc/UTC", "alpha": 1.0}]}
     write_policy(project, "country_zone_alphas", pack)
+
+
+@scenario("outlet_country_not_iso")
+def _outlet_country_not_iso(project):
+    """An outlet country outside ISO 3166, re-sealed by 1A/2A: S0 refuses it (E3A_S0_001)."""
+    rewrite_outlets(project, lambda table: set_column(table, "legal_country_iso", first_pair_mask(table), "ZZ"))
+
+
+@scenario("unknown_legal_country", base="built", select="int_s1__country_zones_checked+")
+def _unknown_legal_country(project):
+    """S0 refuses an outlet country outside ISO 3166, so S1's own guard (02 §6.5) is
+    provoked through its aggregate of the outlets."""
+    merchant, country = project.sql("select merchant_id, legal_country_iso from main.int_s1__site_counts_aggregated "
+                                    "order by all limit 1")[0]
+    project.sql("update main.int_s1__site_counts_aggregated set legal_country_iso = 'ZZ' "
+                "where merchant_id = ? and legal_country_iso = ?", [merchant, country])
 
 
 @scenario("empty_zone_universe")
@@ -537,8 +553,10 @@ def _existing_different_outputs(project):
 
 @scenario("reference_unreadable")
 def _reference_unreadable(project):
-    original = project.path("iso3166_canonical_2024")
-    shadow = project.override("iso3166_canonical_2024")
+    """A reference file S1 and S2 read but S0 only seals (S0 reads iso3166 itself, for the
+    outlet countries, and would stop first)."""
+    original = project.path("world_countries")
+    shadow = project.override("world_countries")
     shadow.write_bytes(b"this is not a parquet file\n")
     sidecar = original.with_name(f"{original.stem}.manifest.json")
     shutil.copyfile(sidecar, shadow.with_name(sidecar.name))

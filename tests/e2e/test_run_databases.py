@@ -90,3 +90,41 @@ def test_published_tables_have_the_documented_columns(two_runs):
                 "select column_name from information_schema.columns where table_name = ? order by ordinal_position",
                 [dataset_id]).fetchall()]
             assert built == model_columns(dataset_id), dataset_id
+
+
+BUILD_HOLDING_DATABASE = """
+import sys, time
+from pathlib import Path
+import duckdb
+from seg3a.core.locks import acquire, database_lock_path
+acquire(database_lock_path(Path(sys.argv[1])), "DuckDB file " + sys.argv[1], 0)
+conn = duckdb.connect(sys.argv[1])
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
+def test_shell_names_the_build_holding_the_database(two_runs):
+    """A build holds its database read-write (and the seg3a lock beside it, recording its
+    command): the shell says so in one line instead of DuckDB's raw error inside the CLI,
+    and `--no-database` still answers from the run's files."""
+    runs_root, databases, seed42, _seed7 = two_runs
+    database = databases / seed42 / "seg3a.duckdb"
+    build = subprocess.Popen([sys.executable, "-c", BUILD_HOLDING_DATABASE, str(database)], stdout=subprocess.PIPE,
+                             text=True)
+    try:
+        assert build.stdout.readline().strip() == "held"
+        refused = shell(runs_root, databases, "--run-id", seed42, "-c", "select 1;")
+        files_only = shell(runs_root, databases, "--run-id", seed42, "--no-database", "-c",
+                           "select count(*) from zone_alloc;", "--", "-csv", "-noheader")
+    finally:
+        build.kill()
+        build.wait()
+        build.stdout.close()
+    assert refused.returncode == 2
+    assert refused.stderr.startswith(f"seg3a shell: E3A_BUILD_LOCKED: DuckDB file {database} is open in another "
+                                     f"process: pid {build.pid} on "), refused.stderr
+    assert f"(-c {database})" in refused.stderr and "| fix: " in refused.stderr and "seg3a shell --no-database" in refused.stderr
+    assert "Could not set lock" not in refused.stderr + refused.stdout and "Traceback" not in refused.stderr
+    assert files_only.returncode == 0, files_only.stderr
+    assert int(files_only.stdout.split()[0]) > 0

@@ -1,6 +1,7 @@
 """Property-based fuzzing of S0's upstream validation (Hypothesis, derandomized): one
 random single corruption of the small world's outlet_catalogue or site_timezones (a
-value out of range or of the wrong shape, a null, a duplicated, dropped or moved row)
+value out of range or of the wrong shape, a country outside ISO 3166, a null, a
+duplicated, dropped or moved row)
 must be refused exactly when an independent row-by-row check of the 05 §1/§2 rules
 says the table no longer conforms, and then with a coded, named refusal.
 
@@ -23,6 +24,7 @@ from tests.conftest import context_of
 
 CASES = 200
 ROWS: dict[str, list[dict]] = {}  # the clean rows, converted once
+ISO: set[str] = set()  # country_iso of the sealed iso3166_canonical_2024, read once
 HEX64 = re.compile(r"^[a-f0-9]{64}$")
 ISO2 = re.compile(r"^[A-Z]{2}$")
 TZID = re.compile(r"^[A-Za-z0-9._+-]+(?:/[A-Za-z0-9._+-]+)*$")
@@ -39,6 +41,7 @@ def outlets_conform(rows: list[dict], seed: int, fingerprint: str) -> bool:
             return False
         if not (r["manifest_fingerprint"] == fingerprint and r["global_seed"] == seed and r["merchant_id"] >= 1
                 and ISO2.match(r["home_country_iso"]) and ISO2.match(r["legal_country_iso"])
+                and r["home_country_iso"] in ISO and r["legal_country_iso"] in ISO
                 and r["raw_nb_outlet_draw"] >= 1 and 1 <= r["final_country_outlet_count"] <= 999_999
                 and r["site_order"] >= 1 and r["site_id"] == f"{r['site_order']:06d}"):
             return False
@@ -96,12 +99,17 @@ def zones_conform(rows: list[dict], outlet_keys: set, seed: int, fingerprint: st
 VALUES = {
     "uint64": st.sampled_from([0, 1, 2, 7, 42, 2**63, 2**64 - 1]),
     "int32": st.sampled_from([-1, 0, 1, 2, 3, 12, 999_999, 1_000_000, 2**31 - 1]),
-    "string": st.sampled_from(["", "us", "US", "FR", "ZZ", "000001", "000002", "1", "0" * 64, "Europe/Paris",
+    "string": st.sampled_from(["", "us", "US", "FR", "ZZ", "XK", "AN", "000001", "000002", "1", "0" * 64, "Europe/Paris",
                                "Bad Zone", "polygon", "override", "gps", "site", "2026-01-01T00:00:00.000000Z",
                                "2026-01-01T00:00:00Z"]),
     "bool": st.booleans(),
     "float64": st.sampled_from([0.0, 1.5, -2.0]),
 }
+
+
+COUNTRY_COLUMNS = ("home_country_iso", "legal_country_iso")
+# ISO codes (AN is a legacy one the table keeps), well-formed codes outside it (XK is left out), a malformed one
+COUNTRY_CODES = st.sampled_from(["FR", "US", "AN", "ZZ", "XK", "us"])
 
 
 def kind_of(arrow_type: pa.DataType) -> str:
@@ -116,10 +124,14 @@ def kind_of(arrow_type: pa.DataType) -> str:
 def corruption(draw, tables: dict[str, pa.Table]):
     dataset = draw(st.sampled_from(sorted(tables)))
     table = tables[dataset]
-    action = draw(st.sampled_from(["set", "set", "set", "null", "duplicate", "drop", "move"]))
+    action = draw(st.sampled_from(["set", "set", "set", "null", "duplicate", "drop", "move", "recode_pair"]))
     row = draw(st.integers(0, table.num_rows - 1))
-    column = draw(st.sampled_from(table.column_names))
-    value = draw(VALUES[kind_of(table.schema.field(column).type)]) if action == "set" else None
+    if action == "recode_pair":
+        column = draw(st.sampled_from([c for c in COUNTRY_COLUMNS if c in table.column_names]))
+        value = draw(COUNTRY_CODES)
+    else:
+        column = draw(st.sampled_from(table.column_names))
+        value = draw(VALUES[kind_of(table.schema.field(column).type)]) if action == "set" else None
     other = draw(st.integers(0, table.num_rows - 1))
     return dataset, action, row, column, value, other
 
@@ -137,6 +149,14 @@ def apply(clean_rows: list[dict], action: str, row: int, column: str, value, oth
     return rows
 
 
+def recode_pair(clean_rows: list[dict], pair: tuple, column: str, value) -> list[dict]:
+    """Every row of one (merchant, legal country) pair with `value` in `column`: an
+    upstream that re-emits a pair with another code (a single-row edit of a country or
+    key breaks the pair's row counts or the key sets and hides a bad code)."""
+    return [dict(r, **{column: value}) if (r["merchant_id"], r["legal_country_iso"]) == pair else r
+            for r in clean_rows]
+
+
 def as_table(rows: list[dict], schema: pa.Schema) -> pa.Table:
     nullable = pa.schema([field.with_nullable(True) for field in schema])  # a writer may emit nulls
     return pa.Table.from_pylist(rows, schema=nullable)
@@ -150,6 +170,7 @@ def clean(small_world, tmp_path_factory):
     for name in tables:  # the partition's hive tokens are not columns of the files
         tables[name] = tables[name].select([f.name for f in pq.read_schema(next(ctx.path(name).glob("*.parquet")))])
     ROWS.update({name: table.to_pylist() for name, table in tables.items()})
+    ISO.update(pq.read_table(ctx.path("iso3166_canonical_2024"), columns=["country_iso"])["country_iso"].to_pylist())
     return ctx, tables, SchemaPacks.load(ctx.catalogue.root), tmp_path_factory.mktemp("fuzz")
 
 
@@ -160,8 +181,9 @@ def validate(ctx, packs, work: Path, tables: dict[str, pa.Table]) -> UpstreamRef
         paths[name] = work / name
         paths[name].mkdir(parents=True)
         pq.write_table(table, paths[name] / "part-00000.parquet")
-    inputs = UpstreamInputs(paths["outlet_catalogue"], Path("unused"), Path("unused"), paths["site_timezones"],
-                            None, None)
+    inputs = UpstreamInputs(outlet_catalogue=paths["outlet_catalogue"], iso3166=ctx.path("iso3166_canonical_2024"),
+                            egress_checksums=Path("unused"), bundle_2a=Path("unused"),
+                            site_timezones=paths["site_timezones"], tz_timetable_cache=None, s4_legality_report=None)
     try:
         validate_upstream(inputs, packs, lambda d: ctx.catalogue.entry(d)["schema_ref"], ctx.tokens.seed,
                           ctx.tokens.manifest_fingerprint)
@@ -186,9 +208,16 @@ def test_a_single_corruption_is_refused_exactly_when_the_rules_break(clean, data
     ctx, tables, packs, work = clean
     dataset, action, row, column, value, other = data.draw(corruption(tables))
     rows = {name: ROWS[name] for name in tables}
-    rows[dataset] = apply(rows[dataset], action, row, column, value, other)
+    if action == "recode_pair":  # in both tables where both have the column, so that the key sets still agree
+        pair = (ROWS[dataset][row]["merchant_id"], ROWS[dataset][row]["legal_country_iso"])
+        for name in tables:
+            if column in tables[name].column_names:
+                rows[name] = recode_pair(rows[name], pair, column, value)
+    else:
+        rows[dataset] = apply(rows[dataset], action, row, column, value, other)
     try:
-        broken = dict(tables, **{dataset: as_table(rows[dataset], tables[dataset].schema)})
+        broken = {name: as_table(rows[name], tables[name].schema) if rows[name] is not ROWS[name] else table
+                  for name, table in tables.items()}
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         return  # the value does not fit the column's Parquet type: not a writable file
     seed, fp = ctx.tokens.seed, ctx.tokens.manifest_fingerprint

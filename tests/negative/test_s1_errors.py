@@ -24,7 +24,8 @@ CASES = [
     ("policies_not_sealed", "004", "sealed_inputs", {"missing_roles": ["zone_mixture_policy"]}, True),
     ("policies_fail_runtime_checks", "005", "policy_load",
      {"logical_id": "zone_mixture_policy", "violation_count": 3}, True),
-    ("unknown_country", "006", "zone_structure", {"country_iso": "ZZ", "reason": "unknown_country"}, True),
+    ("outlet_country_not_iso", "001", "s0_receipt", {"reason": "missing_gate_receipt", "state": "S0"}, False),
+    ("unknown_legal_country", "006", "zone_structure", {"country_iso": "ZZ", "reason": "unknown_country"}, True),
     ("empty_zone_universe", "006", "zone_structure", {"country_iso": "$country_iso", "reason": "no_zones_defined"}, True),
     ("tz_release_mismatch", "006", "zone_structure",
      {"reason": "tz_release_mismatch", "expected_tag": "2026c", "actual_tag": "2026b"}, True),
@@ -95,3 +96,11 @@ def test_001_after_s0_failed_in_the_same_invocation():
     assert failure.context["reason"] == "missing_gate_receipt"
     assert failure.context["reason"] in REASONS_001
     assert_upstream_context(failure, "S0", None)  # 02 §6.5 names no component
+
+
+def test_an_outlet_country_outside_iso_is_refused_by_s0(s1s2_session):
+    """05 §1/§10.1: S0 refuses it before anything is published; S1 and S2 never see it."""
+    outcome = scenario_outcome(s1s2_session, "outlet_country_not_iso")
+    assert "E3A_S0_001_UPSTREAM_GATE_FAILED" in outcome["output"]
+    assert "outlet_catalogue.legal_country_iso: foreign_key" in outcome["output"]
+    assert not any(outcome["published"].values())

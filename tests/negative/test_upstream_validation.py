@@ -6,6 +6,7 @@ the dataset, the column, the check and example keys."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pyarrow as pa
@@ -139,6 +140,11 @@ VALIDATION_CASES = {
                          ("outlet_catalogue", "minimum", "merchant_id")),
     "lower_case_country": (both(lambda t: with_value(t, "legal_country_iso", first_pair(t), "us")),
                            ("outlet_catalogue", "pattern", "legal_country_iso")),
+    # 05 §1 "FK to iso3166", §10.1: well-formed codes that are no ISO country (XK is left out of the table)
+    "unknown_legal_country": (both(lambda t: with_value(t, "legal_country_iso", first_pair(t), "ZZ")),
+                              ("outlet_catalogue", "foreign_key", "legal_country_iso")),
+    "unknown_home_country": (edit_outlets(lambda t: with_value(t, "home_country_iso", first_merchant(t), "XK")),
+                             ("outlet_catalogue", "foreign_key", "home_country_iso")),
     # more of 05 §1
     "global_seed_differs_from_path": (edit_outlets(lambda t: with_value(t, "global_seed", first_pair(t), 7)),
                                       ("outlet_catalogue", "path_embed", "global_seed")),
@@ -278,3 +284,32 @@ def expect_refusal(run_root: Path) -> S0Failure:
     assert failure.code == CODE, f"got {failure.code}: {failure}"
     assert s0_outputs(run_root) == []
     return failure
+
+
+def test_an_unknown_country_names_its_rows(world_copy):
+    ctx = context_of(world_copy)
+    table = read(ctx, "outlet_catalogue")
+    mask = first_pair(table)
+    both(lambda t: with_value(t, "legal_country_iso", first_pair(t), "ZZ"))(ctx)
+    reseal_world(ctx.path, ctx.tokens.seed)
+    failure = expect_refusal(world_copy)
+    assert failure.context["violation_count"] == pc.sum(mask.cast("int64")).as_py()
+    assert {e["legal_country_iso"] for e in failure.context["example_keys"]} == {"ZZ"}
+    assert "iso3166_canonical_2024" in str(failure)
+
+
+def test_an_unreadable_iso_table_stops_s0_before_it_publishes(world_copy):
+    """S0 reads the sealed iso3166 table for the country lookup: bytes that are no Parquet
+    are an infrastructure failure (E3A_S0_010, operation read), never a pass."""
+    ctx = context_of(world_copy)
+    original = ctx.path("iso3166_canonical_2024")
+    shadow = ctx.run_root / "reference" / ctx.catalogue_path("iso3166_canonical_2024")
+    shadow.parent.mkdir(parents=True, exist_ok=True)
+    shadow.write_bytes(b"this is not a parquet file\n")
+    sidecar = original.with_name(f"{original.stem}.manifest.json")
+    shutil.copyfile(sidecar, shadow.with_name(sidecar.name))
+    with pytest.raises(S0Failure) as info:
+        run_s0(context_of(world_copy))
+    assert info.value.code == "E3A_S0_010_INFRASTRUCTURE_IO_ERROR", str(info.value)
+    assert info.value.context["operation"] == "read"
+    assert s0_outputs(world_copy) == []

@@ -64,10 +64,21 @@ def apply_resource_settings(conn: duckdb.DuckDBPyConnection, settings: dict[str,
             raise ValueError(f"DuckDB setting {name} = {value!r} ({RESOURCE_SETTINGS[name]}): {exc}") from exc
 
 
+def open_file(database: str | Path, *, read_only: bool = False, config: dict | None = None,
+              fix: str = "close that process, then retry") -> duckdb.DuckDBPyConnection:
+    """`duckdb.connect` on a database file. While another process holds the file, retried
+    up to SEG3A_LOCK_WAIT seconds, then `E3A_BUILD_LOCKED` naming that process, with `fix`
+    (locks.LockHeld), instead of DuckDB's raw lock error."""
+    from .locks import when_free
+
+    return when_free(str(database), lambda: duckdb.connect(str(database), read_only=read_only, config=config or {}),
+                     fix)
+
+
 def connect(database: str = ":memory:", *, spatial: bool = True, threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """Open a DuckDB connection with the environment's resource settings, optionally with
     spatial functions and a thread cap."""
-    conn = duckdb.connect(database)
+    conn = duckdb.connect(database) if database == ":memory:" else open_file(database)
     apply_resource_settings(conn, resource_settings())
     if threads is not None:
         conn.execute(f"SET threads = {int(threads)}")

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from ..cli import add_run_arguments
 from ..core.catalogue import CatalogueError
 from ..core.cjson import cj_bytes
 from ..core.context import RunContext
@@ -198,6 +199,7 @@ class S0Gate:
             return  # the missing required input is E3A_S0_005 of step 6
         inputs = UpstreamInputs(
             outlet_catalogue=outlets,
+            iso3166=self.ctx.path("iso3166_canonical_2024"),
             egress_checksums=self.ctx.path("validation_bundle_1A") / EGRESS_CHECKSUMS,
             bundle_2a=self.ctx.path("validation_bundle_2A"),
             site_timezones=present("site_timezones"),
@@ -517,15 +519,14 @@ def resolve_context(runs_root: Path | None = None, run_id: str | None = None) ->
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="seg3a s0", description="Run 3A.S0 (gate and sealed inputs) on a run root.")
-    parser.add_argument("--runs-root", type=Path, default=None, help="parent of run roots (default build/runs)")
-    parser.add_argument("--run-id", default=None, help="run to gate (default: newest receipt)")
+    add_run_arguments(parser, "gate")
     args = parser.parse_args(argv)
     try:
         ctx = resolve_context(args.runs_root, args.run_id)
         hold_build_locks(ctx.run_root, None)  # as a dbt build does: one writer per run root
         outcome = run_s0(ctx)
     except LockHeld as exc:
-        print(f"S0 FAIL E3A_BUILD_LOCKED: {exc}", file=sys.stderr)
+        print(f"S0 FAIL {exc}", file=sys.stderr)
         return 1
     except S0Failure as failure:
         print(f"S0 FAIL {failure}", file=sys.stderr)

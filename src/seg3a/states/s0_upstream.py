@@ -11,7 +11,8 @@ before anything is published (spec 05 §1–§5, spec README "Egress attestation
    types and column order, nulls, ranges, patterns, enums), the primary key, path↔embed
    equality of the identity columns, and the invariants of 05 §1/§2 (rows per pair =
    `final_country_outlet_count`, `site_order` exactly 1..n, per-merchant constants and
-   totals, `site_id`, the single-site rules; `site_timezones` keys = outlet keys). The
+   totals, `site_id`, the single-site rules, home and legal countries in the sealed
+   `iso3166_canonical_2024` (05 §1, §10.1); `site_timezones` keys = outlet keys). The
    JSON artefacts (cache manifest, legality report) are validated against their anchors
    with path↔embed equality. Failure: reason `egress_invalid`.
 
@@ -283,11 +284,21 @@ def _plain(row: tuple) -> list:
     return [v if isinstance(v, (str, int, float, bool)) or v is None else str(v) for v in row]
 
 
-def validate_outlet_catalogue(table: TableValidator, seed: int, fingerprint: str) -> None:
-    """05 §1: columns, key, path↔embed, then the catalogue's invariants."""
+def country_checks(iso_table: str) -> list[RowCheck]:
+    """05 §1 "FK to iso3166", §10.1: every home and legal country is a code of the sealed
+    ISO table (a well-formed code outside it, e.g. `ZZ` or `XK`, would otherwise be
+    published by nothing before S1 refused it)."""
+    return [RowCheck(column, "foreign_key", f"{column} not in (select country_iso from {iso_table})",
+                     "not a country_iso of iso3166_canonical_2024")
+            for column in ("home_country_iso", "legal_country_iso")]
+
+
+def validate_outlet_catalogue(table: TableValidator, seed: int, fingerprint: str, iso_table: str) -> None:
+    """05 §1: columns, key, path↔embed, then the country codes and the catalogue's invariants."""
     table.check_columns_and_key({"manifest_fingerprint": fingerprint, "global_seed": seed})
     v = table.view
     table.run_row_checks([
+        *country_checks(iso_table),
         RowCheck("site_id", "site_id_format", "site_id <> lpad(site_order::varchar, 6, '0')",
                  "site_id is not site_order zero-padded to 6 digits"),
         RowCheck("single_vs_multi_flag", "multi_site_rule", "single_vs_multi_flag and raw_nb_outlet_draw < 2",
@@ -375,6 +386,7 @@ def validate_json_artefact(packs: SchemaPacks, dataset: str, anchor: str, path: 
 class UpstreamInputs:
     """Where S0 finds the artefacts it checks (None: an optional input that is absent)."""
     outlet_catalogue: Path
+    iso3166: Path  # the sealed iso3166_canonical_2024 table the country codes must be in
     egress_checksums: Path
     bundle_2a: Path
     site_timezones: Path | None
@@ -411,10 +423,13 @@ def validate_upstream(inputs: UpstreamInputs, packs: SchemaPacks, anchors: Calla
                                inputs.s4_legality_report, {"manifest_fingerprint": fingerprint, "seed": seed})
     conn = duckdb.connect()
     try:
+        iso_table = "upstream_iso3166"
+        conn.execute(f"create temp table {iso_table} as select country_iso from "
+                     f"read_parquet({_sql_literal(inputs.iso3166.as_posix())})")
         outlets = TableValidator(conn, packs, "outlet_catalogue", anchors("outlet_catalogue"),
                                  inputs.outlet_catalogue)
         outlets.load()
-        validate_outlet_catalogue(outlets, seed, fingerprint)
+        validate_outlet_catalogue(outlets, seed, fingerprint, iso_table)
         if inputs.site_timezones is not None:
             zones = TableValidator(conn, packs, "site_timezones", anchors("site_timezones"), inputs.site_timezones)
             zones.load()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..cli import add_run_arguments, resolve_run
 from ..core.context import RunContext
 from ..core.run_database import run_database
 from .s7_members import FLAG_NAME, INDEX_NAME
@@ -194,13 +195,10 @@ def main(argv: list[str] | None = None) -> int:
                     "outputs are. Exit status 0 when the run is sealed (every state PASS, flag present), 1 "
                     "otherwise, 2 when no run can be found.",
     )
-    cli.add_argument("--runs-root", type=Path, help="parent of run roots (default: SEG3A_RUNS_ROOT or build/runs)")
-    cli.add_argument("--run-id", help="run to summarise (default: SEG3A_RUN_ID or the newest run receipt)")
+    add_run_arguments(cli, "summarise")
     args = cli.parse_args(argv)
-    try:
-        ctx = RunContext.resolve(args.runs_root, args.run_id)
-    except Exception as exc:
-        print(f"seg3a summary: no run found: {exc}", file=sys.stderr)
+    ctx = resolve_run("seg3a summary", "summarise", args.runs_root, args.run_id)
+    if ctx is None:
         return 2
     text, sealed = summary_text(ctx.run_root)
     print(text)

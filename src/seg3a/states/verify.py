@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from ..cli import add_run_arguments
 from ..core.catalogue import Catalogue
 from ..core.context import RunContext
 from ..core.digests import sha256_hexcat
@@ -245,8 +246,7 @@ def parser() -> argparse.ArgumentParser:
                     "3A output: index and flag, every member digest recomputed by its rule, the composite "
                     "digest against the flag, and zone_alloc's routing universe hash.",
     )
-    cli.add_argument("--runs-root", type=Path, help="parent of run roots (default: SEG3A_RUNS_ROOT or build/runs)")
-    cli.add_argument("--run-id", help="run to check (default: SEG3A_RUN_ID or the newest run receipt)")
+    add_run_arguments(cli, "check")
     cli.add_argument("--bundle", type=Path, help="a bundle directory (…/validation/manifest_fingerprint=<F>/)")
     return cli
 
