@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from seg3a.cli import add_run_arguments, resolve_run
 from seg3a.core.catalogue import CatalogueError
 from seg3a.core.context import RunContext
 from seg3a.core.identity import ReceiptError
@@ -351,8 +352,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="seg3a realism score",
         description="Score one finished run against the realism metrics and gates of spec 06; writes "
                     f"{SCORE_JSON}, {SCORE_MD} and PNG plots into --out.")
-    parser.add_argument("--runs-root", type=Path, help="directory holding run roots (default: build/runs)")
-    parser.add_argument("--run-id", help="run to score (default: SEG3A_RUN_ID, else the newest receipt)")
+    add_run_arguments(parser, "score")
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     band_argument(parser)
     zone_universe_arguments(parser)
@@ -361,8 +361,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    ctx = resolve_run("seg3a realism score", "score", args.runs_root, args.run_id)
+    if ctx is None:
+        return 2
     try:
-        ctx = RunContext.resolve(args.runs_root, args.run_id)
         score = score_run(ctx, band=args.escalation_band, zone_universe_reference=zone_universe_reference(args))
     except (ReceiptError, CatalogueError, ValueError, FileNotFoundError) as exc:
         print(f"seg3a realism score: {exc}", file=sys.stderr)
