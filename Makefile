@@ -45,8 +45,9 @@ report: venv ## one HTML page for the newest run (RUN_ID / SEED to pick one) in 
 
 run: world build ## the main job: reference data, sample world, full S0..S7 build
 
-test-setup: ## system packages the tests use (headless Chromium for the report test)
+test-setup: ## system packages the tests use (headless Chromium for the report test, a JRE for the Spark target)
 	tests/setup/ensure_chromium.sh
+	tests/setup/ensure_java.sh
 
 test: reference test-setup ## the whole test suite
 	$(PY) -m pytest
