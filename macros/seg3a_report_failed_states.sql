@@ -9,7 +9,7 @@
 #}
 {% macro seg3a_report_failed_states(results) -%}
     {%- set outcomes = [] -%}
-    {%- if execute and flags.WHICH in ('build', 'run') -%}
+    {%- if execute and target.type == 'duckdb' and flags.WHICH in ('build', 'run') -%}
         {%- for result in results -%}
             {%- set status = result.status | string -%}
             {%- if status in ('error', 'fail', 'skipped', 'runtime error') -%}

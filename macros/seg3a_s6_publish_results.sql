@@ -19,7 +19,7 @@
     {%- set tests = [] -%}
     {%- set stored = [] -%}
     {%- set selected = [] -%}
-    {%- if execute and flags.WHICH == 'test' -%}
+    {%- if execute and target.type == 'duckdb' and flags.WHICH == 'test' -%}
         {%- for result in results if result.node.resource_type == 'test' -%}
             {%- set meta = result.node.config.meta or {} -%}
             {%- set status = result.status | string -%}

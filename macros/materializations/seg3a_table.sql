@@ -14,6 +14,10 @@
 #}
 {% materialization seg3a_table, adapter='duckdb', supported_languages=['sql', 'python'] %}
     {%- set language = model['language'] -%}
+    {%- if language == 'sql' -%}
+        {#- a model the Spark target computed reads Spark's rows instead (seg3a_spark_output_sql) -#}
+        {%- set compiled_code = seg3a_spark_output_sql(compiled_code) -%}
+    {%- endif -%}
     {%- set contract_enforced = config.get('contract').enforced -%}
     {%- set existing_relation = load_cached_relation(this) -%}
     {%- set target_relation = this.incorporate(type='table') -%}
