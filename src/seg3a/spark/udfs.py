@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from python_udfs.plugin import UDF_REGISTRY, Udf
-
 # The functions the per-pair models of the Spark target call.
 SPARK_UDFS = ("s3a_hash_uniform", "s3a_dirichlet_draw")
 
@@ -59,22 +57,26 @@ def _as_array(values) -> pa.Array:
     return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
-def spark_adapter(udf: Udf):
+def spark_adapter(udf):
     """(python function on Spark Arrow arrays, Spark return DDL) for one registry entry."""
+    function = udf.function  # the closure holds the function only: no registry (and dbt) import in workers
     parameter_types = [arrow_type_of(t) for t in udf.parameters]
-    return_type = arrow_type_of(udf.return_type)
-    spark_return = spark_arrow_type(return_type)
+    spark_return = spark_arrow_type(arrow_type_of(udf.return_type))
 
     def call(*arrays: pa.Array) -> pa.Array:
         duck_arrays = [_as_array(a).cast(t) for a, t in zip(arrays, parameter_types)]
-        return _as_array(udf.function(*duck_arrays)).cast(spark_return)
+        return _as_array(function(*duck_arrays)).cast(spark_return)
 
     call.__name__ = udf.name
     return call, spark_ddl(spark_return)
 
 
 def register_udfs(session) -> None:
+    # Imported here, not at the top: Spark's Python workers import this module to run the
+    # adapters, and the plugin module would make each of them import dbt.
     from pyspark.sql.functions import arrow_udf
+
+    from python_udfs.plugin import UDF_REGISTRY
 
     for udf in UDF_REGISTRY:
         if udf.name in SPARK_UDFS:
