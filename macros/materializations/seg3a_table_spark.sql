@@ -1,10 +1,19 @@
 {#
-  Materialization `seg3a_table` on the Spark target (`seg3a build --target spark`): the
-  model's table dropped and re-created as a Parquet table of the build's own warehouse.
-  Only the per-pair models (meta seg3a_engine: spark) run on Spark; their tables are
-  scratch, read back by the DuckDB phases of the same build (seg3a_spark_output_sql).
+  Materializations of the Spark target (`seg3a build --target spark`): `seg3a_table` and
+  `view` alike drop and re-create the model as a Parquet table of the build's own
+  warehouse. Only the per-pair models (meta seg3a_engine: spark) run on Spark; their
+  tables are scratch, read back by the DuckDB phases of the same build
+  (seg3a_spark_output_sql), so a model that is a view on DuckDB needs its rows stored here.
 #}
 {% materialization seg3a_table, adapter='spark', supported_languages=['sql'] %}
+    {{ return(seg3a_spark_parquet_table()) }}
+{% endmaterialization %}
+
+{% materialization view, adapter='spark', supported_languages=['sql'] %}
+    {{ return(seg3a_spark_parquet_table()) }}
+{% endmaterialization %}
+
+{% macro seg3a_spark_parquet_table() %}
     {%- set target_relation = this.incorporate(type='table') -%}
     {{ run_hooks(pre_hooks) }}
     {%- call statement('drop_existing') -%}
@@ -12,8 +21,8 @@
     {%- endcall -%}
     {%- call statement('main') -%}
         create table {{ target_relation }} using parquet as
-        {{ compiled_code }}
+        {{ sql }}
     {%- endcall -%}
     {{ run_hooks(post_hooks) }}
     {{ return({'relations': [target_relation]}) }}
-{% endmaterialization %}
+{% endmacro %}
