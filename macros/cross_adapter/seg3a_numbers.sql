@@ -19,7 +19,7 @@
 {% macro seg3a_int_div(a, b) -%}
     {{ return(adapter.dispatch('seg3a_int_div', 'seg3a')(a, b)) }}
 {%- endmacro %}
-{% macro default__seg3a_int_div(a, b) %}({{ a }}) // ({{ b }}){% endmacro %}
+{% macro default__seg3a_int_div(a, b) %}(({{ a }}) // ({{ b }})){% endmacro %}
 {% macro spark__seg3a_int_div(a, b) %}cast(floor(cast({{ a }} as decimal(20,0)) / ({{ b }})) as decimal(20,0)){% endmacro %}
 
 {% macro seg3a_u128_advanced(before_hi, before_lo, blocks, after_hi, after_lo) -%}
