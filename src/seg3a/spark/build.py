@@ -105,6 +105,11 @@ def spark_inputs(nodes: dict[str, dict], wave_models: set[str]) -> list[str]:
     return sorted(needed)
 
 
+def failed_outcomes(results: list[dict]) -> list[dict]:
+    """The node outcomes seg3a_report_failed_states passes on: errored, failed or skipped."""
+    return [r for r in results if r["status"] in ("error", "fail", "skipped", "runtime error")]
+
+
 class SparkBuild:
     def __init__(self, work_dir: Path, quiet: bool = False) -> None:
         from dbt.cli.main import dbtRunner
@@ -156,11 +161,28 @@ class SparkBuild:
             if "--target" not in args:
                 _close_duckdb()
         self.timings.append({"phase": what, "wall_s": round(time.perf_counter() - started, 3)})
+        if not result.success and "--target" in args:
+            self.report_failed_states(getattr(result.result, "results", None) or [])
         if not result.success:
             failed = [r.node.name for r in getattr(result.result, "results", []) or []
                       if str(r.status) in ("error", "fail", "runtime error")]
             raise SparkBuildError(f"{what} failed (failed nodes: {failed or 'none'}; "
                                   f"{result.exception or 'see logs/dbt.log'})")
+
+    def report_failed_states(self, results) -> None:
+        """A failed Spark wave gets the FAIL run reports a failed DuckDB build gets from
+        its on-run-end hook (seg3a_report_failed_states), which does not run on Spark."""
+        from python_udfs.plugin import selected_run_root
+        from seg3a.states.common import report_failed_states
+
+        run_root = selected_run_root(*self.run_selection())
+        outcomes = failed_outcomes([
+            {"name": r.node.name, "resource_type": str(r.node.resource_type), "status": str(r.status),
+             "message": r.message or "", "tags": list(r.node.tags),
+             "phase": (r.node.config.meta or {}).get("seg3a_phase")}
+            for r in results])
+        if outcomes:
+            self.say("failed states: " + report_failed_states(json.dumps(outcomes), str(run_root) if run_root else None))
 
     # ------------------------------------------------------------------ hand-over
     @staticmethod
