@@ -10,7 +10,11 @@ UDFs registered, seg3a.spark.session); every other model runs on the DuckDB targ
     Spark wave 0     those Spark models; their DuckDB inputs are handed over as Parquet
     DuckDB phase 1   wave 0's tables read back (seg3a_spark_output_sql), then what the
                      next wave needs, ...
-    last phase       everything left, with the tests (`dbt build`)
+    last phase       everything left
+
+Each DuckDB phase is a `dbt build` of its models and seeds, so their tests run as in
+`dbt build --select segment3a` (a Spark model's unit and data tests with the DuckDB
+phase that reads it back).
 
 A node's phase is the earliest one all its parents allow. `seg3a build` (target
 `embedded`) is plain `dbt build --select segment3a` in this process.
@@ -18,6 +22,7 @@ A node's phase is the earliest one all its parents allow. `seg3a build` (target
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
 import os
 import shutil
@@ -46,7 +51,8 @@ class Phase:
 def plan_phases(nodes: dict[str, dict]) -> list[Phase]:
     """Alternating DuckDB / Spark phases for the segment's models.
 
-    `nodes`: unique_id -> {"name", "engine" ("spark" or "duckdb"), "ephemeral", "parents"}.
+    `nodes`: unique_id -> {"name", "engine" ("spark" or "duckdb"), "ephemeral", "parents"}
+    for the segment's models and seeds.
     A DuckDB model runs in phase max(its DuckDB parents' phase, its Spark parents' wave + 1);
     a Spark model in wave max(its parents' phase or wave). Ephemeral models are inlined in
     their children, so they belong to no phase."""
@@ -99,9 +105,8 @@ def spark_inputs(nodes: dict[str, dict], wave_models: set[str]) -> list[str]:
             node = nodes[parent]
             if node["ephemeral"]:
                 stack.append(parent)
-            elif node["engine"] != SPARK_ENGINE or node["name"] not in wave_models:
-                if node["engine"] != SPARK_ENGINE:
-                    needed.add(node["name"])
+            elif node["engine"] != SPARK_ENGINE:  # a Spark parent is a Spark table already
+                needed.add(node["name"])
     return sorted(needed)
 
 
@@ -137,7 +142,7 @@ class SparkBuild:
             raise SparkBuildError(f"dbt parse failed: {parsed.exception}")
         nodes = {}
         for uid, node in parsed.result.nodes.items():
-            if node.resource_type != "model" or "segment3a" not in node.tags:
+            if node.resource_type not in ("model", "seed") or "segment3a" not in node.tags:
                 continue
             nodes[uid] = {
                 "name": node.name,
@@ -230,6 +235,10 @@ class SparkBuild:
 
         nodes = self.nodes()
         phases = plan_phases(nodes)
+        # The JVM starts (20-30 s) while the first DuckDB phase runs.
+        starting = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+        pending = starting.submit(spark_session, self.work_dir) if any(p.engine == SPARK_ENGINE for p in phases) else None
+        starting.shutdown(wait=False)
         session = None
         for phase in phases:
             label = f"{phase.engine} phase {phase.index} ({len(phase.models)} models)"
@@ -238,14 +247,12 @@ class SparkBuild:
             self.say(label)
             if phase.engine == SPARK_ENGINE:
                 if session is None:
-                    session = spark_session(self.work_dir)
+                    session = pending.result()
                 self.hand_to_spark(session, spark_inputs(nodes, set(phase.models)))
                 self.invoke(["run", "--target", "spark", "--select", *phase.models], label)
                 self.take_from_spark(session, phase.models)
-            elif phase is phases[-1]:
+            else:  # with the tests of its models, as `dbt build --select segment3a` runs them
                 self.invoke(["build", "--select", *phase.models], label)
-            else:
-                self.invoke(["run", "--select", *phase.models], label)
         return {"phases": self.timings}
 
 
