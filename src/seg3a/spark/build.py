@@ -148,7 +148,7 @@ class SparkBuild:
                 "name": node.name,
                 "engine": (node.config.meta or {}).get("seg3a_engine", "duckdb"),
                 "ephemeral": node.config.materialized == "ephemeral",
-                "parents": list(node.depends_on.nodes),
+                "parents": list(getattr(node.depends_on, "nodes", [])),  # a seed has none
             }
         return nodes
 
