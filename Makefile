@@ -10,7 +10,7 @@ PAIRS ?= default
 export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help venv reference world build run shell report test test-setup bench bench-scale certify clean
+.PHONY: help venv reference world build run shell report test test-setup bench bench-scale bench-spark certify clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -60,6 +60,9 @@ bench: reference ## all benchmarks, one after another (JSON results in bench/res
 
 bench-scale: reference ## the scaling benchmark (3k, 100k, 1M pairs; minutes, GiBs), bench/results/bench_scale.*
 	$(PY) bench/bench_scale.py
+
+bench-spark: reference ## both targets, DuckDB and Spark, on a 100k-pair world (minutes), bench/results/bench_spark.json
+	$(PY) bench/bench_spark.py
 
 certify: reference ## realism certification of the seedpack (42, 7, 101, 202)
 	$(SEG3A) seedpack run --seeds 42 7 101 202 --out build/seedpack

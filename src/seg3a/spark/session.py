@@ -53,7 +53,6 @@ def spark_session(work_dir: Path):
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.shuffle.partitions": "8",
-        "spark.driver.extraJavaOptions": f"-Dderby.system.home={work_dir / 'derby'}",
         **extra_settings(os.environ.get("SEG3A_SPARK_CONF", "")),
     }
     builder = SparkSession.builder
