@@ -35,8 +35,8 @@ def require_java() -> None:
         pytest.skip(message)
 
 
-def spark_build(runs_root: Path, work: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
+def spark_build(runs_root: Path, work: Path, **extra_env: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, **extra_env)
     env.update({
         "DBT_PROFILES_DIR": str(PROJECT_ROOT),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -123,3 +123,20 @@ def test_the_per_pair_models_ran_on_spark(both_targets):
         "int_s4__pairs_with_shares", "int_s4__zone_counts_integerised", "int_s5__zone_alloc_masked",
     ])
     assert all(list((warehouse / t).glob("*.parquet")) for t in tables)
+
+
+@pytest.mark.slow
+def test_a_failing_spark_wave_fails_the_build_with_its_states_fail_report(small_world, tmp_path):
+    """Spark's Python workers cannot start (a cluster whose executors lack the project's
+    Python): the S1 decisions wave fails, the command exits non-zero naming the wave and
+    the model, and S1's run report is FAIL with an S1 code, as the DuckDB build's
+    on-run-end hook would write it; nothing of S1 is published."""
+    require_java()
+    run_root = copy_run(small_world, tmp_path / "spark")
+    done = spark_build(run_root.parent, tmp_path / "spark", PYSPARK_PYTHON=str(tmp_path / "no-python"))
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output[-4000:]
+    assert "spark phase 1" in output and "failed nodes: ['int_s1__pairs_decided']" in output, output[-4000:]
+    report = json.loads(next(run_root.glob("reports/layer1/3A/state=S1/**/run_report.json")).read_text())
+    assert report["status"] == "FAIL" and report["error_code"].startswith("E3A_S1_"), report
+    assert not (run_root / "data/layer1/3A/s1_escalation_queue").exists()
