@@ -14,6 +14,13 @@
 {% endmaterialization %}
 
 {% macro seg3a_spark_parquet_table() %}
+    {#- Only `seg3a build --target spark` (which sets SEG3A_SPARK_OUTPUTS) knows which models
+        Spark may build and hands it their DuckDB inputs; plain dbt on this target would not. -#}
+    {%- if env_var('SEG3A_SPARK_OUTPUTS', '') == '' -%}
+        {{ exceptions.raise_compiler_error(
+            'E3A_PLUGIN_CONFIG: the spark target is run by `seg3a build --target spark`, not by dbt alone'
+            ~ ' | fix: .venv/bin/seg3a build --target spark (README, Running on Spark)') }}
+    {%- endif -%}
     {%- set target_relation = this.incorporate(type='table') -%}
     {{ run_hooks(pre_hooks) }}
     {%- call statement('drop_existing') -%}

@@ -140,3 +140,14 @@ def test_a_failing_spark_wave_fails_the_build_with_its_states_fail_report(small_
     report = json.loads(next(run_root.glob("reports/layer1/3A/state=S1/**/run_report.json")).read_text())
     assert report["status"] == "FAIL" and report["error_code"].startswith("E3A_S1_"), report
     assert not (run_root / "data/layer1/3A/s1_escalation_queue").exists()
+
+
+@pytest.mark.slow
+def test_dbt_alone_on_the_spark_target_says_to_use_the_command(tmp_path):
+    """`dbt run --target spark` without `seg3a build` stops at the first model with
+    E3A_PLUGIN_CONFIG and the command to use."""
+    require_java()
+    done = run_dbt(["run", "--target", "spark", "--select", "int_s1__site_counts_aggregated"],
+                   tmp_path / "runs", tmp_path / "seg3a.duckdb")
+    assert not done.ok
+    assert "E3A_PLUGIN_CONFIG: the spark target is run by `seg3a build --target spark`" in done.output, done.output[-3000:]
