@@ -10,7 +10,7 @@ PAIRS ?= default
 export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help venv reference world build run shell report test test-setup bench bench-scale certify realism-spread clean
+.PHONY: help venv reference world build run shell report test test-setup bench bench-scale bench-spark certify realism-spread clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -45,8 +45,9 @@ report: venv ## one HTML page for the newest run (RUN_ID / SEED to pick one) in 
 
 run: world build ## the main job: reference data, sample world, full S0..S7 build
 
-test-setup: ## system packages the tests use (headless Chromium for the report test)
+test-setup: ## system packages the tests use (headless Chromium for the report test, a JRE for the Spark target)
 	tests/setup/ensure_chromium.sh
+	tests/setup/ensure_java.sh
 
 test: reference test-setup ## the whole test suite
 	$(PY) -m pytest
@@ -59,6 +60,9 @@ bench: reference ## all benchmarks, one after another (JSON results in bench/res
 
 bench-scale: reference ## the scaling benchmark (3k, 100k, 1M pairs; minutes, GiBs), bench/results/bench_scale.*
 	$(PY) bench/bench_scale.py
+
+bench-spark: reference ## both targets, DuckDB and Spark, on a 100k-pair world (minutes), bench/results/bench_spark.json
+	$(PY) bench/bench_spark.py
 
 SEEDPACK_RUNS = $(foreach s,42 7 101 202,--run $$(ls -d build/seedpack/seed=$(s)/*/ | head -1))
 

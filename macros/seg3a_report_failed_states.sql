@@ -4,12 +4,14 @@
   (name, resource type, status, message, tags, meta.seg3a_phase) to the
   s3a_report_failed_states UDF, which writes the FAIL run report and the
   segment_state_runs row of each state S1..S7 among them (seg3a.states.common). Returns
-  a harmless select when nothing failed or the command is not build/run. Writing a
+  a harmless select when nothing failed, the command is not build/run, or the target is
+  not DuckDB (the Spark waves of `seg3a build --target spark`, whose failures the
+  command reports and whose states' reports the DuckDB phases write). Writing a
   report never fails the invocation, so the macro raises no E3A code of its own.
 #}
 {% macro seg3a_report_failed_states(results) -%}
     {%- set outcomes = [] -%}
-    {%- if execute and flags.WHICH in ('build', 'run') -%}
+    {%- if execute and target.type == 'duckdb' and flags.WHICH in ('build', 'run') -%}
         {%- for result in results -%}
             {%- set status = result.status | string -%}
             {%- if status in ('error', 'fail', 'skipped', 'runtime error') -%}

@@ -12,14 +12,14 @@
      dependency on `s6_run_report_3A` see this run as after `dbt build`.
   A run failure (E3A_S6_*) fails the hook with its code; a FAIL verdict does not (the
   failing tests already fail the invocation). In `dbt build` the S6 models publish
-  inside the DAG, so the hook acts only for `dbt test`, and only when the S6
+  inside the DAG, so the hook acts only for `dbt test` on DuckDB, and only when the S6
   precondition test was selected.
 #}
 {% macro seg3a_s6_publish_results(results) -%}
     {%- set tests = [] -%}
     {%- set stored = [] -%}
     {%- set selected = [] -%}
-    {%- if execute and flags.WHICH == 'test' -%}
+    {%- if execute and target.type == 'duckdb' and flags.WHICH == 'test' -%}
         {%- for result in results if result.node.resource_type == 'test' -%}
             {%- set meta = result.node.config.meta or {} -%}
             {%- set status = result.status | string -%}

@@ -12,6 +12,10 @@
 #}
 {% materialization seg3a_table, adapter='duckdb', supported_languages=['sql', 'python'] %}
     {%- set language = model['language'] -%}
+    {%- if language == 'sql' -%}
+        {#- a model the Spark target computed reads Spark's rows instead (seg3a_spark_output_sql) -#}
+        {%- set compiled_code = seg3a_spark_output_sql(compiled_code) -%}
+    {%- endif -%}
     {%- set target_relation = seg3a_table_begin() -%}
 
     {%- call statement('main', language=language) -%}

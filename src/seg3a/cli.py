@@ -4,6 +4,7 @@
     seg3a world generate       generate a sample upstream world (run root + receipt)
     seg3a policies build       write the three 3A policy files from real data
     seg3a zones evaluate       Z(c) precision/recall against IANA zone.tab
+    seg3a build                dbt build of segment 3A; --target spark runs the per-pair work on Spark
     seg3a s0                   run the S0 gate outside dbt (dbt runs it as its first model)
     seg3a verify               re-check a 3A validation bundle
     seg3a summary              end-of-run summary
@@ -32,6 +33,7 @@ COMMANDS = {
     ("world", "generate"): ("seg3a.world.cli", "generate a sample upstream world"),
     ("policies", "build"): ("seg3a.policies.build", "write the three 3A policy files"),
     ("zones", "evaluate"): ("seg3a.zones.evaluate", "evaluate Z(c) against IANA zone.tab"),
+    ("build",): ("seg3a.spark.build", "build segment 3A on DuckDB, or with --target spark its per-pair work on Spark"),
     ("s0",): ("seg3a.states.s0_gate", "run the S0 gate and sealed-inputs step"),
     ("verify",): ("seg3a.states.verify", "re-check a 3A validation bundle (no PASS, no read)"),
     ("summary",): ("seg3a.states.summary", "print the end-of-run summary of a run"),

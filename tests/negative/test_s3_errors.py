@@ -246,7 +246,8 @@ def test_008_is_reserved_for_the_validation_state():
     sources = [*sorted((PROJECT_ROOT / "models/segment3a/s3_draws").glob("*")),
                *sorted((PROJECT_ROOT / "src/seg3a/states").glob("s3_*.py"))]
     raising = [p.name for p in sources
-               if re.search(r"error\(\s*'E3A_S3_008|fail\(\s*\"008\"|StateFailure\(SPEC,\s*\"008\"", p.read_text())]
+               if re.search(r"(?:error|seg3a_raise)\(\s*\"?'E3A_S3_008|fail\(\s*\"008\"|StateFailure\(SPEC,\s*\"008\"",
+                            p.read_text())]
     assert raising == []
     assert CODES["008"] == "E3A_S3_008_DIRICHLET_REPLAY_MISMATCH"
 

@@ -7,7 +7,7 @@ mixture_policy as (
 ),
 
 rules_unnested as (
-    select unnest(rules, recursive := true)
+    select {{ seg3a_unnest_structs("rules") }}
     from mixture_policy
 ),
 

@@ -1,4 +1,4 @@
-{{ config(materialized='seg3a_table', meta={'seg3a_phase': 'decision_eval'}) }}
+{{ config(materialized='seg3a_table', meta={'seg3a_phase': 'decision_eval', 'seg3a_engine': 'spark'}) }}
 -- One row per (merchant_id, legal_country_iso) pair with its escalation decision
 -- (spec 02 §6.1 step 8):
 --   1. the first rule of the ladder (file order) whose predicate holds gives the
@@ -154,11 +154,11 @@ pairs_decided as (
             when decision_reason in (
                 'forced_monolithic', 'below_min_sites', 'legacy_default', 'forced_escalation', 'default_escalation'
             ) then decision_reason
-            else error(
-                'E3A_S1_005_POLICY_SCHEMA_INVALID: decision reason ' || decision_reason
+            else {{ seg3a_raise(
+                "'E3A_S1_005_POLICY_SCHEMA_INVALID: decision reason ' || decision_reason
                 || ' outside the vocabulary | phase=decision_eval | context='
-                || json_object('logical_id', 'zone_mixture_policy', 'reason', 'bad_reason_at_evaluation')::varchar
-            )
+                || " ~ seg3a_json_object("'logical_id'", "'zone_mixture_policy'", "'reason'", "'bad_reason_at_evaluation'")
+            ) }}
         end as decision_reason,
         decision_reason in ('forced_escalation', 'default_escalation') as is_escalated,
         decision_reason in ('forced_escalation', 'default_escalation', 'legacy_default') as eligible_for_escalation,

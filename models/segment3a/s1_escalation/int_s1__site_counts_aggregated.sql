@@ -1,4 +1,4 @@
-{{ config(materialized='seg3a_table', meta={'seg3a_phase': 'outlet_aggregate'}) }}
+{{ config(materialized='seg3a_table', meta={'seg3a_phase': 'outlet_aggregate', 'seg3a_engine': 'spark'}) }}
 -- depends_on: {{ ref('int_s1__inputs_verified') }}
 -- depends_on: {{ ref('int_s1__mixture_policy_validated') }}
 -- One row per (merchant_id, legal_country_iso) pair with outlets: site_count = the
@@ -26,11 +26,11 @@ pairs_counted as (
 pairs_guard as (
     select
         case
-            when count(*) = 0 then error(
-                'E3A_S1_008_DOMAIN_MISMATCH_1A: outlet_catalogue holds no (merchant, country) pair'
+            when count(*) = 0 then {{ seg3a_raise(
+                "'E3A_S1_008_DOMAIN_MISMATCH_1A: outlet_catalogue holds no (merchant, country) pair'
                 || ' | phase=outlet_aggregate'
-                || ' | context={"extra_pairs_in_s1_count":0,"missing_pairs_in_s1_count":0,"reason":"no_pairs"}'
-            )
+                || ' | context={\"extra_pairs_in_s1_count\":0,\"missing_pairs_in_s1_count\":0,\"reason\":\"no_pairs\"}'"
+            ) }}
             else true
         end as passed
     from pairs_counted

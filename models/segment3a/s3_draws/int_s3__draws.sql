@@ -1,4 +1,4 @@
-{{ config(materialized='seg3a_table', meta={'seg3a_phase': 'sampling'}) }}
+{{ config(materialized='seg3a_table', meta={'seg3a_phase': 'sampling', 'seg3a_engine': 'spark'}) }}
 -- One row per escalated pair: the Dirichlet draw of spec 03 §1.9 and §3.3-§3.4 through
 -- the s3a_dirichlet_draw UDF (event fields, S, share_sum, shares in tzid order) and the
 -- country's tzids. Pairs reach the UDF in chunks (one sampler call each) because the
@@ -53,25 +53,25 @@ s2_country_zone_priors as (
 country_zones_listed as (
     select
         country_iso,
-        list(tzid order by tzid) as tzids
+        {{ seg3a_list_ordered('tzid', 'tzid') }} as tzids
     from s2_country_zone_priors
     group by country_iso
 ),
 
 chunks_counted as (
-    select greatest(1, ceil(count(*) / {{ batch_pairs }}))::ubigint as chunk_count
+    select {{ seg3a_cast('greatest(1, ceil(count(*) / ' ~ batch_pairs ~ '))', 'ubigint') }} as chunk_count
     from int_s3__pairs_with_alpha
 ),
 
 pairs_chunked as (
     select
         int_s3__pairs_with_alpha.merchant_id % {{ shard_count }} as shard,
-        (int_s3__pairs_with_alpha.merchant_id // {{ shard_count }}) % chunks_counted.chunk_count as chunk_index,
-        {
-            'merchant_id': int_s3__pairs_with_alpha.merchant_id,
-            'legal_country_iso': int_s3__pairs_with_alpha.legal_country_iso,
-            'alphas': int_s3__pairs_with_alpha.alphas
-        } as pair
+        {{ seg3a_int_div('int_s3__pairs_with_alpha.merchant_id', shard_count) }} % chunks_counted.chunk_count as chunk_index,
+        {{ seg3a_struct(
+            "'merchant_id'", 'int_s3__pairs_with_alpha.merchant_id',
+            "'legal_country_iso'", 'int_s3__pairs_with_alpha.legal_country_iso',
+            "'alphas'", 'int_s3__pairs_with_alpha.alphas'
+        ) }} as pair
     from int_s3__pairs_with_alpha
     cross join chunks_counted
 ),
@@ -82,7 +82,7 @@ chunks_listed as (
     select
         shard,
         chunk_index,
-        list(pair) as pairs
+        {{ seg3a_list('pair') }} as pairs
     from pairs_chunked
     group by shard, chunk_index
 ),
@@ -102,7 +102,7 @@ chunks_drawn as (
 ),
 
 pairs_drawn as (
-    select unnest(draws) as draw
+    select {{ seg3a_unnest('draws') }} as draw
     from chunks_drawn
 ),
 
@@ -135,17 +135,17 @@ draws_assessed as (
         merchant_id,
         legal_country_iso,
         coalesce(
-            tzids is not null and zone_count = len(tzids) and len(shares) = len(tzids), false
+            tzids is not null and zone_count = {{ seg3a_len('tzids') }} and {{ seg3a_len('shares') }} = {{ seg3a_len('tzids') }}, false
         ) as zones_consistent,
         coalesce(
-            ((cast(rng_counter_after_hi as uhugeint) << 64) | cast(rng_counter_after_lo as uhugeint))
-            = ((cast(rng_counter_before_hi as uhugeint) << 64) | cast(rng_counter_before_lo as uhugeint))
-            + cast(blocks as uhugeint), false
+            {{ seg3a_u128_advanced(
+                'rng_counter_before_hi', 'rng_counter_before_lo', 'blocks', 'rng_counter_after_hi', 'rng_counter_after_lo'
+            ) }}, false
         ) as envelope_consistent,
         coalesce(
-            isfinite(gamma_sum) and gamma_sum > 0
-            and isfinite(share_sum) and share_sum > 0 and abs(share_sum - 1.0) <= 1e-12
-            and list_min(shares) >= 0 and list_max(shares) <= 1, false
+            {{ seg3a_isfinite('gamma_sum') }} and gamma_sum > 0
+            and {{ seg3a_isfinite('share_sum') }} and share_sum > 0 and abs(share_sum - 1.0) <= 1e-12
+            and {{ seg3a_list_min('shares') }} >= 0 and {{ seg3a_list_max('shares') }} <= 1, false
         ) as shares_consistent
     from draws_flattened
 ),
@@ -153,36 +153,18 @@ draws_assessed as (
 draws_guard as (
     select
         case
-            when count(*) filter (where not zones_consistent) > 0 then error(
-                'E3A_S3_005_DOMAIN_MISMATCH_S2: zone count of a draw differs from |Z(c)|'
-                || ' | phase=sampling | context='
-                || json_object(
-                    'reason', 'zone_count_mismatch',
-                    'affected_pairs_count', count(*) filter (where not zones_consistent),
-                    'sample_pair', min({'merchant_id': merchant_id, 'legal_country_iso': legal_country_iso})
-                        filter (where not zones_consistent)
-                )::varchar
-            )
-            when count(*) filter (where not envelope_consistent) > 0 then error(
-                'E3A_S3_007_RNG_ACCOUNTING_BROKEN: counter delta differs from the blocks counted'
-                || ' | phase=sampling | context='
-                || json_object(
-                    'reason', 'invalid_envelope',
-                    'affected_pairs_count', count(*) filter (where not envelope_consistent),
-                    'sample_pair', min({'merchant_id': merchant_id, 'legal_country_iso': legal_country_iso})
-                        filter (where not envelope_consistent)
-                )::varchar
-            )
-            when count(*) filter (where not shares_consistent) > 0 then error(
-                'E3A_S3_010_OUTPUT_INCONSISTENT: gamma sum, share sum or a share out of range'
-                || ' | phase=sampling | context='
-                || json_object(
-                    'reason', 'share_sum_mismatch',
-                    'affected_pairs_count', count(*) filter (where not shares_consistent),
-                    'sample_pair', min({'merchant_id': merchant_id, 'legal_country_iso': legal_country_iso})
-                        filter (where not shares_consistent)
-                )::varchar
-            )
+            when count(*) filter (where not zones_consistent) > 0 then {{ seg3a_raise(
+                "'E3A_S3_005_DOMAIN_MISMATCH_S2: zone count of a draw differs from |Z(c)|'
+                || ' | phase=sampling | context=' || " ~ seg3a_s3_failure_context('zone_count_mismatch', 'zones_consistent')
+            ) }}
+            when count(*) filter (where not envelope_consistent) > 0 then {{ seg3a_raise(
+                "'E3A_S3_007_RNG_ACCOUNTING_BROKEN: counter delta differs from the blocks counted'
+                || ' | phase=sampling | context=' || " ~ seg3a_s3_failure_context('invalid_envelope', 'envelope_consistent')
+            ) }}
+            when count(*) filter (where not shares_consistent) > 0 then {{ seg3a_raise(
+                "'E3A_S3_010_OUTPUT_INCONSISTENT: gamma sum, share sum or a share out of range'
+                || ' | phase=sampling | context=' || " ~ seg3a_s3_failure_context('share_sum_mismatch', 'shares_consistent')
+            ) }}
             else true
         end as passed
     from draws_assessed
@@ -196,3 +178,4 @@ draws_checked as (
 
 select * from draws_checked
 order by merchant_id, legal_country_iso
+

@@ -22,7 +22,7 @@ s2_country_zone_priors as (
 country_alphas_listed as (
     select
         country_iso,
-        list(alpha_effective order by tzid) as alphas
+        {{ seg3a_list_ordered('alpha_effective', 'tzid') }} as alphas
     from s2_country_zone_priors
     group by country_iso
 ),

@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized='view', meta={'seg3a_engine': 'spark'}) }}
 -- depends_on: {{ ref('int_s4__zone_shares_consistent') }}
 -- One row per escalated pair x zone: the S3 share and share sum, the pair's site count
 -- N from S1, and from S2 the zone's position q in Z_ord(c) (ascending tzid) and the

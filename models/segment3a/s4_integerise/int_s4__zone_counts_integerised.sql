@@ -1,4 +1,4 @@
-{{ config(materialized='seg3a_table', meta={'seg3a_phase': 'integerisation'}) }}
+{{ config(materialized='seg3a_table', meta={'seg3a_phase': 'integerisation', 'seg3a_engine': 'spark'}) }}
 -- One row per escalated pair x zone: floor + largest remainder of spec 03 §4.2.
 -- T = double(N) x p, b = floor(T), r = T - b (binary64), R = N - sum(b); zones are
 -- ranked by (r desc, tzid asc, zone_index asc) and the R best get b + 1. No minimum per
@@ -72,7 +72,13 @@ remainders_ranked as (
             partition by merchant_id, legal_country_iso
             order by residual desc, tzid asc, zone_index asc
         ),
-        whole_pair as (residual_order rows between unbounded preceding and unbounded following)
+        -- residual_order with a whole-partition frame, spelled out (Spark cannot extend a
+        -- named window); the same partition and order keep it one sort on DuckDB
+        whole_pair as (
+            partition by merchant_id, legal_country_iso
+            order by residual desc, tzid asc, zone_index asc
+            rows between unbounded preceding and unbounded following
+        )
 ),
 
 counts_assigned as (

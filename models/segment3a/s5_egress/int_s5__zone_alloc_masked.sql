@@ -1,4 +1,4 @@
-{{ config(materialized='view', meta={'seg3a_phase': 'zone_alloc_build'}) }}
+{{ config(materialized='view', meta={'seg3a_phase': 'zone_alloc_build', 'seg3a_engine': 'spark'}) }}
 -- depends_on: {{ ref('int_s5__domain_checked') }}
 -- The zone_alloc frame with routing_universe_hash masked to 64 zeros (spec 04 §1.3,
 -- steps 1-4): exactly the S4 rows, site_count from the escalated S1 pair, the four
@@ -59,19 +59,19 @@ counts_with_site_count as (
         s4_zone_counts.zone_site_count,
         s4_zone_counts.zone_site_count_sum,
         case
-            when s1_escalation_queue.site_count is null then error(
-                'E3A_S5_003_DOMAIN_MISMATCH: an S4 pair has no escalated S1 pair'
+            when s1_escalation_queue.site_count is null then {{ seg3a_raise(
+                "'E3A_S5_003_DOMAIN_MISMATCH: an S4 pair has no escalated S1 pair'
                 || ' | phase=zone_alloc_build | context='
-                || json_object(
-                    'reason', 'site_count_missing',
-                    'missing_escalated_pairs_count', 0,
-                    'unexpected_pairs_count', 1,
-                    'affected_zone_triplets_count', 0,
-                    'sample_merchant_id', s4_zone_counts.merchant_id,
-                    'sample_country_iso', s4_zone_counts.legal_country_iso,
-                    'sample_tzid', s4_zone_counts.tzid
-                )::varchar
-            )
+                || " ~ seg3a_json_object(
+                    "'reason'", "'site_count_missing'",
+                    "'missing_escalated_pairs_count'", '0',
+                    "'unexpected_pairs_count'", '1',
+                    "'affected_zone_triplets_count'", '0',
+                    "'sample_merchant_id'", 's4_zone_counts.merchant_id',
+                    "'sample_country_iso'", 's4_zone_counts.legal_country_iso',
+                    "'sample_tzid'", 's4_zone_counts.tzid'
+                )
+            ) }}
             else s1_escalation_queue.site_count
         end as site_count,
         s4_zone_counts.prior_pack_id,
@@ -87,25 +87,25 @@ counts_with_site_count as (
 
 zone_alloc_masked as (
     select
-        cast(counts_with_site_count.seed as ubigint) as seed,
-        cast(counts_with_site_count.manifest_fingerprint as varchar) as manifest_fingerprint,
-        cast(counts_with_site_count.merchant_id as ubigint) as merchant_id,
-        cast(counts_with_site_count.legal_country_iso as varchar) as legal_country_iso,
-        cast(counts_with_site_count.tzid as varchar) as tzid,
-        cast(counts_with_site_count.zone_site_count as bigint) as zone_site_count,
-        cast(counts_with_site_count.zone_site_count_sum as bigint) as zone_site_count_sum,
-        cast(counts_with_site_count.site_count as uinteger) as site_count,
-        cast(counts_with_site_count.prior_pack_id as varchar) as prior_pack_id,
-        cast(counts_with_site_count.prior_pack_version as varchar) as prior_pack_version,
-        cast(counts_with_site_count.floor_policy_id as varchar) as floor_policy_id,
-        cast(counts_with_site_count.floor_policy_version as varchar) as floor_policy_version,
+        {{ seg3a_cast('counts_with_site_count.seed', 'ubigint') }} as seed,
+        {{ seg3a_cast('counts_with_site_count.manifest_fingerprint', 'varchar') }} as manifest_fingerprint,
+        {{ seg3a_cast('counts_with_site_count.merchant_id', 'ubigint') }} as merchant_id,
+        {{ seg3a_cast('counts_with_site_count.legal_country_iso', 'varchar') }} as legal_country_iso,
+        {{ seg3a_cast('counts_with_site_count.tzid', 'varchar') }} as tzid,
+        {{ seg3a_cast('counts_with_site_count.zone_site_count', 'bigint') }} as zone_site_count,
+        {{ seg3a_cast('counts_with_site_count.zone_site_count_sum', 'bigint') }} as zone_site_count_sum,
+        {{ seg3a_cast('counts_with_site_count.site_count', 'uinteger') }} as site_count,
+        {{ seg3a_cast('counts_with_site_count.prior_pack_id', 'varchar') }} as prior_pack_id,
+        {{ seg3a_cast('counts_with_site_count.prior_pack_version', 'varchar') }} as prior_pack_version,
+        {{ seg3a_cast('counts_with_site_count.floor_policy_id', 'varchar') }} as floor_policy_id,
+        {{ seg3a_cast('counts_with_site_count.floor_policy_version', 'varchar') }} as floor_policy_version,
         policy_columns.mixture_policy_id,
         policy_columns.mixture_policy_version,
         policy_columns.day_effect_policy_id,
         policy_columns.day_effect_policy_version,
         repeat('0', 64) as routing_universe_hash,
-        cast(counts_with_site_count.alpha_sum_country as double) as alpha_sum_country,
-        cast(null as varchar) as notes
+        {{ seg3a_cast('counts_with_site_count.alpha_sum_country', 'double') }} as alpha_sum_country,
+        {{ seg3a_cast('null', 'varchar') }} as notes
     from counts_with_site_count
     cross join policy_columns
 )
