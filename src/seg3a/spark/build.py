@@ -177,10 +177,10 @@ class SparkBuild:
     def report_failed_states(self, results) -> None:
         """A failed Spark wave gets the FAIL run reports a failed DuckDB build gets from
         its on-run-end hook (seg3a_report_failed_states), which does not run on Spark."""
-        from python_udfs.plugin import selected_run_root
         from seg3a.states.common import report_failed_states
 
-        run_root = selected_run_root(*self.run_selection())
+        run = self.selected_run()
+        run_root = run.run_root if run else None
         outcomes = failed_outcomes([
             {"name": r.node.name, "resource_type": str(r.node.resource_type), "status": str(r.status),
              "message": r.message or "", "tags": list(r.node.tags),
@@ -191,14 +191,14 @@ class SparkBuild:
 
     # ------------------------------------------------------------------ hand-over
     @staticmethod
-    def run_selection() -> tuple[str, str | None]:
-        """(runs root, run id) as profiles.yml reads them."""
-        return os.environ.get("SEG3A_RUNS_ROOT", "build/runs"), os.environ.get("SEG3A_RUN_ID") or None
+    def selected_run():
+        """The run profiles.yml selects (SEG3A_RUNS_ROOT, SEG3A_RUN_ID); None without one."""
+        return selected_run_from_environment()
 
     def database(self) -> Path:
         from python_udfs.plugin import run_database_path
 
-        return run_database_path(*self.run_selection(), os.environ.get("SEG3A_DUCKDB_DIR", "build/duckdb"))
+        return run_database_path(self.selected_run(), os.environ.get("SEG3A_DUCKDB_DIR", "build/duckdb"))
 
     def hand_to_spark(self, session, relations: list[str]) -> None:
         """Each DuckDB relation a Spark wave reads, as a Parquet table of the Spark schema."""
@@ -209,7 +209,7 @@ class SparkBuild:
         con = connect(str(self.database()))
         try:
             # the staging views read the run's files through the run variables, as in dbt
-            con.execute(set_variables_statement(run_variables(*self.run_selection())))
+            con.execute(set_variables_statement(run_variables(*run_selection_from_environment())))
             for name in relations:
                 folder = inputs / name
                 shutil.rmtree(folder, ignore_errors=True)
@@ -281,9 +281,20 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def run_selection_from_environment() -> tuple[str, str | None]:
+    """(runs root, run id) as profiles.yml reads them."""
+    return os.environ.get("SEG3A_RUNS_ROOT", "build/runs"), os.environ.get("SEG3A_RUN_ID") or None
+
+
+def selected_run_from_environment():
+    """The run profiles.yml selects, resolved by the plugin's own rule; None without one."""
+    from python_udfs.plugin import selected_run
+
+    return selected_run(*run_selection_from_environment())
+
+
 def default_work_dir() -> Path:
-    from python_udfs.plugin import selected_run_root
     from seg3a.core.paths import project_root
 
-    run_root = selected_run_root(os.environ.get("SEG3A_RUNS_ROOT", "build/runs"), os.environ.get("SEG3A_RUN_ID") or None)
-    return project_root() / "build" / "spark" / (run_root.name if run_root else "no-run")
+    run = selected_run_from_environment()
+    return project_root() / "build" / "spark" / (run.run_root.name if run else "no-run")
