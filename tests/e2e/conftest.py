@@ -21,8 +21,6 @@ import json
 import os
 from contextlib import nullcontext
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -41,9 +39,9 @@ from seg3a.world.reseal import reseal_world
 from seg3a.zones.cache import store_dir_for_run
 from tests.conftest import exclusive
 from tests.e2e.built_runs import two_runs  # noqa: F401  (session fixture shared by several modules)
+from tests.e2e.dbt_runner import DbtResult, dbt_command
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DBT = Path(sys.executable).with_name("dbt")
 # The dbt project to run; a copy of the project may be named for isolated work.
 DBT_PROJECT = Path(os.environ.get("SEG3A_DBT_PROJECT_DIR", PROJECT_ROOT))
 RULE_FILE = PROJECT_ROOT / "contracts" / "zone_universe_rule.yaml"
@@ -56,37 +54,24 @@ POLICY_TEMPLATES = {
 }
 
 
-@dataclass(frozen=True)
-class DbtResult:
-    returncode: int
-    output: str
-
-    @property
-    def ok(self) -> bool:
-        return self.returncode == 0
-
-
 def dbt_vars() -> str:
     """The Z(c) rule parameters, passed as the dbt var the zone-universe models read."""
     return json.dumps(yaml.safe_load(RULE_FILE.read_bytes()), sort_keys=True)
 
 
 def run_dbt(args: list[str], runs_root: Path, database: Path, work: Path, threads: int | None = None) -> DbtResult:
-    env = dict(os.environ)
-    env.update({
+    env = {
         "DBT_PROFILES_DIR": str(PROJECT_ROOT),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "SEG3A_RUNS_ROOT": str(runs_root),
         "SEG3A_DUCKDB": str(database),
         "SEG3A_RUN_ID": "",
         "DBT_LOG_PATH": str(work / "dbt-logs"),
         "DBT_TARGET_PATH": str(work / "dbt-target"),
-    })
-    command = [str(DBT), *args, "--project-dir", str(DBT_PROJECT), "--vars", dbt_vars(), "--no-use-colors"]
+    }
+    command = [*args, "--project-dir", str(DBT_PROJECT), "--vars", dbt_vars(), "--no-use-colors"]
     if threads is not None:
         command += ["--threads", str(threads)]
-    done = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=1800)
-    return DbtResult(done.returncode, done.stdout + done.stderr)
+    return dbt_command(command, env)
 
 
 _ZONE_DATABASES: dict[Path, Path] = {}
