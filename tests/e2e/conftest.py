@@ -34,7 +34,7 @@ from seg3a.core.context import RunContext
 from seg3a.core.identity import RECEIPT_NAME, parse_receipt
 from seg3a.core.paths import default_external_root
 from seg3a.states.s2_priors import load_string_keys
-from seg3a.world.generate import generate_world
+from seg3a.world.generate import MIN_PAIRS, generate_world
 from seg3a.world.reseal import reseal_world
 from seg3a.zones.cache import store_dir_for_run
 from tests.conftest import exclusive
@@ -193,25 +193,40 @@ class Seg3aProject:
         return self.path(dataset_id).read_text(encoding="utf-8")
 
 
-@pytest.fixture(scope="session")
-def s1s2_session(tmp_path_factory) -> Seg3aProject:
-    """The session's project with two snapshots: `pristine` (world + Z(c)) and `built`
-    (after a passing S0..S2 build)."""
-    base = tmp_path_factory.getbasetemp() / "s1s2"
+def session_project(base: Path, pairs: int, build_s0_s2: bool = True) -> Seg3aProject:
+    """A project on a fresh world of `pairs` pairs under `base`: snapshot `pristine`
+    (world + Z(c)), and with `build_s0_s2` also `built` (after a passing S0..S2 build).
+    Set up once per session: a second call returns the project already there."""
     project = Seg3aProject(base / "work")
-    if (project.snapshots / "built" / "seg3a.duckdb").is_file():
+    last = "built" if build_s0_s2 else "pristine"
+    if (project.snapshots / last / "seg3a.duckdb").is_file():
         return project  # set up already by another module object of this file
     shutil.rmtree(base, ignore_errors=True)
     project.work.mkdir(parents=True)
     zone_db = build_zone_universe(project.work)
     external = make_external_root(base, zone_db)
-    generate_world(SEED, PAIRS, project.runs_root, external, progress=lambda _line: None)
+    generate_world(SEED, pairs, project.runs_root, external, progress=lambda _line: None)
     shutil.copyfile(zone_db, project.database)
     project.save("pristine")
-    result = project.build()
-    assert result.ok, result.output[-4000:]
-    project.save("built")
+    if build_s0_s2:
+        result = project.build()
+        assert result.ok, result.output[-4000:]
+        project.save("built")
     return project
+
+
+@pytest.fixture(scope="session")
+def s1s2_session(tmp_path_factory) -> Seg3aProject:
+    """The session's project on the small world (300 pairs) with two snapshots:
+    `pristine` (world + Z(c)) and `built` (after a passing S0..S2 build)."""
+    return session_project(tmp_path_factory.getbasetemp() / "s1s2", PAIRS)
+
+
+@pytest.fixture(scope="session")
+def tiny_session(tmp_path_factory) -> Seg3aProject:
+    """A project on the smallest world the generator makes (MIN_PAIRS pairs), snapshot
+    `pristine` only: for tests that run many whole builds and need no size."""
+    return session_project(tmp_path_factory.getbasetemp() / "tiny", MIN_PAIRS, build_s0_s2=False)
 
 
 @pytest.fixture

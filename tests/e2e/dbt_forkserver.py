@@ -20,6 +20,7 @@ stdout.
 """
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import signal
@@ -68,10 +69,13 @@ def run_child(request: dict[str, Any], manifest) -> None:
         code = invoke(request["args"], manifest)
     except BaseException:  # noqa: BLE001  (reported in the output, as a dbt crash would be)
         traceback.print_exc()
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+    # The exit functions a normal exit runs (multiprocessing's finalizers release the
+    # semaphores dbt created), then an immediate exit: the server loop is not resumed and
+    # the parsed project is not torn down object by object.
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def invoke(args: list[str], manifest) -> int:
