@@ -67,14 +67,24 @@ def reference_data() -> Path:
     return external_root
 
 
+# Session fixtures that build a lot and serve a few tests of several modules: their tests
+# all run on one worker (a group named after the fixture), so it is built once.
+SHARED_SESSION_BUILDS = ("two_runs",)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items) -> None:
     """Keep on one xdist worker the tests of a module that share a fixture built once per
-    module (or class), or a session fixture defined in that module itself."""
+    module (or class), or a session fixture defined in that module itself, and the tests
+    of every module that use one of SHARED_SESSION_BUILDS."""
     for item in items:
         info = getattr(item, "_fixtureinfo", None)
         module = getattr(item, "module", None)
         if info is None or module is None:
+            continue
+        shared = [name for name in SHARED_SESSION_BUILDS if name in info.names_closure]
+        if shared:
+            item.add_marker(pytest.mark.xdist_group(shared[0]))
             continue
         for name in info.names_closure:
             definitions = info.name2fixturedefs.get(name, ())

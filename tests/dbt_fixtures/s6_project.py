@@ -9,11 +9,8 @@ parsing survives from test to test.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -26,6 +23,7 @@ from seg3a.core.digests import sha256_artefact
 from seg3a.core.identity import RECEIPT_NAME, parse_receipt
 from seg3a.core.paths import default_external_root
 from seg3a.world.generate import generate_world
+from tests.e2e.dbt_runner import DbtResult, dbt_command
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PROFILES = PROJECT_ROOT / "tests" / "dbt_fixtures" / "profiles"
@@ -33,16 +31,6 @@ DBT = Path(sys.executable).with_name("dbt")
 SEED, PAIRS = 42, 120
 UPSTREAM_SELECTION = ["--select", "segment3a", "--exclude", "tag:zone_universe", "tag:s6", "tag:s7"]
 PWP_OPTIONS = "format parquet, compression zstd, row_group_size 122880"
-
-
-@dataclass(frozen=True)
-class DbtResult:
-    returncode: int
-    output: str
-
-    @property
-    def ok(self) -> bool:
-        return self.returncode == 0
 
 
 class S6Project:
@@ -72,19 +60,15 @@ class S6Project:
     def dbt(self, *args: str) -> DbtResult:
         from tests.e2e.conftest import dbt_vars
 
-        env = dict(os.environ)
-        env.update({
+        env = {
             "DBT_PROFILES_DIR": str(PROFILES),
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
             "SEG3A_RUNS_ROOT": str(self.runs_root),
             "SEG3A_DUCKDB": str(self.database),
             "SEG3A_RUN_ID": "",
             "DBT_LOG_PATH": str(self.work / "dbt-logs"),
             "DBT_TARGET_PATH": str(self.work / "dbt-target"),
-        })
-        command = [str(DBT), *args, "--vars", dbt_vars(), "--no-use-colors"]
-        done = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=1800)
-        return DbtResult(done.returncode, done.stdout + done.stderr)
+        }
+        return dbt_command([*args, "--vars", dbt_vars(), "--no-use-colors"], env)
 
     def validate(self) -> DbtResult:
         """`dbt test` alone on the S6 tests: the validator of an existing run."""

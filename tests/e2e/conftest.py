@@ -21,8 +21,6 @@ import json
 import os
 from contextlib import nullcontext
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -36,14 +34,14 @@ from seg3a.core.context import RunContext
 from seg3a.core.identity import RECEIPT_NAME, parse_receipt
 from seg3a.core.paths import default_external_root
 from seg3a.states.s2_priors import load_string_keys
-from seg3a.world.generate import generate_world
+from seg3a.world.generate import MIN_PAIRS, generate_world
 from seg3a.world.reseal import reseal_world
 from seg3a.zones.cache import store_dir_for_run
 from tests.conftest import exclusive
 from tests.e2e.built_runs import two_runs  # noqa: F401  (session fixture shared by several modules)
+from tests.e2e.dbt_runner import DbtResult, dbt_command
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DBT = Path(sys.executable).with_name("dbt")
 # The dbt project to run; a copy of the project may be named for isolated work.
 DBT_PROJECT = Path(os.environ.get("SEG3A_DBT_PROJECT_DIR", PROJECT_ROOT))
 RULE_FILE = PROJECT_ROOT / "contracts" / "zone_universe_rule.yaml"
@@ -56,37 +54,24 @@ POLICY_TEMPLATES = {
 }
 
 
-@dataclass(frozen=True)
-class DbtResult:
-    returncode: int
-    output: str
-
-    @property
-    def ok(self) -> bool:
-        return self.returncode == 0
-
-
 def dbt_vars() -> str:
     """The Z(c) rule parameters, passed as the dbt var the zone-universe models read."""
     return json.dumps(yaml.safe_load(RULE_FILE.read_bytes()), sort_keys=True)
 
 
 def run_dbt(args: list[str], runs_root: Path, database: Path, work: Path, threads: int | None = None) -> DbtResult:
-    env = dict(os.environ)
-    env.update({
+    env = {
         "DBT_PROFILES_DIR": str(PROJECT_ROOT),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "SEG3A_RUNS_ROOT": str(runs_root),
         "SEG3A_DUCKDB": str(database),
         "SEG3A_RUN_ID": "",
         "DBT_LOG_PATH": str(work / "dbt-logs"),
         "DBT_TARGET_PATH": str(work / "dbt-target"),
-    })
-    command = [str(DBT), *args, "--project-dir", str(DBT_PROJECT), "--vars", dbt_vars(), "--no-use-colors"]
+    }
+    command = [*args, "--project-dir", str(DBT_PROJECT), "--vars", dbt_vars(), "--no-use-colors"]
     if threads is not None:
         command += ["--threads", str(threads)]
-    done = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=1800)
-    return DbtResult(done.returncode, done.stdout + done.stderr)
+    return dbt_command(command, env)
 
 
 _ZONE_DATABASES: dict[Path, Path] = {}
@@ -208,25 +193,40 @@ class Seg3aProject:
         return self.path(dataset_id).read_text(encoding="utf-8")
 
 
-@pytest.fixture(scope="session")
-def s1s2_session(tmp_path_factory) -> Seg3aProject:
-    """The session's project with two snapshots: `pristine` (world + Z(c)) and `built`
-    (after a passing S0..S2 build)."""
-    base = tmp_path_factory.getbasetemp() / "s1s2"
+def session_project(base: Path, pairs: int, build_s0_s2: bool = True) -> Seg3aProject:
+    """A project on a fresh world of `pairs` pairs under `base`: snapshot `pristine`
+    (world + Z(c)), and with `build_s0_s2` also `built` (after a passing S0..S2 build).
+    Set up once per session: a second call returns the project already there."""
     project = Seg3aProject(base / "work")
-    if (project.snapshots / "built" / "seg3a.duckdb").is_file():
+    last = "built" if build_s0_s2 else "pristine"
+    if (project.snapshots / last / "seg3a.duckdb").is_file():
         return project  # set up already by another module object of this file
     shutil.rmtree(base, ignore_errors=True)
     project.work.mkdir(parents=True)
     zone_db = build_zone_universe(project.work)
     external = make_external_root(base, zone_db)
-    generate_world(SEED, PAIRS, project.runs_root, external, progress=lambda _line: None)
+    generate_world(SEED, pairs, project.runs_root, external, progress=lambda _line: None)
     shutil.copyfile(zone_db, project.database)
     project.save("pristine")
-    result = project.build()
-    assert result.ok, result.output[-4000:]
-    project.save("built")
+    if build_s0_s2:
+        result = project.build()
+        assert result.ok, result.output[-4000:]
+        project.save("built")
     return project
+
+
+@pytest.fixture(scope="session")
+def s1s2_session(tmp_path_factory) -> Seg3aProject:
+    """The session's project on the small world (300 pairs) with two snapshots:
+    `pristine` (world + Z(c)) and `built` (after a passing S0..S2 build)."""
+    return session_project(tmp_path_factory.getbasetemp() / "s1s2", PAIRS)
+
+
+@pytest.fixture(scope="session")
+def tiny_session(tmp_path_factory) -> Seg3aProject:
+    """A project on the smallest world the generator makes (MIN_PAIRS pairs), snapshot
+    `pristine` only: for tests that run many whole builds and need no size."""
+    return session_project(tmp_path_factory.getbasetemp() / "tiny", MIN_PAIRS, build_s0_s2=False)
 
 
 @pytest.fixture

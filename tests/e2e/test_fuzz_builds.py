@@ -1,12 +1,16 @@
-"""Property-based fuzzing through real `dbt build`s of the small world (Hypothesis,
+"""Property-based fuzzing through real `dbt build`s of a tiny world (Hypothesis,
 derandomized): one random single corruption of the world or a policy (a value out of
 range, a duplicated key, a duplicated or dropped row, a changed byte, a renamed file, a
-wrong type), then a full S0-S7 build. Property: either the build passes and its
-invariants hold (every pair's zone counts sum to its site count, every pair's shares
-sum to 1, `seg3a verify` accepts the bundle), or it fails with an E3A code and nothing
-invalid is published (no `_passed.flag`, S7 not PASS).
+wrong type), then the build. Property: either the build passes and its invariants hold
+(every pair's zone counts sum to its site count, every pair's shares sum to 1, `seg3a
+verify` accepts the bundle), or it fails with an E3A code and nothing invalid is
+published (no `_passed.flag`, S7 not PASS).
 
-Builds cost seconds each: the default suite runs a few cases, `-m slow` a few dozen."""
+Each case builds S0 (and what it needs) first: most corruptions are refused there, and
+then nothing downstream could run; when S0 passes, the whole S0-S7 build follows and
+decides. The world is the smallest the generator makes (`tiny_session`, MIN_PAIRS pairs)
+and dbt runs through the tests' fork server, so a case costs about a second when S0
+refuses and a few when it builds: the default suite runs 24 cases, `-m slow` 120."""
 from __future__ import annotations
 
 import json
@@ -15,13 +19,15 @@ import re
 import duckdb
 import pyarrow as pa
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from seg3a.states import verify
-from tests.e2e.conftest import Seg3aProject, load_policy, rewrite_outlets, s1s2_session, write_policy  # noqa: F401
+from tests.e2e.conftest import Seg3aProject, load_policy, rewrite_outlets, tiny_session, write_policy  # noqa: F401
 from tests.e2e.test_s3_s4 import build
 from tests.e2e.test_s5_s7 import SEGMENT
 
+S0_AND_ITS_INPUTS = ("+tag:s0",)
+DEFAULT_CASES, SLOW_CASES = 24, 120
 CODE = re.compile(r"E3A_S[0-7]_[0-9]{3}_[A-Z0-9_]+")
 
 
@@ -32,7 +38,11 @@ def flip_byte(path, position: float) -> None:
 
 
 def corrupt(project: Seg3aProject, kind: str, knob: float) -> None:
-    if kind == "theta_mix_out_of_range":
+    if kind == "theta_mix_changed":  # any value of its range: the build goes through S7
+        mixture = load_policy(project, "zone_mixture_policy")
+        mixture["theta_mix"] = knob
+        write_policy(project, "zone_mixture_policy", mixture)
+    elif kind == "theta_mix_out_of_range":
         mixture = load_policy(project, "zone_mixture_policy")
         mixture["theta_mix"] = [-1.0, 0.05, 0.71, 2.0][int(knob * 3.99)]
         write_policy(project, "zone_mixture_policy", mixture)
@@ -61,7 +71,7 @@ def corrupt(project: Seg3aProject, kind: str, knob: float) -> None:
         raise AssertionError(kind)
 
 
-KINDS = ("theta_mix_out_of_range", "policy_duplicate_key", "outlet_row_duplicated", "outlet_row_dropped",
+KINDS = ("theta_mix_changed", "theta_mix_out_of_range", "policy_duplicate_key", "outlet_row_duplicated", "outlet_row_dropped",
          "outlet_byte_flipped", "bundle_member_byte_flipped", "outlet_file_renamed", "site_order_as_int64")
 
 
@@ -93,7 +103,8 @@ def failed_with_a_code(project: Seg3aProject, output: str) -> None:
 def check_case(project: Seg3aProject, kind: str, knob: float) -> None:
     project.restore("pristine")
     corrupt(project, kind, knob)
-    result = build(project, *SEGMENT)
+    gate = build(project, *S0_AND_ITS_INPUTS)
+    result = build(project, *SEGMENT) if gate.ok else gate
     if result.ok:
         invariants_hold(project)
     else:
@@ -106,15 +117,16 @@ def profile(cases: int):
 
 
 @pytest.mark.e2e
-@profile(4)
+@profile(DEFAULT_CASES)
 @given(kind=st.sampled_from(KINDS), knob=st.floats(0, 1))
-def test_a_corrupted_build_passes_with_its_invariants_or_fails_coded(s1s2_session, kind, knob):
-    check_case(s1s2_session, kind, knob)
+@example(kind="theta_mix_changed", knob=0.35)  # one whole S0-S7 build with verify in every run
+def test_a_corrupted_build_passes_with_its_invariants_or_fails_coded(tiny_session, kind, knob):
+    check_case(tiny_session, kind, knob)
 
 
 @pytest.mark.e2e
 @pytest.mark.slow
-@profile(30)
+@profile(SLOW_CASES)
 @given(kind=st.sampled_from(KINDS), knob=st.floats(0, 1))
-def test_many_corrupted_builds(s1s2_session, kind, knob):
-    check_case(s1s2_session, kind, knob)
+def test_many_corrupted_builds(tiny_session, kind, knob):
+    check_case(tiny_session, kind, knob)

@@ -10,10 +10,16 @@ import pytest
 from seg3a.core.identity import RECEIPT_NAME
 from seg3a.world import corrupt as corruption
 from tests.conftest import context_of
-from tests.e2e.dbt_runner import run_dbt
+from tests.e2e.dbt_runner import PROCESS_SWITCH, run_dbt
 
 pytestmark = pytest.mark.e2e
 SEGMENT = ["build", "--select", "segment3a"]
+
+
+@pytest.fixture(autouse=True)
+def command_line(monkeypatch):
+    """What a user sees at the terminal: the `dbt` command itself, not the tests' fork server."""
+    monkeypatch.setenv(PROCESS_SWITCH, "1")
 
 
 def tail(output: str, lines: int = 12) -> str:

@@ -17,6 +17,7 @@ from seg3a import cli, seedpack
 from seg3a.core.paths import default_external_root
 from seg3a.world.generate import generate_world
 from tests.e2e.conftest import build_zone_universe, make_external_root, run_dbt
+from tests.e2e.dbt_runner import PROCESS_SWITCH
 from tests.e2e.test_s3_s4 import engine_commit, environment
 from tests.e2e.test_s5_s7 import run_files
 
@@ -66,7 +67,8 @@ def test_runner_and_command_line_give_identical_run_roots(tmp_path, capfd):
             run_root = generate_world(seed, PAIRS, runs, default_external_root(), progress=lambda _line: None)
             assert run_root == packed
             database.unlink()
-            result = run_dbt(["build", "--select", "segment3a"], runs, database, tmp_path / "cli" / f"work-{seed}")
+            with environment(**{PROCESS_SWITCH: "1"}):  # the `dbt` command itself, not the tests' fork server
+                result = run_dbt(["build", "--select", "segment3a"], runs, database, tmp_path / "cli" / f"work-{seed}")
             assert result.ok, result.output[-4000:]
             by_cli = run_files(run_root)
             assert by_runner == by_cli, sorted(set(by_runner.items()) ^ set(by_cli.items()))[:6]

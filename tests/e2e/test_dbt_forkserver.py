@@ -1,0 +1,56 @@
+"""The tests' dbt fork server (tests/e2e/dbt_forkserver.py) behaves as the `dbt` command:
+a whole build publishes the same bytes, a failed build gives the same exit code and
+coded message, a killed build reports the kill. Each case runs both ways on copies of
+the same small world."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from seg3a.core.faults import FAULT_VARIABLE
+from seg3a.world import corrupt as corruption
+from tests.conftest import context_of, copy_run
+from tests.e2e.dbt_runner import PROCESS_SWITCH, run_dbt
+from tests.e2e.test_s3_s4 import engine_commit, environment
+from tests.e2e.test_s5_s7 import run_files
+
+pytestmark = pytest.mark.e2e
+SEGMENT = ["build", "--select", "segment3a"]
+
+
+def both_ways(small_world: Path, tmp_path: Path, args: list[str], prepare=lambda run_root: None):
+    """(result, run root) of the command through the fork server, then as a subprocess."""
+    outcomes = []
+    for way, switch in (("forked", "0"), ("command", "1")):
+        run_root = copy_run(small_world, tmp_path / way)
+        prepare(run_root)
+        with environment(**{PROCESS_SWITCH: switch}, ENGINE_GIT_COMMIT=engine_commit()):
+            outcomes.append((run_dbt(args, run_root.parent, tmp_path / way / "seg3a.duckdb"), run_root))
+    return outcomes
+
+
+def test_a_build_publishes_the_same_bytes(small_world, tmp_path):
+    (forked, forked_root), (command, command_root) = both_ways(small_world, tmp_path, SEGMENT)
+    assert forked.ok, forked.output[-3000:]
+    assert command.ok, command.output[-3000:]
+    files = run_files(forked_root)
+    assert any(name.endswith("_passed.flag") for name in files)
+    assert files == run_files(command_root)
+
+
+def test_a_failed_build_gives_the_same_code_and_message(small_world, tmp_path):
+    def break_gate(run_root):
+        corruption.apply(corruption.parse("flipped_byte:1B"), context_of(run_root).path("validation_bundle_1B"))
+
+    (forked, _), (command, _) = both_ways(small_world, tmp_path, SEGMENT, break_gate)
+    assert forked.returncode == command.returncode == 1
+    coded = "E3A_S0_001_UPSTREAM_GATE_FAILED"
+    assert coded in forked.output and coded in command.output
+
+
+def test_a_killed_build_reports_the_kill(small_world, tmp_path):
+    with environment(**{FAULT_VARIABLE: "after_rename@sealed_inputs"}):
+        (forked, _), (command, _) = both_ways(small_world, tmp_path, ["build", "--select", "s0_gate_receipt_3A"])
+    assert forked.returncode == command.returncode == -9
+    assert "seg3a fault injection: killing" in forked.output
