@@ -46,8 +46,8 @@ report: venv ## one HTML page for the newest run (RUN_ID / SEED to pick one) in 
 run: world build ## the main job: reference data, sample world, full S0..S7 build
 
 test-setup: ## system packages the tests use (headless Chromium for the report test, a JRE for the Spark target)
-	tests/setup/ensure_chromium.sh
-	tests/setup/ensure_java.sh
+	tests/setup/ensure_debian_package.sh chromium chromium "the report test"
+	tests/setup/ensure_debian_package.sh java openjdk-17-jre-headless "the Spark target"
 
 test: reference test-setup ## the whole test suite
 	$(PY) -m pytest

@@ -1,5 +1,5 @@
 """`seg3a report` writes one self-contained page that headless Chromium (Debian package
-`chromium`, installed by tests/setup/ensure_chromium.sh) loads without errors and with
+`chromium`, installed by tests/setup/ensure_debian_package.sh) loads without errors and with
 every image present. A probe script, added to a copy of the page, reports the images
 that failed to decode, any resource fetched from outside the page, and script errors."""
 from __future__ import annotations
@@ -40,8 +40,8 @@ window.addEventListener('load', () => {
 def load_in_chromium(page: Path, work: Path) -> dict:
     chromium = shutil.which("chromium")
     if chromium is None:
-        # `make test` installs it (tests/setup/ensure_chromium.sh); CI must never pass by skipping.
-        message = "Chromium not installed (tests/setup/ensure_chromium.sh installs the Debian package)"
+        # `make test` installs it (tests/setup/ensure_debian_package.sh); CI must never pass by skipping.
+        message = "Chromium not installed (tests/setup/ensure_debian_package.sh installs the Debian package)"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)

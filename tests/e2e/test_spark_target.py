@@ -3,7 +3,7 @@
 (the per-pair models of S1..S5 on pyspark local[1], the rest on DuckDB) publishes the
 same files, byte for byte: every dataset, the RNG event / trace / audit logs, the
 validation bundle and its flag. The run reports agree except for their wall-clock
-fields. Needs Java (tests/setup/ensure_java.sh installs a JRE)."""
+fields. Needs Java (tests/setup/ensure_debian_package.sh installs a JRE)."""
 from __future__ import annotations
 
 import json
@@ -28,8 +28,8 @@ WALL_CLOCK_FIELDS = {"started_at_utc", "finished_at_utc", "wall_ms", "ts_utc", "
 
 def require_java() -> None:
     if shutil.which("java") is None:
-        # `make test` installs it (tests/setup/ensure_java.sh); CI must never pass by skipping.
-        message = "Java not installed (tests/setup/ensure_java.sh installs openjdk-17-jre-headless)"
+        # `make test` installs it (tests/setup/ensure_debian_package.sh); CI must never pass by skipping.
+        message = "Java not installed (tests/setup/ensure_debian_package.sh installs openjdk-17-jre-headless)"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
