@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from seg3a.states.s5_digests import PWP_OPTIONS, Z64, _in_writer_sort, _parquet_scan, masked_zone_alloc_digest
+from seg3a.states.s5_digests import PWP_OPTIONS, Z64, _in_writer_sort, parquet_scan, masked_zone_alloc_digest
 
 ROWS = """
     select
@@ -39,9 +39,9 @@ def conn():
 
 
 def test_a_file_in_writer_sort_is_recognised(conn, tmp_path):
-    assert _in_writer_sort(conn, _parquet_scan(_write(conn, tmp_path / "a" / "part-00000.parquet", KEYS)))
-    assert not _in_writer_sort(conn, _parquet_scan(_write(conn, tmp_path / "b" / "part-00000.parquet", "tzid, " + KEYS)))
-    assert not _in_writer_sort(conn, _parquet_scan(
+    assert _in_writer_sort(conn, parquet_scan(_write(conn, tmp_path / "a" / "part-00000.parquet", KEYS)))
+    assert not _in_writer_sort(conn, parquet_scan(_write(conn, tmp_path / "b" / "part-00000.parquet", "tzid, " + KEYS)))
+    assert not _in_writer_sort(conn, parquet_scan(
         _write(conn, tmp_path / "c" / "part-00000.parquet", "merchant_id, legal_country_iso, tzid desc")))
 
 
@@ -50,7 +50,7 @@ def test_a_null_key_is_never_taken_as_sorted(conn, tmp_path):
     path.parent.mkdir()
     conn.execute(f"copy (select * replace (cast(null as varchar) as tzid) from ({ROWS}) order by {KEYS}) "
                  f"to '{path.as_posix()}' ({PWP_OPTIONS})")
-    assert not _in_writer_sort(conn, _parquet_scan(path))
+    assert not _in_writer_sort(conn, parquet_scan(path))
 
 
 def test_the_digest_is_that_of_the_rows_in_writer_sort_whatever_the_file_order(conn, tmp_path):

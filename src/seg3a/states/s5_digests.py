@@ -80,7 +80,7 @@ def _sql_text(text: str) -> str:
     return text.replace("'", "''")
 
 
-def _parquet_scan(path: Path) -> str:
+def parquet_scan(path: Path) -> str:
     """The file's own columns: without `hive_partitioning = false` DuckDB would replace
     `seed` by the `seed=` token of the path, as BIGINT instead of the stored UBIGINT."""
     path = Path(path)
@@ -95,7 +95,7 @@ def write_pwp(conn: duckdb.DuckDBPyConnection, source: Source, target: Path, *, 
     if isinstance(source, duckdb.DuckDBPyRelation):
         source.query("zone_alloc_source", _copy_sql("zone_alloc_source", target, masked, in_writer_sort=True))
         return
-    source_sql = _parquet_scan(source) if isinstance(source, Path) else source
+    source_sql = parquet_scan(source) if isinstance(source, Path) else source
     conn.execute(_copy_sql(source_sql, target, masked, in_writer_sort=_in_writer_sort(conn, source_sql)))
 
 
