@@ -2,8 +2,8 @@
 -- depends_on: {{ ref('int_s5__domain_checked') }}
 -- The zone_alloc frame with routing_universe_hash masked to 64 zeros (spec 04 §1.3,
 -- steps 1-4): exactly the S4 rows, site_count from the escalated S1 pair, the four
--- policy columns, contract types and order, writer sort. The component digest is taken
--- over a PWP write of these rows.
+-- policy columns, contract types and order, rows in writer sort. The component digest
+-- is taken over a PWP write of these rows.
 with
 
 s4_zone_counts as (
@@ -49,10 +49,38 @@ policy_columns as (
     from int_s5__inputs_verified
 ),
 
+-- The lineage S4 writes on every row (its run constants): one value per column.
+s4_lineage as (
+    select
+        case
+            when count(*) > 1 then {{ seg3a_raise(
+                "'E3A_S5_003_DOMAIN_MISMATCH: S4 rows carry more than one lineage'
+                || ' | phase=zone_alloc_build | context='
+                || " ~ seg3a_json_object("'reason'", "'lineage_not_unique'", "'lineages_count'", 'count(*)')
+            ) }}
+            else any_value(seed)
+        end as seed,
+        any_value(manifest_fingerprint) as manifest_fingerprint,
+        any_value(prior_pack_id) as prior_pack_id,
+        any_value(prior_pack_version) as prior_pack_version,
+        any_value(floor_policy_id) as floor_policy_id,
+        any_value(floor_policy_version) as floor_policy_version
+    from (
+        select distinct
+            seed,
+            manifest_fingerprint,
+            prior_pack_id,
+            prior_pack_version,
+            floor_policy_id,
+            floor_policy_version
+        from s4_zone_counts
+    ) as lineages
+),
+
+-- Only the columns that vary per row are sorted: sorting the 19-column frame (64-character
+-- hashes on every row) spilled to disk at 1M pairs under a 2 GB memory limit.
 counts_with_site_count as (
     select
-        s4_zone_counts.seed,
-        s4_zone_counts.manifest_fingerprint,
         s4_zone_counts.merchant_id,
         s4_zone_counts.legal_country_iso,
         s4_zone_counts.tzid,
@@ -74,41 +102,42 @@ counts_with_site_count as (
             ) }}
             else s1_escalation_queue.site_count
         end as site_count,
-        s4_zone_counts.prior_pack_id,
-        s4_zone_counts.prior_pack_version,
-        s4_zone_counts.floor_policy_id,
-        s4_zone_counts.floor_policy_version,
         s4_zone_counts.alpha_sum_country
     from s4_zone_counts
     left join s1_escalation_queue
         on s4_zone_counts.merchant_id = s1_escalation_queue.merchant_id
         and s4_zone_counts.legal_country_iso = s1_escalation_queue.legal_country_iso
+    order by
+        s4_zone_counts.merchant_id,
+        s4_zone_counts.legal_country_iso,
+        s4_zone_counts.tzid
 ),
 
+-- The run constants enter as scalar subqueries over one-row relations, not by a join:
+-- a select over the ordered rows keeps their order (DuckDB's order preservation), so
+-- the frame comes in writer sort without sorting its wide columns.
 zone_alloc_masked as (
     select
-        {{ seg3a_cast('counts_with_site_count.seed', 'ubigint') }} as seed,
-        {{ seg3a_cast('counts_with_site_count.manifest_fingerprint', 'varchar') }} as manifest_fingerprint,
+        {{ seg3a_cast('(select seed from s4_lineage)', 'ubigint') }} as seed,
+        {{ seg3a_cast('(select manifest_fingerprint from s4_lineage)', 'varchar') }} as manifest_fingerprint,
         {{ seg3a_cast('counts_with_site_count.merchant_id', 'ubigint') }} as merchant_id,
         {{ seg3a_cast('counts_with_site_count.legal_country_iso', 'varchar') }} as legal_country_iso,
         {{ seg3a_cast('counts_with_site_count.tzid', 'varchar') }} as tzid,
         {{ seg3a_cast('counts_with_site_count.zone_site_count', 'bigint') }} as zone_site_count,
         {{ seg3a_cast('counts_with_site_count.zone_site_count_sum', 'bigint') }} as zone_site_count_sum,
         {{ seg3a_cast('counts_with_site_count.site_count', 'uinteger') }} as site_count,
-        {{ seg3a_cast('counts_with_site_count.prior_pack_id', 'varchar') }} as prior_pack_id,
-        {{ seg3a_cast('counts_with_site_count.prior_pack_version', 'varchar') }} as prior_pack_version,
-        {{ seg3a_cast('counts_with_site_count.floor_policy_id', 'varchar') }} as floor_policy_id,
-        {{ seg3a_cast('counts_with_site_count.floor_policy_version', 'varchar') }} as floor_policy_version,
-        policy_columns.mixture_policy_id,
-        policy_columns.mixture_policy_version,
-        policy_columns.day_effect_policy_id,
-        policy_columns.day_effect_policy_version,
+        {{ seg3a_cast('(select prior_pack_id from s4_lineage)', 'varchar') }} as prior_pack_id,
+        {{ seg3a_cast('(select prior_pack_version from s4_lineage)', 'varchar') }} as prior_pack_version,
+        {{ seg3a_cast('(select floor_policy_id from s4_lineage)', 'varchar') }} as floor_policy_id,
+        {{ seg3a_cast('(select floor_policy_version from s4_lineage)', 'varchar') }} as floor_policy_version,
+        (select mixture_policy_id from policy_columns) as mixture_policy_id,
+        (select mixture_policy_version from policy_columns) as mixture_policy_version,
+        (select day_effect_policy_id from policy_columns) as day_effect_policy_id,
+        (select day_effect_policy_version from policy_columns) as day_effect_policy_version,
         repeat('0', 64) as routing_universe_hash,
         {{ seg3a_cast('counts_with_site_count.alpha_sum_country', 'double') }} as alpha_sum_country,
         {{ seg3a_cast('null', 'varchar') }} as notes
     from counts_with_site_count
-    cross join policy_columns
 )
 
 select * from zone_alloc_masked
-order by merchant_id, legal_country_iso, tzid

@@ -1,9 +1,11 @@
-{{ config(materialized='seg3a_table', meta={'seg3a_phase': 'zone_alloc_build'}) }}
+{{ config(materialized='view', meta={'seg3a_phase': 'zone_alloc_build'}) }}
 -- depends_on: {{ ref('int_s5__zone_alloc_checked') }}
 -- zone_alloc (spec 04 §1.3): the 3A egress, one row per escalated pair x zone of Z(c)
--- with the routing universe hash on every row, sorted by the key and published
--- write-once as part-00000.parquet by the post-hook. Runs only after
--- int_s5__zone_alloc_checked validated the same rows.
+-- with the routing universe hash on every row, in key order, published write-once as
+-- part-00000.parquet by the post-hook. Runs only after
+-- int_s5__zone_alloc_checked validated the same rows. A view, not a table: the
+-- post-hook writes the Parquet from it and nothing else needs the rows stored
+-- (docs/decisions.md, S5-S7 details).
 with
 
 int_s5__zone_alloc_rows as (
@@ -30,5 +32,6 @@ int_s5__zone_alloc_rows as (
     from {{ ref('int_s5__zone_alloc_rows') }}
 )
 
+-- in writer sort already (int_s5__zone_alloc_masked); an ORDER BY here would sort the
+-- wide rows again
 select * from int_s5__zone_alloc_rows
-order by merchant_id, legal_country_iso, tzid

@@ -41,6 +41,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
+from jsonschema._utils import equal as _json_equal  # the equality `const` and `enum` use
 from jsonschema.exceptions import SchemaError
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
@@ -401,7 +402,10 @@ class _FlatObjectPredicate:
                 if self.open_object:
                     continue
                 return False
-            if not self._value_valid(name, value, validator):
+            if type(validator) is _CompiledLeaf:  # cheaper than remembering its verdicts
+                if not validator.is_valid(value):
+                    return False
+            elif not self._value_valid(name, value, validator):
                 return False
         return True
 
@@ -416,6 +420,114 @@ class _FlatObjectPredicate:
                 self.verdicts.clear()
             verdict = self.verdicts[key] = validator.is_valid(value)
         return verdict
+
+
+# ------------------------------------------------------------- compiled leaf schemas
+# The keywords a property value's schema may use to be judged by `_compiled_leaf`, each
+# with exactly the meaning the validator gives it (jsonschema's own keyword functions,
+# the project's `type` checker and ECMA pattern).
+_LEAF_KEYWORDS = frozenset({"type", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "const", "enum",
+                            "pattern", "minLength", "maxLength", "anyOf"})
+_LEAF_TYPES: dict[str, Callable[[Any], bool]] = {
+    "string": lambda value: isinstance(value, str),
+    "integer": lambda value: _is_json_integer(None, value),
+    "number": lambda value: _is_finite_number(None, value),
+    "null": lambda value: value is None,
+    "boolean": lambda value: isinstance(value, bool),
+    "object": lambda value: isinstance(value, dict),
+    "array": lambda value: isinstance(value, list),
+}
+
+
+class _CompiledLeaf:
+    """`is_valid` of a property value's schema built from plain Python tests: the
+    per-line check of a JSON-lines log spends most of its time in the general
+    validator's dispatch for values that never repeat (counters, ids, alphas)."""
+
+    def __init__(self, is_valid: Callable[[Any], bool]) -> None:
+        self.is_valid = is_valid
+
+
+def _compiled_leaf(node: Any) -> _CompiledLeaf | None:
+    """A `_CompiledLeaf` equal to `_ProjectValidator(node).is_valid`, or None when the
+    schema uses anything beyond `_LEAF_KEYWORDS` (then the validator judges)."""
+    tests = _leaf_tests(node)
+    if tests is None:
+        return None
+    if len(tests) == 1:
+        return _CompiledLeaf(tests[0])
+
+    def is_valid(value: Any) -> bool:
+        for test in tests:
+            if not test(value):
+                return False
+        return True
+
+    return _CompiledLeaf(is_valid)
+
+
+def _leaf_tests(node: Any) -> list[Callable[[Any], bool]] | None:
+    if isinstance(node, bool):
+        return [lambda value, verdict=node: verdict]
+    if not isinstance(node, dict) or not (node.keys() & _ProjectValidator.VALIDATORS.keys()) <= _LEAF_KEYWORDS:
+        return None
+    tests: list[Callable[[Any], bool]] = []
+    if "type" in node:
+        names = node["type"] if isinstance(node["type"], list) else [node["type"]]
+        if not all(isinstance(name, str) and name in _LEAF_TYPES for name in names):
+            return None
+        checks = [_LEAF_TYPES[name] for name in names]
+        tests.append(checks[0] if len(checks) == 1 else lambda value: any(check(value) for check in checks))
+    bounds = _bounds_test(node)
+    if bounds is False:
+        return None
+    if bounds is not None:
+        tests.append(bounds)
+    if "const" in node:
+        tests.append(lambda value, const=node["const"]: _json_equal(value, const))
+    if "enum" in node:
+        if not isinstance(node["enum"], list):
+            return None
+        tests.append(lambda value, enums=node["enum"]: any(_json_equal(each, value) for each in enums))
+    if "pattern" in node:
+        if not isinstance(node["pattern"], str):
+            return None
+        regex = _ecma_regex(node["pattern"])
+        tests.append(lambda value: not isinstance(value, str) or regex.search(value) is not None)
+    for keyword, holds in (("minLength", lambda n, m: n >= m), ("maxLength", lambda n, m: n <= m)):
+        if keyword in node:
+            limit = node[keyword]
+            if not _is_json_integer(None, limit):
+                return None
+            tests.append(lambda value, holds=holds, limit=limit: not isinstance(value, str) or holds(len(value), limit))
+    if "anyOf" in node:
+        if not isinstance(node["anyOf"], list) or not node["anyOf"]:
+            return None
+        branches = [_compiled_leaf(branch) for branch in node["anyOf"]]
+        if any(branch is None for branch in branches):
+            return None
+        tests.append(lambda value: any(branch.is_valid(value) for branch in branches))
+    return tests
+
+
+def _bounds_test(node: dict) -> Callable[[Any], bool] | None | bool:
+    """One test for the four numeric bounds (they only judge numbers), None without any,
+    False when a bound is not a finite number."""
+    limits = [node.get(keyword) for keyword in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum")]
+    if all(limit is None for limit in limits):
+        return None
+    if not all(limit is None or _is_finite_number(None, limit) for limit in limits):
+        return False
+    low, low_open, high, high_open = limits
+    is_number = _LEAF_TYPES["number"]
+
+    def within(value: Any) -> bool:
+        if not is_number(value):
+            return True
+        return ((low is None or not value < low) and (low_open is None or not value <= low_open)
+                and (high is None or not value > high) and (high_open is None or not value >= high_open))
+
+    return within
 
 
 @contextlib.contextmanager
@@ -673,7 +785,7 @@ class SchemaPacks:
         `$ref`s, it holds no reference (no registry lookups per value), else through it."""
         node = self._through_lone_refs(anchor)[2]
         if isinstance(node, (dict, bool)) and not _holds_reference(node):
-            return _ProjectValidator(node, format_checker=_FORMAT_CHECKER)
+            return _compiled_leaf(node) or _ProjectValidator(node, format_checker=_FORMAT_CHECKER)
         return _ProjectValidator({"$ref": anchor}, registry=self._registry, format_checker=_FORMAT_CHECKER)
 
     def validate_json_items(self, anchor: str, items: Iterable[Any]) -> list[Violation]:

@@ -31,7 +31,7 @@ from typing import Any, Callable
 import duckdb
 import pyarrow.parquet as pq
 
-from ..core import yaml_io
+from ..core import duck, yaml_io
 from ..core.digests import list_files, sha256_concat
 from ..core.schemas import SchemaPacks, arrow_type_matches
 
@@ -421,7 +421,7 @@ def validate_upstream(inputs: UpstreamInputs, packs: SchemaPacks, anchors: Calla
     if inputs.s4_legality_report is not None:
         validate_json_artefact(packs, "s4_legality_report", anchors("s4_legality_report"),
                                inputs.s4_legality_report, {"manifest_fingerprint": fingerprint, "seed": seed})
-    conn = duckdb.connect()
+    conn = duck.connect(spatial=False)  # bounded by SEG3A_DUCKDB_*: the catalogue of a 10M-pair world is 130M rows
     try:
         iso_table = "upstream_iso3166"
         conn.execute(f"create temp table {iso_table} as select country_iso from "

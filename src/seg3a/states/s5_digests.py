@@ -54,20 +54,33 @@ class ComponentDigests:
         return {**asdict(self), "routing_universe_hash": self.routing_universe_hash}
 
 
-def _copy_sql(source_sql: str, target: Path, masked: bool) -> str:
-    """COPY of the frame in writer sort with the PWP options; `masked` sets the hash to Z64."""
+def _copy_sql(source_sql: str, target: Path, masked: bool, in_writer_sort: bool) -> str:
+    """COPY of the frame in writer sort with the PWP options; `masked` sets the hash to Z64.
+    A source already in writer sort is written in its own order (a select keeps the order
+    of its single source): sorting the wide rows again is most of the cost of the write."""
     projection = f"* replace ('{Z64}' as routing_universe_hash)" if masked else "*"
-    return (
-        f"copy (select {projection} from {source_sql} order by {', '.join(WRITER_SORT)}) "
-        f"to '{_sql_text(Path(target).as_posix())}' ({PWP_OPTIONS})"
-    )
+    order = "" if in_writer_sort else f" order by {', '.join(WRITER_SORT)}"
+    return f"copy (select {projection} from {source_sql}{order}) to '{_sql_text(Path(target).as_posix())}' ({PWP_OPTIONS})"
+
+
+def _in_writer_sort(conn: duckdb.DuckDBPyConnection, source_sql: str) -> bool:
+    """True when the rows of `source_sql`, as read, are in writer sort (no key null, no
+    row after one with a greater key): a narrow streaming pass instead of a wide sort."""
+    columns = ", ".join(f"{key}, lag({key}) over () as previous_{key}" for key in WRITER_SORT)
+    after = "false"
+    for key in reversed(WRITER_SORT):  # (previous keys) > (keys), lexicographically
+        after = f"(previous_{key} > {key} or (previous_{key} = {key} and {after}))"
+    null_key = " or ".join(f"{key} is null" for key in WRITER_SORT)
+    out_of_order = conn.execute(
+        f"select count(*) from (select {columns} from {source_sql}) where {null_key} or {after}").fetchone()[0]
+    return out_of_order == 0
 
 
 def _sql_text(text: str) -> str:
     return text.replace("'", "''")
 
 
-def _parquet_scan(path: Path) -> str:
+def parquet_scan(path: Path) -> str:
     """The file's own columns: without `hive_partitioning = false` DuckDB would replace
     `seed` by the `seed=` token of the path, as BIGINT instead of the stored UBIGINT."""
     path = Path(path)
@@ -76,13 +89,14 @@ def _parquet_scan(path: Path) -> str:
 
 
 def write_pwp(conn: duckdb.DuckDBPyConnection, source: Source, target: Path, *, masked: bool = False) -> None:
-    """Write one PWP file of `source` (masked or as it is) to `target`."""
+    """Write one PWP file of `source` (masked or as it is) to `target`. A relation is the
+    S5 frame, whose rows come in writer sort (int_s5__zone_alloc_masked); a file or table
+    is sorted unless it is read in writer sort already."""
     if isinstance(source, duckdb.DuckDBPyRelation):
-        source.query("zone_alloc_source", _copy_sql("zone_alloc_source", target, masked))
-    elif isinstance(source, Path):
-        conn.execute(_copy_sql(_parquet_scan(source), target, masked))
-    else:
-        conn.execute(_copy_sql(source, target, masked))
+        source.query("zone_alloc_source", _copy_sql("zone_alloc_source", target, masked, in_writer_sort=True))
+        return
+    source_sql = parquet_scan(source) if isinstance(source, Path) else source
+    conn.execute(_copy_sql(source_sql, target, masked, in_writer_sort=_in_writer_sort(conn, source_sql)))
 
 
 def masked_zone_alloc_digest(conn: duckdb.DuckDBPyConnection, source: Source, scratch: Path | None = None) -> str:

@@ -32,7 +32,7 @@ from .common import (
 from .s2_priors import StringKeyLoader
 from .s3_tables import check_relation
 from .s5_digests import (
-    DIGEST_RULE, PWP_FILE, ComponentDigests, component_digests_for_run, masked_zone_alloc_digest,
+    DIGEST_RULE, PWP_FILE, ComponentDigests, component_digests_for_run, masked_zone_alloc_digest, parquet_scan,
     universe_hash_document, write_pwp,
 )
 
@@ -284,36 +284,44 @@ def digests_from(table: pa.Table) -> ComponentDigests:
 def zone_alloc_checked(session, rows_relation) -> pa.Table:
     """The final frame (hash written) validated against its anchor with path<->embed
     equality (006), and compared with a zone_alloc partition already published (007),
-    before anything is written. The writer sort is the publisher's ORDER BY."""
+    before anything is written. The frame is written once as the PWP file it will be
+    published as, in a stage deleted afterwards, and the checks read that file: each of
+    their scans of the frame itself would repeat the join and sort behind it."""
     ctx = context_from_session(session, SPEC)
     phase = "zone_alloc_build"
     tokens = ctx.tokens
-    check = check_relation(schema_packs(str(ctx.catalogue.root)), anchor_of(ctx, "zone_alloc", phase), rows_relation,
-                           {"seed": tokens.seed, "manifest_fingerprint": tokens.manifest_fingerprint})
-    violations = check.schema + check.keys
-    if violations:
-        raise fail("006", phase, f"zone_alloc fails its schema: {violations[0]}", output_id="zone_alloc",
-                   violation_count=sum(v.count for v in violations),
-                   example_field=violations[0].path.removeprefix("columns."))
-    _compare_existing_zone_alloc(ctx, session, rows_relation)
-    rows = rows_relation.aggregate("count(*)").fetchone()[0]
+    target = ctx.path("zone_alloc")
+    try:
+        stage = make_stage(target)  # a sibling of the target, like the publisher's stage
+    except OSError as exc:
+        raise infrastructure(phase, "zone_alloc could not be staged for its checks", exc) from None
+    try:
+        try:
+            write_pwp(session, rows_relation, stage / PWP_FILE)
+        except OSError as exc:
+            raise infrastructure(phase, "zone_alloc could not be staged for its checks", exc) from None
+        written = session.sql(f"select * from {parquet_scan(stage / PWP_FILE)}")
+        check = check_relation(schema_packs(str(ctx.catalogue.root)), anchor_of(ctx, "zone_alloc", phase), written,
+                               {"seed": tokens.seed, "manifest_fingerprint": tokens.manifest_fingerprint})
+        violations = check.schema + check.keys
+        if violations:
+            raise fail("006", phase, f"zone_alloc fails its schema: {violations[0]}", output_id="zone_alloc",
+                       violation_count=sum(v.count for v in violations),
+                       example_field=violations[0].path.removeprefix("columns."))
+        _compare_existing_zone_alloc(ctx, target, stage)
+        rows = written.aggregate("count(*)").fetchone()[0]
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
     return pa.table({"rows_checked": pa.array([rows], pa.int64())})
 
 
-def _compare_existing_zone_alloc(ctx, session, rows_relation) -> None:
-    """04 §1.4: an existing partition must hold the same columns, types and rows."""
-    target = ctx.path("zone_alloc")
+def _compare_existing_zone_alloc(ctx, target: Path, stage: Path) -> None:
+    """04 §1.4: an existing partition must hold the same columns, types and rows as the
+    staged one."""
     if not target.exists():
         return
     try:
-        # A sibling of the target, like the publisher's stage, so that both partitions
-        # are read the same way.
-        stage = make_stage(target)
-        try:
-            write_pwp(session, rows_relation, stage / PWP_FILE)
-            diff = compare_row_sets(target, stage)
-        finally:
-            shutil.rmtree(stage, ignore_errors=True)
+        diff = compare_row_sets(target, stage)
     except OSError as exc:
         raise infrastructure("zone_alloc_build", "existing zone_alloc could not be compared", exc) from None
     if diff.difference_kind:

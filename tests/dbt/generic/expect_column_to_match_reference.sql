@@ -11,24 +11,55 @@
 {%- else %}
 with
 
+reference_rows as (
+    select
+        {{ reference_keys | join(',\n        ') }},
+        {{ reference_column }} as reference_value
+    from {{ seg3a_s6_relation(reference, inline) }}
+),
+
+{#- A row passes when a reference row on its keys carries its value: one anti join
+    finds the others, and only their keys get the list of reference values the
+    details name (the list of a key is the same whichever rows ask for it). #}
+rows_without_match as (
+    select
+        {% for key in keys %}model_rows.{{ key }},
+        {% endfor -%}
+        model_rows.{{ column }} as observed
+    from {{ model }} as model_rows
+    where not exists (
+        select 1
+        from reference_rows
+        where {% for key in keys -%}
+            model_rows.{{ key }} = reference_rows.{{ reference_keys[loop.index0] }} and
+            {% endfor -%}
+            model_rows.{{ column }} = reference_rows.reference_value
+    )
+),
+
 reference_values as (
     select
         {{ reference_keys | join(',\n        ') }},
-        list_sort(list(distinct {{ reference_column }})) as reference_values
-    from {{ seg3a_s6_relation(reference, inline) }}
+        list_sort(list(distinct reference_value)) as reference_values
+    from reference_rows
+    where exists (
+        select 1
+        from rows_without_match
+        where {% for key in keys -%}
+            rows_without_match.{{ key }} = reference_rows.{{ reference_keys[loop.index0] }}{{ ' and ' if not loop.last }}
+        {%- endfor %}
+    )
     group by {{ reference_keys | join(', ') }}
 ),
 
 rows_compared as (
     select
-        {% for key in keys %}model_rows.{{ key }},
-        {% endfor -%}
-        model_rows.{{ column }} as observed,
+        rows_without_match.*,
         reference_values.reference_values
-    from {{ model }} as model_rows
+    from rows_without_match
     left join reference_values
         on {% for key in keys -%}
-            model_rows.{{ key }} = reference_values.{{ reference_keys[loop.index0] }}{{ ' and ' if not loop.last }}
+            rows_without_match.{{ key }} = reference_values.{{ reference_keys[loop.index0] }}{{ ' and ' if not loop.last }}
         {%- endfor %}
 ),
 
@@ -37,8 +68,7 @@ validation_errors as (
         'rows_compared', issue_code, message,
         entity=seg3a_s6_entity_columns(keys),
         details="'" ~ column ~ "=' || coalesce(cast(observed as varchar), 'null')"
-            ~ " || ',reference=' || coalesce(array_to_string(reference_values, '|'), 'null')",
-        row_condition='not coalesce(list_contains(reference_values, observed), false)'
+            ~ " || ',reference=' || coalesce(array_to_string(reference_values, '|'), 'null')"
     ) }}
 )
 

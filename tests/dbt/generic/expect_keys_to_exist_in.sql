@@ -16,37 +16,35 @@
 {%- set entity_keys = entity_keys or keys %}
 with
 
-model_keys as (
-    select
-        {{ (entity_keys + keys) | unique | join(',\n        ') }},
-        {{ '1' if per_row else 'count(*)' }} as row_count
-    from {{ model }}
-    {%- if row_condition %}
-    where {{ row_condition }}
-    {%- endif %}
-    {%- if not per_row %}
-    group by {{ (entity_keys + keys) | unique | join(', ') }}
-    {%- endif %}
-),
-
 reference_keys as (
-    select distinct {{ reference_keys | join(', ') }}
+    select {{ reference_keys | join(', ') }}
     from {{ seg3a_s6_relation(reference, inline) }}
     {%- if reference_condition %}
     where {{ reference_condition }}
     {%- endif %}
 ),
 
+{#- The rows without a reference are found first (one anti join, duplicates on either
+    side cost nothing) and only they are grouped: every row of a key shares its verdict,
+    so the count per key is the same as grouping all rows first. #}
 keys_without_reference as (
-    select model_keys.*
-    from model_keys
+    select
+        {{ (entity_keys + keys) | unique | join(',\n        ') }},
+        {{ '1' if per_row else 'count(*)' }} as row_count
+    from {{ model }} as model_rows
     where not exists (
         select 1
         from reference_keys
         where {% for key in keys -%}
-            model_keys.{{ key }} = reference_keys.{{ reference_keys[loop.index0] }}{{ ' and ' if not loop.last }}
+            model_rows.{{ key }} = reference_keys.{{ reference_keys[loop.index0] }}{{ ' and ' if not loop.last }}
         {%- endfor %}
     )
+    {%- if row_condition %}
+        and ({{ row_condition }})
+    {%- endif %}
+    {%- if not per_row %}
+    group by {{ (entity_keys + keys) | unique | join(', ') }}
+    {%- endif %}
 ),
 
 validation_errors as (

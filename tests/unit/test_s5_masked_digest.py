@@ -1,0 +1,66 @@
+"""The masked zone_alloc digest (spec 04 §1.3) rewrites a file in writer sort: a file
+already read in that order is written as read (no sort of the wide rows), any other is
+sorted first. Either way the PWP bytes are those of the rows in writer sort, so the
+digest does not depend on the order the file holds them in."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from seg3a.states.s5_digests import PWP_OPTIONS, Z64, _in_writer_sort, parquet_scan, masked_zone_alloc_digest
+
+ROWS = """
+    select
+        42::ubigint as seed,
+        'f' || repeat('0', 63) as manifest_fingerprint,
+        (i // 3 + 1)::ubigint as merchant_id,
+        ['DE', 'US'][1 + (i // 2) % 2] as legal_country_iso,
+        'Zone/' || (i % 3)::varchar as tzid,
+        (i % 5)::bigint as zone_site_count,
+        repeat('a', 64) as routing_universe_hash
+    from range(3000) as t(i)
+"""
+KEYS = "merchant_id, legal_country_iso, tzid"
+
+
+def _write(conn, path: Path, order: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn.execute(f"copy (select distinct * from ({ROWS}) order by {order}) to '{path.as_posix()}' ({PWP_OPTIONS})")
+    return path
+
+
+@pytest.fixture()
+def conn():
+    with duckdb.connect() as connection:
+        yield connection
+
+
+def test_a_file_in_writer_sort_is_recognised(conn, tmp_path):
+    assert _in_writer_sort(conn, parquet_scan(_write(conn, tmp_path / "a" / "part-00000.parquet", KEYS)))
+    assert not _in_writer_sort(conn, parquet_scan(_write(conn, tmp_path / "b" / "part-00000.parquet", "tzid, " + KEYS)))
+    assert not _in_writer_sort(conn, parquet_scan(
+        _write(conn, tmp_path / "c" / "part-00000.parquet", "merchant_id, legal_country_iso, tzid desc")))
+
+
+def test_a_null_key_is_never_taken_as_sorted(conn, tmp_path):
+    path = tmp_path / "n" / "part-00000.parquet"
+    path.parent.mkdir()
+    conn.execute(f"copy (select * replace (cast(null as varchar) as tzid) from ({ROWS}) order by {KEYS}) "
+                 f"to '{path.as_posix()}' ({PWP_OPTIONS})")
+    assert not _in_writer_sort(conn, parquet_scan(path))
+
+
+def test_the_digest_is_that_of_the_rows_in_writer_sort_whatever_the_file_order(conn, tmp_path):
+    sorted_file = _write(conn, tmp_path / "sorted" / "part-00000.parquet", KEYS)
+    shuffled = _write(conn, tmp_path / "shuffled" / "part-00000.parquet", "zone_site_count, tzid desc, merchant_id")
+    # the expected bytes are written here independently: sort, mask, PWP
+    expected_dir = tmp_path / "expected"
+    expected_dir.mkdir()
+    conn.execute(f"copy (select * replace ('{Z64}' as routing_universe_hash) from read_parquet('{shuffled}') "
+                 f"order by {KEYS}) to '{(expected_dir / 'part-00000.parquet').as_posix()}' ({PWP_OPTIONS})")
+    expected = hashlib.sha256((expected_dir / "part-00000.parquet").read_bytes()).hexdigest()
+    assert masked_zone_alloc_digest(conn, sorted_file.parent) == expected
+    assert masked_zone_alloc_digest(conn, shuffled.parent) == expected
