@@ -60,9 +60,23 @@ def database_held(database: Path, how: str, seconds: float = 60):
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+        wait_for_group_to_end(process.pid)
         for stream in (process.stdin, process.stdout):
             if stream is not None:
                 stream.close()
+
+
+def wait_for_group_to_end(group: int, seconds: float = 30.0) -> None:
+    """Until no process of `group` is left. Waiting for the leader is not enough: the
+    CLI binary it started dies (and DuckDB's lock with it) on its own, a moment later."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"process group {group} still alive {seconds} s after SIGKILL")
 
 
 @contextlib.contextmanager
