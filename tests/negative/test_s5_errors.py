@@ -204,6 +204,18 @@ def test_003_counts_not_conserved(finished):
                      pairs_count_conservation_violations=1, sample_merchant_id=merchant)
 
 
+def test_003_s4_rows_carry_two_lineages(finished):
+    """S4 writes its run constants on every row; S5 takes them once for the whole frame,
+    so rows that disagree (one row naming another floor policy version) are refused,
+    not published under the first row's lineage."""
+    triplet = first_triplet(finished)
+    materialise(finished, "s4_zone_counts")
+    finished.sql(f"update main.s4_zone_counts set floor_policy_version = floor_policy_version || '.1' "
+                 f"where {TRIPLET}", list(triplet))
+    run_s5_expecting(finished, "003", "zone_alloc_build", reason="lineage_not_unique", lineages_count=2)
+    assert nothing_published(finished)
+
+
 # ----------------------------------------------------------------------------- 006
 def test_006_zone_alloc_row_fails_its_schema(finished):
     materialise(finished, "s4_zone_counts", "select * replace ('' as prior_pack_version) from main.s4_zone_counts")
