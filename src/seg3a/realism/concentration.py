@@ -1,17 +1,15 @@
-"""Merchant-size-aware concentration (issue item 4 of the realism work): does giving
-chains a higher Dirichlet concentration than small merchants make `zone_alloc` more
-realistic?
+"""Merchant-size-aware concentration (spec 06, ground truth 4): measures whether giving
+chains a higher Dirichlet concentration than small merchants makes `zone_alloc` more
+realistic, and how strongly.
 
-The candidate knob scales each escalated pair's concentration by a factor of its
-site count n in the country:
+The knob (seg3a.states.s3_concentration, zone_mixture_policy v1.2.0) scales each
+escalated pair's concentration by a factor of its site count n in the country:
 
     g(n) = clamp((n / reference_sites) ** exponent, min_factor, max_factor)
 
 so tau(m, c) = tau0(c) * g(n): a chain (large n) draws shares close to the population
 mix, a merchant with a few outlets concentrates them in few zones, still drawn by
-population (the Dirichlet mean stays the prior, whatever tau). Exponents are 1/2
-(sqrt) or 1 (linear): both are correctly rounded in IEEE arithmetic, so every engine
-computes the same bits.
+population (the Dirichlet mean stays the prior, whatever tau).
 
 `sweep` measures candidates without rebuilding anything: it reuses the spread
 machinery (spread.RunReplay: each seed's built run, redrawn under replay
@@ -43,7 +41,8 @@ def label(candidate: SiteCountConcentration) -> str:
             f"[{candidate.min_factor:g}, {candidate.max_factor:g}]")
 
 
-# The candidates measured (docs/realism.md, "Merchant-size-aware concentration").
+# The candidates measured (docs/realism.md, "Merchant-size-aware concentration"); each
+# replaces the run's own knob.
 CANDIDATES: tuple[SiteCountConcentration, ...] = (
     SiteCountConcentration(),
     SiteCountConcentration(True, 0.5, 10.0, 0.5, 4.0),
