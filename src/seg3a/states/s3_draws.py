@@ -262,14 +262,7 @@ def dispersion_issues(block: Any) -> list[str]:
     issues = [f"s3_dispersion.{key} is required" for key in DISPERSION_DEFAULTS if key not in block]
     if "enabled" in block and not isinstance(block["enabled"], bool):
         issues.append("s3_dispersion.enabled must be a boolean")
-    for key, (low, high, open_low) in _RANGES.items():
-        value = block.get(key)
-        if key not in block:
-            continue
-        if not _is_number(value):
-            issues.append(f"s3_dispersion.{key} must be a finite number")
-        elif value > high or value < low or (open_low and value <= low):
-            issues.append(f"s3_dispersion.{key} = {value} outside {'(' if open_low else '['}{low}, {high}]")
+    issues.extend(_range_issues(block, _RANGES, "s3_dispersion"))
     jitter, clip = block.get("merchant_jitter"), block.get("merchant_jitter_clip")
     if _is_number(jitter) and _is_number(clip) and not clip + 1e-12 >= jitter:
         issues.append(f"s3_dispersion.merchant_jitter_clip = {clip} below merchant_jitter = {jitter}")
@@ -288,10 +281,17 @@ def site_count_concentration_issues(knob: Any) -> list[str]:
         issues.append(f"{where}.enabled must be a boolean")
     if "exponent" in knob and not (_is_number(knob["exponent"]) and knob["exponent"] in concentration.EXPONENTS):
         issues.append(f"{where}.exponent = {knob['exponent']!r} is not one of {concentration.EXPONENTS}")
-    for key, (low, high, open_low) in concentration.RANGES.items():
-        value = knob.get(key)
-        if key not in knob:
+    return issues + _range_issues(knob, concentration.RANGES, where)
+
+
+def _range_issues(block: dict, ranges: dict[str, tuple[float, float, bool]], where: str) -> list[str]:
+    """Each present key of `ranges` (low, high, low end open) that is not a finite number
+    inside its range."""
+    issues = []
+    for key, (low, high, open_low) in ranges.items():
+        if key not in block:
             continue
+        value = block[key]
         if not _is_number(value):
             issues.append(f"{where}.{key} must be a finite number")
         elif value > high or value < low or (open_low and value <= low):
