@@ -5,6 +5,7 @@
     seg3a_len(list)            element count         len(l)           | size(l)
     seg3a_list_min(list)       smallest element      list_min(l)      | array_min(l)
     seg3a_list_max(list)       largest element       list_max(l)      | array_max(l)
+    seg3a_list_scaled(list, f) each element times f  list_transform   | transform
   (ordered aggregation: seg3a_list_ordered)
 #}
 {% macro seg3a_list(value) -%}
@@ -36,3 +37,9 @@
 {%- endmacro %}
 {% macro default__seg3a_list_max(list) %}list_max({{ list }}){% endmacro %}
 {% macro spark__seg3a_list_max(list) %}array_max({{ list }}){% endmacro %}
+
+{% macro seg3a_list_scaled(list, factor) -%}
+    {{ return(adapter.dispatch('seg3a_list_scaled', 'seg3a')(list, factor)) }}
+{%- endmacro %}
+{% macro default__seg3a_list_scaled(list, factor) %}list_transform({{ list }}, lambda element: element * ({{ factor }})){% endmacro %}
+{% macro spark__seg3a_list_scaled(list, factor) %}transform({{ list }}, element -> element * ({{ factor }})){% endmacro %}

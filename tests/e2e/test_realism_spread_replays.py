@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from seg3a.realism import score, spread
+from seg3a.states.s3_concentration import SiteCountConcentration
 from tests.e2e.conftest import two_runs  # noqa: F401  (session fixture)
 
 
@@ -48,6 +49,10 @@ def test_a_replay_that_does_not_reproduce_the_run_is_refused(replay):
     assert isinstance(other_policy, Dispersion)
     with pytest.raises(spread.ReplayMismatch, match="share_drawn"):
         dataclasses.replace(replay, dispersion=other_policy).check_reproduces_run()
+    # The build scaled each pair's shapes by its site-count factor: a replay without it differs.
+    assert replay.concentration.enabled
+    with pytest.raises(spread.ReplayMismatch, match="share_drawn"):
+        dataclasses.replace(replay, concentration=SiteCountConcentration()).check_reproduces_run()
     rows = dict(replay.rows)
     rows["zone_site_count"] = rows["zone_site_count"].copy()
     rows["zone_site_count"][0] += 1

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
@@ -25,6 +26,7 @@ from python_udfs.rng import Dispersion, dirichlet_batch
 from seg3a.core.identity import git_commit_bytes
 from seg3a.core.paths import project_root
 from seg3a.core.schemas import SchemaPacks
+from seg3a.states.s3_concentration import SiteCountConcentration
 from tests.e2e.conftest import Seg3aProject, s1s2_session  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.e2e
@@ -118,6 +120,15 @@ def dispersion_of(project: Seg3aProject) -> Dispersion:
     return Dispersion.from_mapping(policy.get("s3_dispersion"))
 
 
+def site_count_factors(project: Seg3aProject) -> dict[tuple[int, str], float]:
+    """Each escalated pair's site-count factor g(n) under the sealed policy's knob."""
+    policy = yaml.safe_load(project.path("zone_mixture_policy").read_bytes())
+    knob = SiteCountConcentration.from_dispersion(policy.get("s3_dispersion"))
+    rows = project.sql("select merchant_id, legal_country_iso, site_count from s1_escalation_queue where is_escalated")
+    factors = knob.factor([n for _, _, n in rows]).tolist()
+    return {(m, c): g for (m, c, _), g in zip(rows, factors)}
+
+
 def country_alphas(project: Seg3aProject) -> dict[str, list[float]]:
     """S2 alpha_effective per country in ascending tzid order, from the published partition."""
     by_country: dict[str, list[tuple[str, float]]] = {}
@@ -167,10 +178,13 @@ def test_every_share_replays_bit_for_bit_from_the_event_log(s3s4):
     tokens = s3s4.ctx.tokens
     events = jsonl(files["rng_event_zone_dirichlet"])
     alphas = country_alphas(s3s4)
+    factors = site_count_factors(s3s4)
     lengths = [len(alphas[e["country_iso"]]) for e in events]
+    # S3 hands the sampler the S2 shapes times the pair's site-count factor.
+    scaled = [a * factors[(e["merchant_id"], e["country_iso"])] for e in events for a in alphas[e["country_iso"]]]
     replay = dirichlet_batch(
         tokens.manifest_fingerprint, tokens.seed, [e["merchant_id"] for e in events],
-        [e["country_iso"] for e in events], [a for e in events for a in alphas[e["country_iso"]]],
+        [e["country_iso"] for e in events], scaled,
         np.concatenate(([0], np.cumsum(lengths))), dispersion_of(s3s4), tokens.parameter_hash,
     )
     shares = pq.read_table(files["s3_zone_shares"]).to_pylist()
@@ -287,14 +301,20 @@ def test_udf_on_disjoint_merchant_halves_equals_the_whole(s3s4):
     pairs = """
         select queue.merchant_id, queue.legal_country_iso,
                list(priors.tzid order by priors.tzid) as tzids,
-               list(priors.alpha_effective order by priors.tzid) as alphas
+               list(priors.alpha_effective * factors.factor order by priors.tzid) as alphas
         from built.s1_escalation_queue as queue
         inner join built.s2_country_zone_priors as priors on queue.legal_country_iso = priors.country_iso
+        inner join factors using (merchant_id, legal_country_iso)
         where queue.is_escalated
         group by queue.merchant_id, queue.legal_country_iso
     """
+    factors = site_count_factors(s3s4)
     con = duckdb.connect()
     try:
+        # The site-count factor of each pair, as S3 applies it to the S2 shapes.
+        con.register("factors", pa.table({"merchant_id": pa.array([m for m, _ in factors], pa.uint64()),
+                                          "legal_country_iso": [c for _, c in factors],
+                                          "factor": list(factors.values())}))
         con.create_function(udf.name, udf.function, udf.parameters, udf.return_type, type="arrow",
                             side_effects=udf.side_effects, null_handling="special")
         con.execute(f"attach '{s3s4.database}' as built (read_only)")
@@ -325,8 +345,6 @@ def test_udf_on_disjoint_merchant_halves_equals_the_whole(s3s4):
 def test_publisher_bytes_do_not_depend_on_stored_order_or_batch_size(tmp_path):
     """The part file written from a relation stored out of key order (the sorted
     fallback) and from one in key order, read in batches of any size, is the same."""
-    import pyarrow as pa
-
     from seg3a.states import s3_publish, s3_tables
 
     schema = pa.schema([("merchant_id", pa.uint64(), False), ("legal_country_iso", pa.string(), False),

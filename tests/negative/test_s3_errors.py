@@ -138,6 +138,21 @@ def test_001_dispersion_out_of_range_even_when_disabled(built):
     assert report["error_context"]["issues"] == ["s3_dispersion.merchant_jitter_clip = 0.1 below merchant_jitter = 0.3"]
 
 
+def test_site_count_concentration_out_of_range_is_refused_when_sealing(built):
+    """Every range of the knob is in the policy schema, so S0 refuses the policy before
+    S3 reads it (S3's own check, dispersion_issues, is covered by
+    tests/unit/test_s3_site_count_concentration.py)."""
+    policy = load_policy(built, "zone_mixture_policy")
+    policy["s3_dispersion"]["site_count_concentration"].update(exponent=2.0)
+    write_policy(built, "zone_mixture_policy", policy)
+    for dataset_id in ("s0_gate_receipt_3A", "sealed_inputs_3A"):
+        built.path(dataset_id).unlink()
+    result = build(built, "s0_gate_receipt_3A", "sealed_inputs_3A")
+    assert not result.ok
+    assert "E3A_S0_004_POLICY_SCHEMA_INVALID" in result.output
+    assert "$.s3_dispersion.site_count_concentration.exponent: 2.0 is not one of [0.5, 1.0]" in result.output
+
+
 # ----------------------------------------------------------------------------- 002
 def test_002_rng_log_path_without_run_id(built):
     contracts = private_contracts(built, "trace-without-run-id")

@@ -56,21 +56,25 @@ def test_alphas_follow_the_smoothing_and_uniform_blend():
 def _tiny_world_outlets(**builder_options) -> dict[str, int]:
     """A tiny world through the shipped derivation: one country whose zone x/tiny holds
     300 of 3,000,300 people; 2,000 split merchants of 12 outlets each. Builder alphas
-    -> the S3 Dirichlet sampler with the shipped s3_dispersion -> floor + largest
+    -> the S3 Dirichlet sampler with the shipped s3_dispersion (site-count knob
+    included) -> floor + largest
     remainder (ties by tzid, as int_s4__zone_counts_integerised) -> outlets per zone."""
     import numpy as np
 
     from python_udfs.rng import Dispersion, dirichlet_batch
     from seg3a.policies.mixture import mixture_policy
     from seg3a.realism.truth_world import largest_remainder
+    from seg3a.states.s3_concentration import SiteCountConcentration
 
     mass = {"x/big": 2_000_000.0, "x/mid": 1_000_000.0, "x/tiny": 300.0}
     alphas = country_alphas(CountryMass("XX", mass, "population"), **builder_options)
     tzids = sorted(alphas)
     merchants, sites = 2000, 12
+    dispersion = mixture_policy("test-build")["s3_dispersion"]
+    shapes = SiteCountConcentration.from_dispersion(dispersion).scaled(
+        np.tile([alphas[z] for z in tzids], merchants), np.full(merchants * len(tzids), sites))
     batch = dirichlet_batch("ab" * 32, 7, np.arange(1, merchants + 1, dtype=np.uint64), ["XX"] * merchants,
-                            np.tile([alphas[z] for z in tzids], merchants), np.arange(merchants + 1) * len(tzids),
-                            Dispersion.from_mapping(mixture_policy("test-build")["s3_dispersion"]), "cd" * 32)
+                            shapes, np.arange(merchants + 1) * len(tzids), Dispersion.from_mapping(dispersion), "cd" * 32)
     pair = np.repeat(np.arange(merchants), len(tzids))
     counts = largest_remainder(pair, np.arange(merchants) * len(tzids), np.full(pair.size, sites), batch.shares)
     return {z: int(counts[i::len(tzids)].sum()) for i, z in enumerate(tzids)}

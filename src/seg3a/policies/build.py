@@ -24,11 +24,12 @@ from .zone_data import compute as compute_zone_data
 # Spec 02 quotes the v1.0.0 values, tuned on the naive border-touch Z(c); content that
 # differs from them carries another version (spec README, "Policy versions"):
 # - zone_mixture_policy v1.1.0: S1 ladder zone_count_country_ge 3, smoothing band from 4
-#   zones at 0.6..0.9, concentration_scale 0.25 (docs/decisions.md);
+#   zones at 0.6..0.9, concentration_scale 0.25 (docs/decisions.md); v1.2.0 adds the
+#   site-count concentration knob of s3_dispersion (docs/realism.md);
 # - country_zone_alphas v2.0.0: priors equal to population shares (no uniform blend, no
 #   additive smoothing, population whenever the country has any);
 # - zone_floor_policy v1.1.0: the spec's rule applied to this project's Z(c).
-POLICY_VERSIONS = {"zone_mixture_policy": "v1.1.0", "country_zone_alphas": "v2.0.0", "zone_floor_policy": "v1.1.0"}
+POLICY_VERSIONS = {"zone_mixture_policy": "v1.2.0", "country_zone_alphas": "v2.0.0", "zone_floor_policy": "v1.1.0"}
 BUILDER = "seg3a.policies.build (`seg3a policies build`)"
 
 
@@ -95,7 +96,9 @@ def provenance(dataset_id: str, universe_source: str, external_root: Path) -> li
                   if universe_source == "spatial" else " from IANA zone.tab"),
                f"tzdata {package_version('tzdata')}"]
     parameters = {
-        "zone_mixture_policy": "values in seg3a.policies.mixture (spec 02 section 3; tuning in docs/realism.md)",
+        "zone_mixture_policy": ("values in seg3a.policies.mixture (spec 02 section 3; tuning in docs/realism.md); "
+                                "site_count_concentration measured by python -m seg3a.realism.concentration over "
+                                "100 replays per seedpack seed (docs/realism.md, Merchant-size-aware concentration)"),
         "country_zone_alphas": (f"mass = population (GeoNames cities1000 in the zone polygon) whenever the country has "
                                 f"any, else overlap area; A(c) = clamp(12 + 3n + 8 ln(1 + M/1e6), {A_MIN:g}, {A_MAX:g}); "
                                 f"alpha = max(A(c) * mass / M, {ALPHA_MIN:g}); smoothing eps "

@@ -1,5 +1,9 @@
-"""zone_mixture_policy content (spec 02 §3.4 fields; values tuned on this project's Z(c), version
-v1.1.0: ladder zone_count_country_ge 3, band from 4 zones at 0.6..0.9, concentration_scale 0.25)."""
+"""zone_mixture_policy content (spec 02 §3.4 fields; values tuned on this project's Z(c)).
+
+v1.1.0: ladder zone_count_country_ge 3, band from 4 zones at 0.6..0.9, concentration_scale 0.25.
+v1.2.0: adds s3_dispersion.site_count_concentration (seg3a.states.s3_concentration): a pair's
+concentration times clamp(sqrt(n / 10), 0.5, 4) for n sites in the country, measured with
+`python -m seg3a.realism.concentration` (docs/realism.md, "Merchant-size-aware concentration")."""
 from __future__ import annotations
 
 POLICY_ID = "zone_mixture_policy_3A"
@@ -18,6 +22,13 @@ def mixture_policy(version: str) -> dict:
             "merchant_jitter": 0.0,
             "merchant_jitter_clip": 0.0,
             "alpha_floor": 1.0e-06,
+            "site_count_concentration": {
+                "enabled": True,
+                "exponent": 0.5,
+                "reference_sites": 10.0,
+                "min_factor": 0.5,
+                "max_factor": 4.0,
+            },
         },
         "s1_smoothing": {
             "enabled": True,

@@ -50,6 +50,7 @@ import pyarrow as pa
 
 from seg3a.core import yaml_io
 from seg3a.core.context import RunContext
+from seg3a.states.s3_concentration import SiteCountConcentration
 
 from . import certify, data, gates, metrics, report, score, truth, truth_world
 
@@ -100,6 +101,7 @@ class RunReplay:
     pair: np.ndarray
     first: np.ndarray
     dispersion: Any
+    concentration: SiteCountConcentration
     s1: pa.Table
     priors: pa.Table
 
@@ -118,8 +120,9 @@ class RunReplay:
         policy = yaml_io.load(ctx.path(MIXTURE_POLICY).read_bytes())
         priors = conn.execute("SELECT country_iso, tzid, share_effective FROM s2_country_zone_priors "
                               "ORDER BY 1, 2").fetch_arrow_table()
-        return cls(ctx, conn, population, rows, pair, first, Dispersion.from_mapping(policy.get("s3_dispersion")),
-                   truth_world.escalation_queue(conn), priors)
+        block = policy.get("s3_dispersion")
+        return cls(ctx, conn, population, rows, pair, first, Dispersion.from_mapping(block),
+                   SiteCountConcentration.from_dispersion(block), truth_world.escalation_queue(conn), priors)
 
     @property
     def seed(self) -> int:
@@ -129,20 +132,26 @@ class RunReplay:
     def fingerprint(self) -> str:
         return self.ctx.tokens.manifest_fingerprint
 
-    def shares(self, fingerprint: str) -> np.ndarray:
-        """The run's S3 draw under `fingerprint` (S3's sampler call on the run's shapes)."""
+    def draw(self, fingerprint: str, concentration: SiteCountConcentration | None = None):
+        """The run's S3 draw under `fingerprint`: S3's sampler call on the run's S2 shapes
+        scaled by the site-count factor (the run's policy knob unless `concentration`)."""
         from python_udfs.rng import dirichlet_batch
 
         r, first = self.rows, self.first
-        batch = dirichlet_batch(fingerprint, self.seed, r["merchant_id"][first], r["legal_country_iso"][first].tolist(),
-                                r["alpha_effective"], np.append(first, r["alpha_effective"].size),
-                                dispersion=self.dispersion, parameter_hash=self.ctx.tokens.parameter_hash)
-        return np.asarray(batch.shares, dtype=np.float64)
+        alpha = (concentration or self.concentration).scaled(r["alpha_effective"], r["site_count"])
+        return dirichlet_batch(fingerprint, self.seed, r["merchant_id"][first], r["legal_country_iso"][first].tolist(),
+                               alpha, np.append(first, alpha.size),
+                               dispersion=self.dispersion, parameter_hash=self.ctx.tokens.parameter_hash)
 
-    def world(self, fingerprint: str) -> dict[str, pa.Table]:
+    def world(self, fingerprint: str, concentration: SiteCountConcentration | None = None) -> dict[str, pa.Table]:
+        return self.world_of(self.draw(fingerprint, concentration))
+
+    def world_of(self, batch) -> dict[str, pa.Table]:
+        """S2..S5 tables of a drawn batch (S4's integerisation of its shares)."""
         r = self.rows
         return truth_world.world_tables(self.priors, r["merchant_id"], r["legal_country_iso"], r["tzid"],
-                                        r["site_count"], self.pair, self.first, self.shares(fingerprint))
+                                        r["site_count"], self.pair, self.first,
+                                        np.asarray(batch.shares, dtype=np.float64))
 
     def check_reproduces_run(self) -> None:
         """The run's own fingerprint must give its published shares and counts exactly."""

@@ -92,15 +92,21 @@ def largest_remainder(pair: np.ndarray, first: np.ndarray, site_count: np.ndarra
 def truth_tables(conn: duckdb.DuckDBPyConnection, seed: int, manifest_fingerprint: str) -> dict[str, pa.Table]:
     """The truth world's S2..S5 tables (only the columns the metrics read). Needs the
     `population` view (truth.population_fidelity creates it) and the run's S1, S2, S3."""
-    priors = conn.execute(_PRIORS_SQL).fetch_arrow_table()
-    conn.register("truth_priors", priors)
-    cols = fetch_columns(conn, _DRAW_ROWS_SQL)
+    priors, cols = truth_rows(conn)
     merchant, country = cols["merchant_id"].astype(np.uint64), cols["legal_country_iso"].astype(str)
     pair, first = _pair_index(merchant, country)
     share = (dirichlet_draws(manifest_fingerprint, seed, merchant, country, first, cols["tau"] * cols["q"])
              if pair.size else np.zeros(0))
-    return world_tables(priors.select(["country_iso", "tzid", "share_effective"]), merchant, country, cols["tzid"],
-                        cols["site_count"].astype(np.int64), pair, first, share)
+    return world_tables(priors, merchant, country, cols["tzid"], cols["site_count"].astype(np.int64), pair, first, share)
+
+
+def truth_rows(conn: duckdb.DuckDBPyConnection) -> tuple[pa.Table, dict[str, np.ndarray]]:
+    """The truth world's priors (country_iso, tzid, share_effective) and the run's S3 rows
+    in (merchant_id, legal_country_iso, tzid) order with their pair's alpha sum `tau`,
+    their zone's population share `q` and the pair's site count."""
+    priors = conn.execute(_PRIORS_SQL).to_arrow_table()
+    conn.register("truth_priors", priors)
+    return priors.select(["country_iso", "tzid", "share_effective"]), fetch_columns(conn, _DRAW_ROWS_SQL)
 
 
 def world_tables(priors: pa.Table, merchant: np.ndarray, country: np.ndarray, tzid: np.ndarray,

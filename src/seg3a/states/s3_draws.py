@@ -23,6 +23,7 @@ from .common import (
     StateFailure, context_from_session, earlier_components, entry_gate, f4_state_spec, read_verified_bytes,
     schema_packs, write_state_report,
 )
+from . import s3_concentration as concentration
 from .s3_publish import PublishCodes, publish_relation
 from .s3_tables import check_relation, distinct_count, run_offsets, sorted_arrow
 
@@ -243,6 +244,9 @@ DISPERSION_SCHEMA = pa.schema([
     ("s3_dispersion_present", pa.bool_()), ("enabled", pa.bool_()), ("concentration_scale", pa.float64()),
     ("alpha_temperature", pa.float64()), ("merchant_jitter", pa.float64()), ("merchant_jitter_clip", pa.float64()),
     ("alpha_floor", pa.float64()),
+    # The site-count knob as S3 applies it (off = g 1; s3_concentration).
+    *((f"{concentration.KEY}_{field}", pa.bool_() if field == "enabled" else pa.float64())
+      for field in concentration.FIELDS),
 ])
 
 
@@ -258,17 +262,40 @@ def dispersion_issues(block: Any) -> list[str]:
     issues = [f"s3_dispersion.{key} is required" for key in DISPERSION_DEFAULTS if key not in block]
     if "enabled" in block and not isinstance(block["enabled"], bool):
         issues.append("s3_dispersion.enabled must be a boolean")
-    for key, (low, high, open_low) in _RANGES.items():
-        value = block.get(key)
-        if key not in block:
-            continue
-        if not _is_number(value):
-            issues.append(f"s3_dispersion.{key} must be a finite number")
-        elif value > high or value < low or (open_low and value <= low):
-            issues.append(f"s3_dispersion.{key} = {value} outside {'(' if open_low else '['}{low}, {high}]")
+    issues.extend(_range_issues(block, _RANGES, "s3_dispersion"))
     jitter, clip = block.get("merchant_jitter"), block.get("merchant_jitter_clip")
     if _is_number(jitter) and _is_number(clip) and not clip + 1e-12 >= jitter:
         issues.append(f"s3_dispersion.merchant_jitter_clip = {clip} below merchant_jitter = {jitter}")
+    if concentration.KEY in block:
+        issues.extend(site_count_concentration_issues(block[concentration.KEY]))
+    return issues
+
+
+def site_count_concentration_issues(knob: Any) -> list[str]:
+    """Every violation of a present `s3_dispersion.site_count_concentration` mapping."""
+    where = f"s3_dispersion.{concentration.KEY}"
+    if not isinstance(knob, dict):
+        return [f"{where} is not a mapping"]
+    issues = [f"{where}.{field} is required" for field in concentration.FIELDS if field not in knob]
+    if "enabled" in knob and not isinstance(knob["enabled"], bool):
+        issues.append(f"{where}.enabled must be a boolean")
+    if "exponent" in knob and not (_is_number(knob["exponent"]) and knob["exponent"] in concentration.EXPONENTS):
+        issues.append(f"{where}.exponent = {knob['exponent']!r} is not one of {concentration.EXPONENTS}")
+    return issues + _range_issues(knob, concentration.RANGES, where)
+
+
+def _range_issues(block: dict, ranges: dict[str, tuple[float, float, bool]], where: str) -> list[str]:
+    """Each present key of `ranges` (low, high, low end open) that is not a finite number
+    inside its range."""
+    issues = []
+    for key, (low, high, open_low) in ranges.items():
+        if key not in block:
+            continue
+        value = block[key]
+        if not _is_number(value):
+            issues.append(f"{where}.{key} must be a finite number")
+        elif value > high or value < low or (open_low and value <= low):
+            issues.append(f"{where}.{key} = {value} outside {'(' if open_low else '['}{low}, {high}]")
     return issues
 
 
@@ -291,13 +318,15 @@ def parse_dispersion(data: bytes, schema_ref: str, packs) -> dict[str, Any]:
         raise _policy_failure(f"{MIXTURE_POLICY} fails {schema_ref}: {violations[0]}", schema_ref,
                               [str(v) for v in violations], "invalid_s3_dispersion" if in_block else "schema_invalid")
     if "s3_dispersion" not in doc:
-        return {"s3_dispersion_present": False, **DISPERSION_DEFAULTS}
+        return {"s3_dispersion_present": False, **DISPERSION_DEFAULTS,
+                **concentration.SiteCountConcentration().row()}
     issues = dispersion_issues(doc["s3_dispersion"])
     if issues:
         raise _policy_failure(f"{MIXTURE_POLICY}: {issues[0]}", schema_ref, issues, "invalid_s3_dispersion")
     block = doc["s3_dispersion"]
     return {"s3_dispersion_present": True, "enabled": block["enabled"],
-            **{key: float(block[key]) for key in _RANGES}}
+            **{key: float(block[key]) for key in _RANGES},
+            **concentration.SiteCountConcentration.from_dispersion(block).row()}
 
 
 def dispersion_policy(session, gate_table: pa.Table) -> pa.Table:
