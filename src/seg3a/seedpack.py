@@ -170,7 +170,8 @@ class _DbtSession:
             failed = [r["unique_id"] for r in (run_results or {}).get("results", [])
                       if r.get("status") in ("error", "fail")]
             raise RuntimeError(f"dbt build failed for {runs_root} (failed nodes: {failed or 'none'}; "
-                               f"{result.exception or 'see ' + str(work / 'logs' / 'dbt.log')})")
+                               f"{result.exception or 'see ' + str(work / 'logs' / 'dbt.log')}; the debug "
+                               f"trace: SEG3A_RUNS_ROOT={runs_root} dbt build --select segment3a)")
         return run_results or {}
 
 
