@@ -8,7 +8,9 @@ The key digests every input of the Z(c) models: the reference polygons the run r
 rule contract, the zone-universe and reference staging SQL, this package's code and the
 DuckDB / spatial extension versions (GEOS does the overlays). The dbt materialization
 `seg3a_stored_table` looks the file up through the UDFs in `python_udfs/zone_store.py`;
-`SEG3A_ZONE_UNIVERSE_REBUILD=1` recomputes it and replaces the stored file."""
+`SEG3A_ZONE_UNIVERSE_REBUILD=1` recomputes it and replaces the stored file. The
+digests of the large inputs (the polygons) are remembered in the store under each file's
+identity on disk (`_DigestMemo`), so finding the key does not read them on every build."""
 from __future__ import annotations
 
 import hashlib
