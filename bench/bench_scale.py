@@ -8,7 +8,8 @@ RSS of the whole process tree (the sum over the process and its descendants, sam
 from /proc every 0.1 s; `ru_maxrss` of the largest single process is kept too).
 1. world: `seg3a world generate --seed S --pairs N`.
 2. build: `dbt build --select segment3a` on that world, in a fresh DuckDB file; per-state
-   spans (first node start to last node end) from dbt's run_results.json. The Z(c)
+   spans (first node start to last node end) from dbt's run_results.json, and the CPU
+   seconds of the process tree while each node executed (the costliest 25 nodes). The Z(c)
    overlay comes from its store (computed once before the sizes, not measured).
 3. floor: DuckDB alone doing the data work the segment cannot avoid: read the world's
    outlets, count them per merchant x country, expand every pair to one row per zone of
@@ -108,21 +109,36 @@ def _rss_kib(pid: int) -> int:
     return 0
 
 
-def tree_rss_kib(pid: int) -> int:
-    """RSS of `pid` and all its descendants, summed."""
-    total, stack = 0, [pid]
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_ticks(pid: int) -> int:
+    """User + system clock ticks of `pid` and of the children it has waited for."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+
+
+def tree_sample(pid: int) -> tuple[int, float]:
+    """RSS (KiB) and CPU seconds of `pid` and all its live descendants, summed."""
+    rss = ticks = 0
+    stack = [pid]
     while stack:
         current = stack.pop()
-        total += _rss_kib(current)
+        rss += _rss_kib(current)
+        ticks += _cpu_ticks(current)
         stack += _children(current)
-    return total
+    return rss, ticks / CLOCK_TICKS
 
 
 def run_measured(command: list[str], env: dict[str, str], log: Path) -> dict:
     """Run `command`; wall, CPU, peak tree RSS (sampled) and peak single-process RSS."""
     load = os.getloadavg()[0]
     started, started_epoch = time.perf_counter(), time.time()
-    timeline: list[tuple[float, int]] = []  # (epoch seconds, tree RSS KiB)
+    timeline: list[tuple[float, int, float]] = []  # (epoch seconds, tree RSS KiB, tree CPU seconds)
     with open(log, "wb") as out:
         child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         peak = [0]
@@ -130,9 +146,9 @@ def run_measured(command: list[str], env: dict[str, str], log: Path) -> dict:
 
         def sample() -> None:
             while not done.is_set():
-                rss = tree_rss_kib(child.pid)
+                rss, cpu = tree_sample(child.pid)
                 peak[0] = max(peak[0], rss)
-                timeline.append((time.time(), rss))
+                timeline.append((time.time(), rss, cpu))
                 done.wait(0.1)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -148,7 +164,7 @@ def run_measured(command: list[str], env: dict[str, str], log: Path) -> dict:
             "load_average_before": round(load, 2), "started_epoch": started_epoch, "timeline": timeline}
 
 
-def state_peak_rss(run_results: dict, timeline: list[tuple[float, int]]) -> dict[str, float]:
+def state_peak_rss(run_results: dict, timeline: list[tuple[float, int, float]]) -> dict[str, float]:
     """Peak tree RSS (MiB) sampled while each state's nodes ran (first start to last end;
     S1/S2 and the S6 tests overlap other states when dbt runs two threads)."""
     from datetime import datetime
@@ -164,9 +180,34 @@ def state_peak_rss(run_results: dict, timeline: list[tuple[float, int]]) -> dict
                     for k in ("started_at", "completed_at"))
     peaks = {}
     for state, moments in sorted(windows.items()):
-        inside = [rss for at, rss in timeline if min(moments) <= at <= max(moments)]
+        inside = [rss for at, rss, _cpu in timeline if min(moments) <= at <= max(moments)]
         peaks[state] = round(max(inside, default=0) / 1024, 1)
     return peaks
+
+
+def node_cpu(run_results: dict, timeline: list[tuple[float, int, float]], top: int = 25) -> list[dict]:
+    """The `top` nodes by CPU seconds of the process tree while they ran (the sampled tree
+    CPU at the end of the node's execution minus at its start; nodes that overlap, with
+    two dbt threads, share the CPU of their overlap), with their wall seconds."""
+    import bisect
+    from datetime import datetime
+
+    moments = [at for at, _rss, _cpu in timeline]
+
+    def cpu_at(epoch: float) -> float:
+        index = min(max(bisect.bisect_left(moments, epoch), 0), len(timeline) - 1)
+        return timeline[index][2]
+
+    nodes = []
+    for result in run_results["results"]:
+        execute = next((t for t in result.get("timing", []) if t.get("name") == "execute" and t.get("started_at")), None)
+        if execute is None:
+            continue
+        start, end = (datetime.fromisoformat(execute[k].replace("Z", "+00:00")).timestamp()
+                      for k in ("started_at", "completed_at"))
+        nodes.append({"node": result["unique_id"].split(".", 2)[-1], "wall_s": round(end - start, 2),
+                      "cpu_s": round(cpu_at(end) - cpu_at(start), 2)})
+    return sorted(nodes, key=lambda node: -node["cpu_s"])[:top]
 
 
 def zone_spans(run_results: dict) -> float:
@@ -200,6 +241,7 @@ def measure_size(pairs: int, args, work: Path) -> dict:
     results = json.loads((size_dir / "dbt-target" / "run_results.json").read_bytes())
     build["state_span_s"] = state_spans(results)
     build["state_peak_rss_mib"] = state_peak_rss(results, build["timeline"])
+    build["top_nodes_cpu"] = node_cpu(results, build["timeline"])
     build["zone_universe_models_s"] = zone_spans(results)
     database.unlink(missing_ok=True)
 
@@ -214,7 +256,7 @@ def measure_size(pairs: int, args, work: Path) -> dict:
         shutil.rmtree(size_dir, ignore_errors=True)
     for step in (world, build, floor):
         step["timeline_mib"] = [[round(at - step["started_epoch"], 1), round(rss / 1024)]
-                                for at, rss in step.pop("timeline")[::10]]
+                                for at, rss, _cpu in step.pop("timeline")[::10]]
     return {
         "target_pairs": pairs, "pairs": s1["counts"]["pairs_total"], "pairs_escalated": s1["counts"]["pairs_escalated"],
         "outlets": summary["rows_total"], "zone_alloc_rows": zone_rows,
@@ -245,6 +287,9 @@ def print_row(row: dict) -> None:
           f"(load {build['load_average_before']:.1f})", flush=True)
     print(f"{'':>9} peak RSS MiB per state: "
           + ", ".join(f"{k} {v:.0f}" for k, v in build["state_peak_rss_mib"].items()), flush=True)
+    print(f"{'':>9} CPU s (wall s) of the costliest nodes: "
+          + ", ".join(f"{n['node']} {n['cpu_s']:.1f} ({n['wall_s']:.1f})" for n in build["top_nodes_cpu"][:10]),
+          flush=True)
 
 
 def plot(sizes: list[dict], target: Path) -> None:

@@ -161,8 +161,11 @@ def sql_literal(value: Any) -> str:
     if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
         return "CAST([" + ", ".join(sql_literal(item) for item in value) + "] AS VARCHAR[])"
     if isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        entries = ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in value.items())
-        return f"CAST(MAP {{{entries}}} AS MAP(VARCHAR, VARCHAR))"
+        # MAP(keys, values) of two list literals binds in half the time of a MAP {k: v, ...}
+        # literal of ~45 entries, and this statement runs on every cursor of a build.
+        keys = ", ".join(sql_literal(k) for k in value)
+        values = ", ".join(sql_literal(v) for v in value.values())
+        return f"CAST(MAP([{keys}], [{values}]) AS MAP(VARCHAR, VARCHAR))"
     raise PluginConfigError(f"E3A_PLUGIN_CONFIG: unsupported variable value {value!r}")
 
 

@@ -18,7 +18,7 @@ from seg3a.core.context import RunContext
 from seg3a.core.duck import connect
 from seg3a.core.paths import default_external_root
 from seg3a.world.generate import generate_world
-from seg3a.zones.cache import REBUILD_ENV, STORE_ENV, store_dir_for_run
+from seg3a.zones.cache import DIGEST_MEMO, REBUILD_ENV, STORE_ENV, store_dir_for_run
 from tests.e2e.conftest import run_dbt
 from tests.e2e.test_s3_s4 import environment
 
@@ -116,4 +116,6 @@ def test_other_reference_data_get_their_own_stored_overlay(tmp_path):
         output = build(other_runs, tmp_path / "b.duckdb", tmp_path / "wb")
         assert f"{MODEL}: computed and stored as {other / MODEL}.parquet" in output
         assert {row[0] for row in table_rows(tmp_path / "b.duckdb")} == set(COUNTRIES[:2])
-        assert sorted(p.name for p in store_root.iterdir()) == sorted([other.name, store_dir_for_run(run_root).name])
+        folders = sorted(p.name for p in store_root.iterdir() if p.is_dir())
+        assert folders == sorted([other.name, store_dir_for_run(run_root).name])
+        assert {p.name for p in store_root.iterdir() if not p.is_dir()} <= {DIGEST_MEMO}  # the key's digest memo

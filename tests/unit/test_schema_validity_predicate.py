@@ -75,6 +75,30 @@ def test_remembered_verdicts_keep_types_apart(packs):
     assert not predicate({**base, "draws_total": 1.5})
 
 
+def test_leaf_memory_is_per_property_and_stops_at_its_limit(packs):
+    """Verdicts remembered for one property never answer for another, and a property
+    with more distinct values than the memory holds is still judged value by value."""
+    from seg3a.core.schemas import _FlatObjectPredicate
+
+    anchor = MANIFEST["rng_event_zone_dirichlet"]["anchor"]
+    base = json.loads(sorted((FIXTURES / "rng_event_zone_dirichlet" / "valid").glob("*.json"))[0].read_text())
+    fresh = SchemaPacks({name: SchemaPacks._parse(name, path.read_bytes()) for name, path in packs.sources.items()},
+                        packs.sources)  # a predicate of its own, with empty memories
+    predicate = fresh.validity_predicate(anchor)
+    assert predicate(base)
+    # module and substream_label are both constant strings: each keeps its own verdicts
+    assert not predicate({**base, "module": base["substream_label"]})
+    assert not predicate({**base, "substream_label": base["module"]})
+    assert predicate(base)
+    limit = _FlatObjectPredicate.LEAF_MEMORY
+    for counter in range(limit + 10):  # more distinct counters than the memory holds
+        assert predicate({**base, "rng_counter_after_lo": counter})
+    for value in (-1, 2**64, 1.5, True, "1", None):
+        record = {**base, "rng_counter_after_lo": value}
+        assert predicate(record) is False and fresh.validate_json(anchor, record), value
+    assert predicate({**base, "rng_counter_after_lo": 2**64 - 1})
+
+
 def test_packs_are_loaded_once_per_content_and_place(tmp_path):
     shared = SchemaPacks.load(ROOT / "contracts")
     assert SchemaPacks.load(ROOT / "contracts") is shared

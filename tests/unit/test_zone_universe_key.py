@@ -61,3 +61,63 @@ def test_engine_versions_are_part_of_the_key(monkeypatch):
     assert any(v.startswith("duckdb_extension_spatial==") for v in cache.engine_versions())
     monkeypatch.setattr(cache, "engine_versions", lambda: ["duckdb==0.0.0", "duckdb_extension_spatial==0.0.0"])
     assert zone_universe_key() != key
+
+
+def _reads_counted(monkeypatch) -> list[str]:
+    """The files the key reads, in order (cache._file_sha256 calls)."""
+    import seg3a.zones.cache as cache
+
+    reads: list[str] = []
+    read = cache._file_sha256
+    monkeypatch.setattr(cache, "_file_sha256", lambda path: reads.append(Path(path).name) or read(path))
+    return reads
+
+
+def test_large_inputs_are_read_once_then_remembered(tmp_path, monkeypatch):
+    """A stored Z(c) is found without reading the ~100 MB of polygons again; the small
+    inputs (SQL, rule, code) are always read."""
+    from seg3a.zones.cache import DIGEST_MEMO, MEMO_MIN_BYTES, STORE_ENV
+
+    monkeypatch.setenv(STORE_ENV, str(tmp_path / "store"))
+    reads = _reads_counted(monkeypatch)
+    large = {p.name for p in zone_universe_inputs() if p.stat().st_size >= MEMO_MIN_BYTES}
+    assert large >= {"tz_world.parquet", "world_countries.parquet"}
+    key = zone_universe_key()
+    assert large <= set(reads) and (tmp_path / "store" / DIGEST_MEMO).is_file()
+    reads.clear()
+    assert zone_universe_key() == key
+    assert reads and not large & set(reads)
+
+
+def test_a_rewritten_input_is_read_again_even_with_its_old_mtime(tmp_path, monkeypatch):
+    """Same size, same mtime, other bytes: the status-change time tells the memo apart."""
+    import os
+
+    from seg3a.zones.cache import STORE_ENV
+
+    monkeypatch.setenv(STORE_ENV, str(tmp_path / "store"))
+    source = zone_universe_inputs()[0]  # world_countries, a few MB
+    copy = tmp_path / source.name
+    copy.write_bytes(source.read_bytes())
+    key = zone_universe_key(world_countries=copy)
+    before = copy.stat()
+    data = bytearray(copy.read_bytes())
+    data[-1] ^= 0xFF
+    copy.write_bytes(bytes(data))
+    os.utime(copy, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert copy.stat().st_size == before.st_size and copy.stat().st_mtime_ns == before.st_mtime_ns
+    assert zone_universe_key(world_countries=copy) != key
+
+
+def test_forced_rebuild_and_an_unreadable_memo_read_every_input(tmp_path, monkeypatch):
+    from seg3a.zones.cache import DIGEST_MEMO, REBUILD_ENV, STORE_ENV
+
+    monkeypatch.setenv(STORE_ENV, str(tmp_path / "store"))
+    key = zone_universe_key()
+    reads = _reads_counted(monkeypatch)
+    monkeypatch.setenv(REBUILD_ENV, "1")
+    assert zone_universe_key() == key and "tz_world.parquet" in reads
+    monkeypatch.delenv(REBUILD_ENV)
+    (tmp_path / "store" / DIGEST_MEMO).write_text("{not json")
+    reads.clear()
+    assert zone_universe_key() == key and "tz_world.parquet" in reads

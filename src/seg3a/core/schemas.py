@@ -380,18 +380,31 @@ def _holds_reference(node: Any) -> bool:
     return False
 
 
+_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
 class _FlatObjectPredicate:
     """Validity of an instance of a plain object schema, property by property, with the
     verdict per (property, value) remembered; values are keyed with their type, so that
-    `1`, `1.0` and `true` stay apart. The memory is cleared when it grows large."""
+    `1`, `1.0` and `true` stay apart. The memory is cleared when it grows large.
+
+    A property judged by a compiled leaf has a memory of its own: scalar values that
+    repeat from line to line (run id, hashes, labels, alphas) are looked up instead of
+    tested again, and a property seen with more than LEAF_MEMORY distinct values
+    (counters, stream ids) stops being remembered, its tests being cheaper than the
+    memory."""
 
     MAX_REMEMBERED = 200_000
+    LEAF_MEMORY = 4096
 
     def __init__(self, required: frozenset[str], value_validators: dict[str, Any], open_object: bool) -> None:
         self.required = required
         self.value_validators = value_validators
         self.open_object = open_object
         self.verdicts: dict[tuple, bool] = {}
+        # property -> {(type, value): verdict}, or None once it has too many values
+        self.leaf_verdicts: dict[str, dict[tuple, bool] | None] = {
+            name: {} for name, validator in value_validators.items() if type(validator) is _CompiledLeaf}
 
     def __call__(self, instance: Any) -> bool:
         if not isinstance(instance, dict) or not self.required <= instance.keys():
@@ -402,8 +415,21 @@ class _FlatObjectPredicate:
                 if self.open_object:
                     continue
                 return False
-            if type(validator) is _CompiledLeaf:  # cheaper than remembering its verdicts
-                if not validator.is_valid(value):
+            if type(validator) is _CompiledLeaf:
+                memory = self.leaf_verdicts[name]
+                if memory is None or type(value) not in _SCALAR_TYPES:
+                    if not validator.is_valid(value):
+                        return False
+                    continue
+                key = (type(value), value)
+                verdict = memory.get(key)
+                if verdict is None:
+                    verdict = validator.is_valid(value)
+                    if len(memory) < self.LEAF_MEMORY:
+                        memory[key] = verdict
+                    else:
+                        self.leaf_verdicts[name] = None
+                if not verdict:
                     return False
             elif not self._value_valid(name, value, validator):
                 return False

@@ -8,10 +8,13 @@ The key digests every input of the Z(c) models: the reference polygons the run r
 rule contract, the zone-universe and reference staging SQL, this package's code and the
 DuckDB / spatial extension versions (GEOS does the overlays). The dbt materialization
 `seg3a_stored_table` looks the file up through the UDFs in `python_udfs/zone_store.py`;
-`SEG3A_ZONE_UNIVERSE_REBUILD=1` recomputes it and replaces the stored file."""
+`SEG3A_ZONE_UNIVERSE_REBUILD=1` recomputes it and replaces the stored file. The
+digests of the large inputs (the polygons) are remembered in the store under each file's
+identity on disk (`_DigestMemo`), so finding the key does not read them on every build."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from importlib import metadata
 from pathlib import Path
@@ -24,6 +27,10 @@ REBUILD_ENV = "SEG3A_ZONE_UNIVERSE_REBUILD"
 WORLD_COUNTRIES = "reference/spatial/world_countries/2024/world_countries.parquet"
 TZ_WORLD = "reference/spatial/tz_world/2025a/tz_world.parquet"
 ENGINE_PACKAGES = ("duckdb", "duckdb_extension_spatial")
+# Inputs at least this large have their SHA-256 remembered in the store (DIGEST_MEMO), so a
+# build whose Z(c) is stored does not read the ~100 MB of polygons again to find its key.
+MEMO_MIN_BYTES = 1024 * 1024
+DIGEST_MEMO = "input-digests.json"
 
 
 def zone_universe_inputs(dbt_project: Path | None = None, world_countries: Path | None = None,
@@ -53,9 +60,11 @@ def zone_universe_key(dbt_project: Path | None = None, world_countries: Path | N
     """16 hex digits of SHA-256 over each input's name and SHA-256, in input order, then
     the engine versions."""
     hasher = hashlib.sha256()
+    memo = _DigestMemo(store_root() / DIGEST_MEMO)
     for path in zone_universe_inputs(dbt_project, world_countries, tz_world, rule_file):
         hasher.update(path.name.encode())
-        hasher.update(_file_sha256(path))
+        hasher.update(memo.sha256(path))
+    memo.save()
     for version in engine_versions():
         hasher.update(version.encode())
     return hasher.hexdigest()[:16]
@@ -65,6 +74,56 @@ def _file_sha256(path: Path) -> bytes:
     """SHA-256 of a file read in 8 MiB chunks (the zone polygons are ~100 MB)."""
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, "sha256").digest()
+
+
+class _DigestMemo:
+    """SHA-256 of the large key inputs, remembered per file under its identity on disk:
+    device, inode, size and the modification and status-change times in nanoseconds.
+    Rewriting a file, even one that restores its old mtime, moves its status-change time,
+    which no user call can set back, so a remembered digest is used only for the bytes it
+    was computed from. A forced rebuild (SEG3A_ZONE_UNIVERSE_REBUILD) reads every file
+    again. The memo is rewritten atomically; a missing or unreadable memo is rebuilt."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.entries: dict[str, dict] = {} if rebuild_forced() else self._load(path)
+        self.changed = False
+
+    @staticmethod
+    def _load(path: Path) -> dict[str, dict]:
+        try:
+            entries = json.loads(path.read_bytes())
+        except (OSError, ValueError):
+            return {}
+        return entries if isinstance(entries, dict) else {}
+
+    def sha256(self, path: Path) -> bytes:
+        status = os.stat(path)
+        if status.st_size < MEMO_MIN_BYTES:
+            return _file_sha256(path)
+        identity = [status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns]
+        name = str(Path(path).resolve())
+        entry = self.entries.get(name)
+        if isinstance(entry, dict) and entry.get("identity") == identity and isinstance(entry.get("sha256"), str):
+            return bytes.fromhex(entry["sha256"])
+        digest = _file_sha256(path)
+        self.entries[name] = {"identity": identity, "sha256": digest.hex()}
+        self.changed = True
+        return digest
+
+    def save(self) -> None:
+        """Write the memo when it learned a digest, keeping entries of files that still
+        exist; a store that cannot be written only costs the next build a re-read."""
+        if not self.changed:
+            return
+        kept = {name: entry for name, entry in self.entries.items() if os.path.exists(name)}
+        staged = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            staged.write_text(json.dumps(kept, indent=1, sort_keys=True) + "\n")
+            os.replace(staged, self.path)
+        except OSError:
+            staged.unlink(missing_ok=True)
 
 
 def store_root() -> Path:
