@@ -20,7 +20,7 @@ import pytest
 from tests.conftest import copy_run
 from tests.e2e.dbt_runner import PROJECT_ROOT, run_dbt
 from tests.e2e.test_s3_s4 import engine_commit
-from tests.e2e.test_s5_s7 import VOLATILE, run_files
+from tests.e2e.test_s5_s7 import run_files
 
 pytestmark = pytest.mark.e2e
 
