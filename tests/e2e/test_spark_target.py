@@ -1,9 +1,11 @@
-"""The Spark target gives the DuckDB target's data: the small world built once with
-`dbt build --select segment3a` (DuckDB) and once with `seg3a build --target spark`
-(the per-pair models of S1..S5 on pyspark local[1], the rest on DuckDB) publishes the
-same files, byte for byte: every dataset, the RNG event / trace / audit logs, the
-validation bundle and its flag. The run reports agree except for their wall-clock
-fields. Needs Java (tests/setup/ensure_debian_package.sh installs a JRE)."""
+"""The Spark target gives the DuckDB target's data: the small world built with
+`seg3a build --target spark` (the per-pair models of S1..S5 on pyspark local[1], the rest
+on DuckDB) publishes the same files, byte for byte, as the DuckDB target's build of that
+world: every dataset, the RNG event / trace / audit logs, the validation bundle and its
+flag. The run reports agree except for their wall-clock fields. The DuckDB side is the
+suite's own full build of the small world (`two_runs`, which no test changes), so only
+the Spark build is paid for here. Needs Java (tests/setup/ensure_debian_package.sh
+installs a JRE)."""
 from __future__ import annotations
 
 import json
@@ -18,7 +20,7 @@ import pytest
 from tests.conftest import copy_run
 from tests.e2e.dbt_runner import PROJECT_ROOT, run_dbt
 from tests.e2e.test_s3_s4 import engine_commit
-from tests.e2e.test_s5_s7 import VOLATILE, run_files
+from tests.e2e.test_s5_s7 import run_files
 
 pytestmark = pytest.mark.e2e
 
@@ -36,7 +38,7 @@ def require_java() -> None:
 
 
 def spark_build(runs_root: Path, work: Path, **extra_env: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, **extra_env)
+    env = dict(os.environ)
     env.update({
         "DBT_PROFILES_DIR": str(PROJECT_ROOT),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -48,8 +50,12 @@ def spark_build(runs_root: Path, work: Path, **extra_env: str) -> subprocess.Com
         "ENGINE_GIT_COMMIT": engine_commit(),
         "SEG3A_SPARK_MASTER": "local[1]",
         "SEG3A_SPARK_DRIVER_MEMORY": "1g",
-        # tiny tables: one shuffle partition instead of eight
-        "SEG3A_SPARK_CONF": "spark.sql.shuffle.partitions=1",
+        # Tiny tables and a short-lived JVM: one shuffle partition instead of eight, no
+        # adaptive re-planning, the JIT's quick tier only and the serial collector (about
+        # half the JVM's CPU of a build of the small world).
+        "SEG3A_SPARK_CONF": "spark.sql.shuffle.partitions=1; spark.sql.adaptive.enabled=false; "
+                            "spark.driver.extraJavaOptions=-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+        **extra_env,
     })
     command = [str(SEG3A), "build", "--target", "spark", "--work-dir", str(work / "spark")]
     return subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=1200)
@@ -68,24 +74,25 @@ def run_reports(run_root: Path) -> dict[str, object]:
             for path in sorted((run_root / "reports" / "layer1" / "3A").rglob("run_report.json"))}
 
 
+def engine_commit_of(run_root: Path) -> str:
+    """The engine commit a build recorded (its RNG audit rows' build_commit)."""
+    (audit,) = (run_root / "logs" / "layer1" / "3A" / "rng" / "audit").rglob("*.jsonl")
+    (commit,) = {json.loads(line)["build_commit"] for line in audit.read_text().splitlines()}
+    return commit
+
+
 @pytest.fixture(scope="module")
-def both_targets(small_world, tmp_path_factory) -> tuple[Path, Path]:
-    """(DuckDB-built run root, Spark-built run root) of the same world."""
+def both_targets(two_runs, small_world, tmp_path_factory) -> tuple[Path, Path]:
+    """(DuckDB-built run root, Spark-built run root) of the same world. The Spark build is
+    given the engine commit the DuckDB build recorded: the one input the two builds
+    would otherwise not share if the checkout moved on between them."""
     require_java()
+    runs_root, _databases, seed42, _seed7 = two_runs
+    duck_root = runs_root / seed42
+    assert duck_root.name == small_world.name
     work = tmp_path_factory.mktemp("spark-target")
-    duck_root = copy_run(small_world, work / "duckdb")
-    old_commit = os.environ.get("ENGINE_GIT_COMMIT")
-    os.environ["ENGINE_GIT_COMMIT"] = engine_commit()
-    try:
-        built = run_dbt(["build", "--select", "segment3a"], duck_root.parent, work / "duckdb" / "seg3a.duckdb")
-    finally:
-        if old_commit is None:
-            os.environ.pop("ENGINE_GIT_COMMIT", None)
-        else:
-            os.environ["ENGINE_GIT_COMMIT"] = old_commit
-    assert built.ok, built.output[-4000:]
-    spark_root = copy_run(small_world, work / "spark")
-    done = spark_build(spark_root.parent, work / "spark")
+    spark_root = copy_run(small_world, work)
+    done = spark_build(spark_root.parent, work, ENGINE_GIT_COMMIT=engine_commit_of(duck_root))
     assert done.returncode == 0, (done.stdout + done.stderr)[-6000:]
     return duck_root, spark_root
 

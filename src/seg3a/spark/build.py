@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import gc
 import json
 import os
 import shutil
@@ -128,6 +129,7 @@ class SparkBuild:
         self.work_dir = work_dir
         self.quiet = quiet
         self.runner = dbtRunner
+        self.manifests: dict[str, object] = {}  # engine -> dbt's parsed Manifest
         self.spark_outputs: dict[str, str] = {}
         self.timings: list[dict] = []
 
@@ -136,12 +138,26 @@ class SparkBuild:
             print(f"seg3a build: {text}", flush=True)
 
     # ------------------------------------------------------------------ dbt
+    def target_args(self, engine: str) -> list[str]:
+        """The Spark target has a target folder of its own: dbt's partial-parse state is
+        per target, so sharing one would make each target re-parse after the other."""
+        if engine == SPARK_ENGINE:
+            return ["--target", "spark", "--target-path", str(self.work_dir / "dbt-target")]
+        return []
+
+    def manifest(self, engine: str):
+        """The project parsed once per target; every phase of that target runs on a copy
+        (dbt compiles into it) instead of loading and checking the project again."""
+        if engine not in self.manifests:
+            parsed = self.runner().invoke(["parse", "--quiet", "--no-write-json", *self.target_args(engine)])
+            if not parsed.success or parsed.result is None:
+                raise SparkBuildError(f"dbt parse ({engine}) failed: {parsed.exception}")
+            self.manifests[engine] = parsed.result
+        return self.manifests[engine]
+
     def nodes(self) -> dict[str, dict]:
-        parsed = self.runner().invoke(["parse", "--quiet", "--no-write-json"])
-        if not parsed.success or parsed.result is None:
-            raise SparkBuildError(f"dbt parse failed: {parsed.exception}")
         nodes = {}
-        for uid, node in parsed.result.nodes.items():
+        for uid, node in self.manifest("duckdb").nodes.items():
             if node.resource_type not in ("model", "seed") or "segment3a" not in node.tags:
                 continue
             nodes[uid] = {
@@ -152,21 +168,27 @@ class SparkBuild:
             }
         return nodes
 
-    def invoke(self, args: list[str], what: str) -> None:
+    def invoke(self, engine: str, args: list[str], what: str) -> None:
         from seg3a.seedpack import _close_duckdb
 
+        manifest = self.manifest(engine)
         started = time.perf_counter()
         # Through the environment, not --vars: a changed var makes dbt re-parse the project.
         os.environ[SPARK_OUTPUTS_VARIABLE] = json.dumps(self.spark_outputs)
-        if "--target" in args:  # its own partial-parse state, so neither target re-parses
-            args = [*args, "--target-path", str(self.work_dir / "dbt-target")]
+        # --no-write-json: no manifest.json / run_results.json per phase (about a third of
+        # this process's CPU on a small world); the command prints its phases instead.
+        command = [*args, *self.target_args(engine), "--no-use-colors", "--no-write-json"]
+        # dbt and the parsed manifests live through the whole build: frozen, the garbage
+        # collector's full passes skip them (as in seg3a.seedpack).
+        gc.freeze()
         try:
-            result = self.runner().invoke([*args, "--no-use-colors"])
+            result = self.runner(manifest=manifest.deepcopy()).invoke(command)
         finally:
-            if "--target" not in args:
+            gc.unfreeze()
+            if engine != SPARK_ENGINE:
                 _close_duckdb()
         self.timings.append({"phase": what, "wall_s": round(time.perf_counter() - started, 3)})
-        if not result.success and "--target" in args:
+        if not result.success and engine == SPARK_ENGINE:
             self.report_failed_states(getattr(result.result, "results", None) or [])
         if not result.success:
             failed = [r.node.name for r in getattr(result.result, "results", []) or []
@@ -249,10 +271,10 @@ class SparkBuild:
                 if session is None:
                     session = pending.result()
                 self.hand_to_spark(session, spark_inputs(nodes, set(phase.models)))
-                self.invoke(["run", "--target", "spark", "--select", *phase.models], label)
+                self.invoke(SPARK_ENGINE, ["run", "--select", *phase.models], label)
                 self.take_from_spark(session, phase.models)
             else:  # with the tests of its models, as `dbt build --select segment3a` runs them
-                self.invoke(["build", "--select", *phase.models], label)
+                self.invoke("duckdb", ["build", "--select", *phase.models], label)
         return {"phases": self.timings}
 
 
