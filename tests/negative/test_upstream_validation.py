@@ -385,3 +385,29 @@ def test_a_duplicate_across_a_boundary_of_sorted_keys_is_refused(world_copy, mon
     [example] = context["example_keys"]
     assert row_key(table, last_before) == (example["merchant_id"], example["legal_country_iso"], example["site_order"])
     assert example["row_count"] == 2
+
+
+# ----------------------------------------------------------------------------- patterns
+# Patterns are tested on a column's distinct values first (rows are counted only when
+# one fails), and a column equal to its path token only where it differs: the refusal
+# still counts every failing row and shows the first ones by key.
+PATTERN_CASES = {
+    "outlet_country": ("outlet_catalogue", "legal_country_iso", "us", both),
+    "site_timezones_tzid": ("site_timezones", "tzid", "Not a zone!", edit_zones),
+    "outlet_fingerprint_not_hex": ("outlet_catalogue", "manifest_fingerprint", "X" * 64, edit_outlets),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PATTERN_CASES))
+def test_a_pattern_violation_counts_every_failing_row(world_copy, case):
+    dataset, column, value, edit = PATTERN_CASES[case]
+    ctx = context_of(world_copy)
+    failing_rows = pc.sum(first_pair(read(ctx, dataset)).cast("int64")).as_py()
+    edit(lambda t: with_value(t, column, first_pair(t), value))(ctx)
+    reseal_world(ctx.path, ctx.tokens.seed)
+    failure = expect_refusal(world_copy)
+    context = failure.context
+    assert (context["dataset"], context["check"], context["column"]) == (dataset, "pattern", column), context
+    assert context["violation_count"] == failing_rows > 1
+    assert {e[column] for e in context["example_keys"]} == {value}
+    assert len(context["example_keys"]) == min(3, failing_rows)
