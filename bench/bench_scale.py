@@ -16,6 +16,11 @@ from /proc every 0.1 s; `ru_maxrss` of the largest single process is kept too).
    its country's Z(c), write the rows as one zstd Parquet file in key order and SHA-256
    it. build / floor is the ratio the targets speak of.
 
+A 10M-pair world takes minutes to generate: `--worlds-only --work DIR` generates and
+measures the worlds and keeps them in DIR; a later `--reuse-worlds --work DIR` builds on
+them (reporting the kept world measurements) after removing anything an earlier build
+added to them.
+
 DuckDB resource settings (SEG3A_DUCKDB_MEMORY_LIMIT, ...) are taken from the environment,
 as by any build. The load average before each step is recorded: the numbers are only
 comparable on a quiet machine. Results go to bench/results/bench_scale.json and a log-log
@@ -81,6 +86,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=None, help="dbt threads (default: the profile's)")
     parser.add_argument("--work", type=Path, default=None, help="work directory (default: a temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--worlds-only", action="store_true",
+                        help="only generate (and measure) the worlds, kept under --work for --reuse-worlds")
+    parser.add_argument("--reuse-worlds", action="store_true",
+                        help="build on the worlds an earlier --worlds-only run left under --work (its world "
+                             "measurements are reported; anything a build added to a world is removed first)")
     parser.add_argument("--json", type=Path, default=RESULTS, help="results file (default bench/results/bench_scale.json)")
     parser.add_argument("--plot", type=Path, default=PLOT, help="plot file (default bench/results/bench_scale.png)")
     return parser.parse_args(argv)
@@ -250,15 +260,43 @@ def zone_spans(run_results: dict) -> float:
 
 
 # --------------------------------------------------------------------------- one size
+WORLD_RECORD = "world.json"  # the world step's measurement and file list, beside a kept world
+
+
+def generate_world(pairs: int, args, size_dir: Path) -> dict:
+    """The world step, measured; with --reuse-worlds the kept world of an earlier
+    --worlds-only run instead (a 10M-pair world takes minutes to generate), stripped of
+    anything a build added to it."""
+    runs, record = size_dir / "runs", size_dir / WORLD_RECORD
+    if args.reuse_worlds and record.exists():
+        kept = json.loads(record.read_text())
+        _remove_files_not_in(runs, set(kept.pop("files")))
+        return kept
+    shutil.rmtree(size_dir, ignore_errors=True)
+    size_dir.mkdir(parents=True)
+    world = run_measured([str(BIN / "seg3a"), "world", "generate", "--seed", str(args.seed), "--pairs", str(pairs),
+                          "--runs-root", str(runs), "--quiet"], dict(os.environ), size_dir / "world.log")
+    files = sorted(p.relative_to(runs).as_posix() for p in runs.rglob("*") if p.is_file())
+    record.write_text(json.dumps({**world, "files": files}))
+    return world
+
+
+def _remove_files_not_in(runs: Path, files: set[str]) -> None:
+    for path in sorted(runs.rglob("*"), reverse=True):  # children before their folders
+        if path.is_file() and path.relative_to(runs).as_posix() not in files:
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+
+
 def measure_size(pairs: int, args, work: Path) -> dict:
     from seg3a.zones.cache import store_dir_for_run
 
     size_dir = work / f"pairs-{pairs}"
-    shutil.rmtree(size_dir, ignore_errors=True)
-    size_dir.mkdir(parents=True)
+    world = generate_world(pairs, args, size_dir)
+    if args.worlds_only:
+        return {"target_pairs": pairs, "world": world}
     runs = size_dir / "runs"
-    world = run_measured([str(BIN / "seg3a"), "world", "generate", "--seed", str(args.seed), "--pairs", str(pairs),
-                          "--runs-root", str(runs), "--quiet"], dict(os.environ), size_dir / "world.log")
     run_root = next(p for p in runs.iterdir() if p.is_dir())
     summary = json.loads(next((run_root / "data/layer1/1A/validation").rglob("s9_summary.json")).read_bytes())
 
@@ -266,6 +304,7 @@ def measure_size(pairs: int, args, work: Path) -> dict:
     if args.threads:
         command += ["--threads", str(args.threads)]
     database = size_dir / "seg3a.duckdb"
+    database.unlink(missing_ok=True)
     build = run_measured(command, dbt_env(runs, database, size_dir), size_dir / "build.log")
     results = json.loads((size_dir / "dbt-target" / "run_results.json").read_bytes())
     build["state_span_s"] = state_spans(results)
@@ -281,7 +320,8 @@ def measure_size(pairs: int, args, work: Path) -> dict:
     stored = store_dir_for_run(run_root) / "zone_universe_candidates.parquet"
     floor = run_measured([sys.executable, "-c", FLOOR, str(run_root), str(stored), str(size_dir / "floor.parquet")],
                          dict(os.environ), size_dir / "floor.log")
-    if not args.keep:
+    (size_dir / "floor.parquet").unlink(missing_ok=True)
+    if not (args.keep or args.reuse_worlds):
         shutil.rmtree(size_dir, ignore_errors=True)
     for step in (world, build, floor):
         step["timeline_mib"] = [[round(at - step["started_epoch"], 1), round(rss / 1024)]
@@ -349,8 +389,16 @@ def plot(sizes: list[dict], target: Path) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if (args.worlds_only or args.reuse_worlds) and args.work is None:
+        raise SystemExit("--worlds-only and --reuse-worlds need --work (where the worlds are kept)")
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-scale-"))
     work.mkdir(parents=True, exist_ok=True)
+    if args.worlds_only:
+        for pairs in args.sizes:
+            world = measure_size(pairs, args, work)["world"]
+            print(f"{pairs:>9,} pairs: world {world['wall_s']:.1f} s wall, {world['cpu_s']:.1f} CPU s, "
+                  f"peak RSS {world['peak_tree_rss_mib']:.0f} MiB, kept in {work / f'pairs-{pairs}'}", flush=True)
+        return 0
     sizes = []
     try:
         ensure_zone_store(args, work)

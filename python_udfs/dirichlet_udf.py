@@ -8,11 +8,15 @@ chunk, in input order: the pair's key, the event fields of 03 §2.1 (stream id,
 counters, blocks, draws, K, A_eff, alpha min/max) plus S, share_sum and the shares in
 the input zone order.
 
-Chunks exist for speed: DuckDB hands an Arrow UDF at most 2048 rows per call, while the
-vectorised sampler runs best on tens of thousands of pairs, so the SQL groups pairs into
-chunks of a configurable size and each chunk is one `dirichlet_batch` call. Each pair
-owns a fresh Philox substream, so a pair's result depends only on that pair: chunk size,
-chunk composition, thread and order change nothing, which tests prove by varying them.
+Chunks exist for speed and bounded memory: DuckDB hands an Arrow UDF at most 2048 rows
+per call, while the vectorised sampler runs best on thousands of pairs at once, so the
+SQL groups pairs into small chunks and all pairs of one call (every chunk it holds) are
+one `dirichlet_batch` call. A call thus holds at most 2048 chunks' pairs in Python, in
+and out, whatever the world's size; before, a world with fewer than 2048 chunks reached
+the UDF as one call holding every pair and every draw at once (about 4 GiB at 10M pairs).
+Each pair owns a fresh Philox substream, so a pair's result depends only on that pair:
+chunk size, chunk composition, thread and order change nothing, which tests prove by
+varying them.
 """
 from __future__ import annotations
 
@@ -84,8 +88,12 @@ def dirichlet_draw_arrow(pairs, fingerprints, seeds, parameter_hashes,
                                    enabled, scale, temperature, jitter, clip, alpha_floor)]
     chunks = pa.table(dict(zip(("pairs", *_RUN_COLUMNS), columns)))
     _reject_nulls(chunks)
-    drawn = [_draw_chunk(chunks.slice(i, 1)) for i in range(chunks.num_rows)]
-    lengths = np.array([len(d) for d in drawn], dtype=np.int32)
+    if chunks.num_rows and all(pc.count_distinct(chunks.column(name)).as_py() == 1 for name in _RUN_COLUMNS):
+        drawn = [_draw_chunk(chunks)]  # one run identity and policy (the model's case): one sampler call
+    else:
+        drawn = [_draw_chunk(chunks.slice(i, 1)) for i in range(chunks.num_rows)]
+    lists = chunks.column("pairs").combine_chunks()
+    lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int32)
     offsets = pa.array(np.concatenate(([0], np.cumsum(lengths))).astype(np.int32))
     values = pa.concat_arrays(drawn) if drawn else pa.array([], type=DRAW_FIELDS)
     return pa.ListArray.from_arrays(offsets, values, type=pa.list_(DRAW_FIELDS))
@@ -107,7 +115,8 @@ def _reject_nulls(chunks: pa.Table) -> None:
 
 
 def _draw_chunk(chunk: pa.Table) -> pa.StructArray:
-    """All pairs of one chunk (one run identity and policy) in one sampler call."""
+    """All pairs of the chunks in `chunk` (rows of one run identity and policy), in input
+    order, in one sampler call."""
     run = {name: chunk.column(name)[0].as_py() for name in _RUN_COLUMNS}
     pairs = pc.list_flatten(chunk.column("pairs")).combine_chunks()
     if len(pairs) == 0:

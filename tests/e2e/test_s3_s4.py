@@ -276,8 +276,8 @@ def test_rerun_is_byte_identical_and_writes_no_log_lines(s3s4):
 # ----------------------------------------------------------------------------- order independence
 @pytest.mark.parametrize(
     ("threads", "batch_pairs", "shard_count"),
-    [(1, 1, None), (2, 7, 3), (1, None, 2)],
-    ids=["threads1-batch1", "threads2-batch7-shards3", "threads1-shards2"],
+    [(1, 1, None), (2, 7, 3), (1, None, 2), (2, 16384, None)],
+    ids=["threads1-batch1", "threads2-batch7-shards3", "threads1-shards2", "threads2-batch16384"],
 )
 def test_outputs_do_not_depend_on_batches_shards_or_threads(s1s2_session, threads, batch_pairs, shard_count):
     expected = baseline_digests(s1s2_session)

@@ -313,3 +313,101 @@ def test_an_unreadable_iso_table_stops_s0_before_it_publishes(world_copy):
     assert info.value.code == "E3A_S0_010_INFRASTRUCTURE_IO_ERROR", str(info.value)
     assert info.value.context["operation"] == "read"
     assert s0_outputs(world_copy) == []
+
+
+# ----------------------------------------------------------------------------- key order
+# S0 proves the primary key unique by one streaming pass over the key columns in file
+# order (strictly increasing => unique) and groups only when that order is broken. The
+# refusal must be the same either way: these cases put a duplicate where the streaming
+# pass has to carry the previous key across a boundary, or break the order so that only
+# the grouped count can judge.
+def reversed_rows(table):
+    return table.take(pa.array(range(table.num_rows - 1, -1, -1)))
+
+
+def replace_rows_in_files(ctx, dataset_id: str, tables: list[pa.Table]) -> None:
+    root = ctx.path(dataset_id)
+    for part in root.glob("*.parquet"):
+        part.unlink()
+    for number, table in enumerate(tables):
+        pq.write_table(table, root / f"part-{number:05d}.parquet", compression="zstd")
+
+
+def row_key(table: pa.Table, index: int) -> tuple:
+    return tuple(table[c][index].as_py() for c in ("merchant_id", "legal_country_iso", "site_order"))
+
+
+def test_unique_keys_out_of_file_order_pass(world_copy):
+    ctx = context_of(world_copy)
+    both(reversed_rows)(ctx)
+    reseal_world(ctx.path, ctx.tokens.seed)
+    run_s0(ctx)
+
+
+def test_a_duplicate_among_unordered_keys_is_refused_with_its_key(world_copy):
+    ctx = context_of(world_copy)
+    table = read(ctx, "outlet_catalogue")
+    middle = table.num_rows // 2
+    both(lambda t: pa.concat_tables([reversed_rows(t), t.slice(middle, 1)]))(ctx)
+    reseal_world(ctx.path, ctx.tokens.seed)
+    failure = expect_refusal(world_copy)
+    context = failure.context
+    assert (context["dataset"], context["check"], context["violation_count"]) == ("outlet_catalogue", "primary_key", 1)
+    [example] = context["example_keys"]
+    assert row_key(table, middle) == (example["merchant_id"], example["legal_country_iso"], example["site_order"])
+    assert example["row_count"] == 2
+
+
+BOUNDARY_ROWS = 1000  # the streaming pass's batch size in the batch case
+
+
+@pytest.mark.parametrize("boundary", ["file", "batch"])
+def test_a_duplicate_across_a_boundary_of_sorted_keys_is_refused(world_copy, monkeypatch, boundary):
+    """Sorted keys with one row repeated right after itself, the two copies on either
+    side of a file boundary (two data files) or of a batch boundary of the streaming pass
+    (one file, batches of BOUNDARY_ROWS rows): the pass must compare the last key of one
+    file or batch with the first of the next."""
+    from seg3a.states import s3_tables
+
+    monkeypatch.setattr(s3_tables, "KEY_BATCH_ROWS", BOUNDARY_ROWS)
+    ctx = context_of(world_copy)
+    table = read(ctx, "outlet_catalogue")
+    last_before = BOUNDARY_ROWS - 1 if boundary == "batch" else table.num_rows // 3
+    assert table.num_rows > BOUNDARY_ROWS + 1
+    for dataset in ("outlet_catalogue", "site_timezones"):
+        rows = read(ctx, dataset)
+        head, tail = rows.slice(0, last_before + 1), rows.slice(last_before)
+        replace_rows_in_files(ctx, dataset, [head, tail] if boundary == "file" else [pa.concat_tables([head, tail])])
+    reseal_world(ctx.path, ctx.tokens.seed)
+    failure = expect_refusal(world_copy)
+    context = failure.context
+    assert (context["dataset"], context["check"], context["violation_count"]) == ("outlet_catalogue", "primary_key", 1)
+    [example] = context["example_keys"]
+    assert row_key(table, last_before) == (example["merchant_id"], example["legal_country_iso"], example["site_order"])
+    assert example["row_count"] == 2
+
+
+# ----------------------------------------------------------------------------- patterns
+# Patterns are tested on a column's distinct values first (rows are counted only when
+# one fails), and a column equal to its path token only where it differs: the refusal
+# still counts every failing row and shows the first ones by key.
+PATTERN_CASES = {
+    "outlet_country": ("outlet_catalogue", "legal_country_iso", "us", both),
+    "site_timezones_tzid": ("site_timezones", "tzid", "Not a zone!", edit_zones),
+    "outlet_fingerprint_not_hex": ("outlet_catalogue", "manifest_fingerprint", "X" * 64, edit_outlets),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PATTERN_CASES))
+def test_a_pattern_violation_counts_every_failing_row(world_copy, case):
+    dataset, column, value, edit = PATTERN_CASES[case]
+    ctx = context_of(world_copy)
+    failing_rows = pc.sum(first_pair(read(ctx, dataset)).cast("int64")).as_py()
+    edit(lambda t: with_value(t, column, first_pair(t), value))(ctx)
+    reseal_world(ctx.path, ctx.tokens.seed)
+    failure = expect_refusal(world_copy)
+    context = failure.context
+    assert (context["dataset"], context["check"], context["column"]) == (dataset, "pattern", column), context
+    assert context["violation_count"] == failing_rows > 1
+    assert {e[column] for e in context["example_keys"]} == {value}
+    assert len(context["example_keys"]) == min(3, failing_rows)

@@ -1,16 +1,19 @@
 {{ config(materialized='seg3a_table', meta={'seg3a_phase': 'sampling', 'seg3a_engine': 'spark'}) }}
 -- One row per escalated pair: the Dirichlet draw of spec 03 §1.9 and §3.3-§3.4 through
 -- the s3a_dirichlet_draw UDF (event fields, S, share_sum, shares in tzid order) and the
--- country's tzids. Pairs reach the UDF in chunks (one sampler call each) because the
--- vectorised sampler runs best on large batches; a chunk is the pairs whose merchant_id
--- falls in one residue class, so forming chunks needs no sort. Each pair owns its
--- Philox substream, so its result depends only on its key: `s3_batch_pairs` (about the
--- pairs per chunk) and `s3_shard_count` (merchant_id % n shards that never share a
--- chunk) change no bit of the output (they exist so tests can prove it). Both are dbt
--- vars, with the environment variables SEG3A_S3_BATCH_PAIRS / SEG3A_S3_SHARD_COUNT as
--- defaults. Checks of §1.10 and §3.4 step 4 come last.
+-- country's tzids. Pairs reach the UDF in small chunks; DuckDB hands it up to 2048
+-- chunks per call and all pairs of a call are one sampler call, so the sampler sees
+-- batches of thousands of pairs while Python never holds more than about
+-- 2048 x `s3_batch_pairs` pairs (default 16: ~32k pairs, tens of MB) whatever the world's
+-- size. A chunk is the pairs whose merchant_id falls in one residue class, so forming
+-- chunks needs no sort. Each pair owns its Philox substream, so its result depends only
+-- on its key: `s3_batch_pairs` (about the pairs per chunk) and `s3_shard_count`
+-- (merchant_id % n shards that never share a chunk) change no bit of the output (they
+-- exist so tests can prove it). Both are dbt vars, with the environment variables
+-- SEG3A_S3_BATCH_PAIRS / SEG3A_S3_SHARD_COUNT as defaults. Checks of §1.10 and §3.4
+-- step 4 come last.
 {%- set shard_count = var('s3_shard_count', env_var('SEG3A_S3_SHARD_COUNT', '1')) | int %}
-{%- set batch_pairs = var('s3_batch_pairs', env_var('SEG3A_S3_BATCH_PAIRS', '16384')) | int %}
+{%- set batch_pairs = var('s3_batch_pairs', env_var('SEG3A_S3_BATCH_PAIRS', '16')) | int %}
 {%- if shard_count < 1 or batch_pairs < 1 -%}
     {{ exceptions.raise_compiler_error('E3A_S3_012_INFRASTRUCTURE_IO_ERROR: s3_shard_count and s3_batch_pairs must be >= 1') }}
 {%- endif %}

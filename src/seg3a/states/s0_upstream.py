@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 from ..core import duck, yaml_io
 from ..core.digests import list_files, sha256_concat
 from ..core.schemas import SchemaPacks, arrow_type_matches
+from .s3_tables import key_order
 
 EXAMPLES = 3
 DATA_FILE = re.compile(r"part-[0-9]{5}\.parquet")
@@ -157,6 +158,7 @@ class RowCheck:
     check: str
     predicate: str
     message: str
+    on_distinct_values: bool = False  # a single-column rule tried on the column's distinct values first
 
 
 def column_checks(column: dict, token: Any = None) -> list[RowCheck]:
@@ -176,9 +178,11 @@ def column_checks(column: dict, token: Any = None) -> list[RowCheck]:
             checks.append(RowCheck(name, keyword, f"{col} {operator} {column[keyword]!r}",
                                    f"{keyword} {column[keyword]} violated"))
     if "pattern" in column:
-        guard = "" if token is None else f"{col} <> {_sql_literal(token)} and "
-        checks.append(RowCheck(name, "pattern", f"{guard}not regexp_matches({col}, {_sql_literal(column['pattern'])})",
-                               f"does not match {column['pattern']}"))
+        mismatch = f"not regexp_matches({col}, {_sql_literal(column['pattern'])})"
+        if token is not None:  # a CASE, not an AND: DuckDB evaluates both sides of an AND in an aggregate filter
+            mismatch = f"case when {col} <> {_sql_literal(token)} then {mismatch} else false end"
+        checks.append(RowCheck(name, "pattern", mismatch, f"does not match {column['pattern']}",
+                               on_distinct_values=token is None))
     if "minLength" in column:
         checks.append(RowCheck(name, "minLength", f"length({col}) < {column['minLength']}", "too short"))
     if "maxLength" in column:
@@ -248,16 +252,33 @@ class TableValidator:
         return [dict(zip(names, _plain(row))) for row in rows]
 
     def run_row_checks(self, checks: list[RowCheck]) -> None:
-        """All predicates in one scan; the first failing one (contract order) is refused."""
+        """All predicates in one scan, except the patterns screened on distinct values;
+        the first failing check (contract order) is refused."""
         if not checks:
             return
-        counts = ", ".join(f"count(*) filter (where coalesce({c.predicate}, false))" for c in checks)
-        totals = self.conn.execute(f"select {counts} from {self.view} as t").fetchone()
-        for check, count in zip(checks, totals):
+        scanned = [c for c in checks if not c.on_distinct_values]
+        counts = ", ".join(f"count(*) filter (where coalesce({c.predicate}, false))" for c in scanned)
+        totals = iter(self.conn.execute(f"select {counts} from {self.view} as t").fetchone() if scanned else ())
+        for check in checks:
+            count = self.violations_screened_on_distinct_values(check) if check.on_distinct_values else next(totals)
             if count:
                 shown = [check.column] if check.column else []
                 raise self.refuse(check.check, check.message, check.column, int(count),
                                   self.examples(f"coalesce({check.predicate}, false)", shown))
+
+    def violations_screened_on_distinct_values(self, check: RowCheck) -> int:
+        """Rows failing a single-column pattern check. A regex on every row cost 80 % of
+        the row checks' CPU (13 M catalogue rows at 1M pairs, 133 M at 10M); the column's
+        distinct values (countries, tzids, site ids) are far fewer, so they are tested
+        first and the rows are counted only when one fails. (A column equal to its path
+        token is only regex-tested where it differs, which is cheaper in the scan.)"""
+        # an aggregate filter, not a WHERE: DuckDB would push a WHERE below the DISTINCT
+        failing = self.conn.execute(f"select count(*) filter (where coalesce({check.predicate}, false)) "
+                                    f"from (select distinct {_ident(check.column)} from {self.view}) as t").fetchone()[0]
+        if not failing:
+            return 0
+        return self.conn.execute(f"select count(*) from {self.view} as t "
+                                 f"where coalesce({check.predicate}, false)").fetchone()[0]
 
     def run_group_check(self, check: str, message: str, sql: str, column: str | None = None) -> None:
         """`sql` selects one row per violating group (keys first); refused when any."""
@@ -275,6 +296,15 @@ class TableValidator:
         checks += [RowCheck(name, "path_embed", f"{_ident(name)} <> {_sql_literal(value)}",
                             f"differs from the path token {value}") for name, value in identity.items()]
         self.run_row_checks(checks)
+        self.check_primary_key()
+
+    def check_primary_key(self) -> None:
+        """Keys strictly increasing in file order are unique: one streaming pass over the
+        key columns proves it without grouping (a grouped count over the 133 M catalogue
+        rows of a 10M-pair world ran out of a 2 GB DuckDB limit). Only files out of key
+        order pay for the grouped count, which finds the duplicates and their examples."""
+        if key_order(self.conn.view(self.view), self.key)[1]:
+            return
         keys = ", ".join(_ident(c) for c in self.key)
         self.run_group_check("primary_key", f"({', '.join(self.key)}) repeated",
                              f"select {keys}, count(*) as row_count from {self.view} group by all having count(*) > 1")
