@@ -121,8 +121,12 @@ def s2_alpha_negative(project):
 
 
 def s3_zone_removed(project):
+    """The pair's zone with the largest share: its shares then miss at least 1/zones of
+    their sum too (CHK_S3_SHARE_SUM). A zone's draw may be as small as 1e-15 (the draws
+    follow the run id, which differs per session), and removing it would move no sum."""
     merchant, country = escalated_pair(project)
-    tzid = _first_zone(project, "s3_zone_shares", merchant, country)
+    tzid = project.sql(f"select tzid from {{s3_zone_shares}} where {_pair_filter(merchant, country)} "
+                       "order by share_drawn desc, tzid limit 1")[0][0]
     project.rewrite_parquet("s3_zone_shares", f"delete from t where {_pair_filter(merchant, country)} "
                                               f"and tzid = '{tzid}'")
     return [(merchant, country, None)]
