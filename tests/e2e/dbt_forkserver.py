@@ -1,5 +1,5 @@
 """A dbt fork server for the tests: one process imports dbt and parses the project once,
-then forks a child per `dbt build` / `run` / `test`. Each child is a fresh copy of the
+then forks a child per `dbt build` / `run` / `test` / `ls`. Each child is a fresh copy of the
 parsed process, as a `dbt` command would be after its start-up: it sets the request's
 environment and working directory, sends its stdout and stderr (file descriptors 1 and
 2, so child processes and C libraries too) to the request's output file, runs the
@@ -10,7 +10,10 @@ signal number, as subprocess does. No state of one build reaches the next: every
 is its own process.
 
 This saves every build dbt's import and the project's parse (several CPU seconds each);
-the output files are the same bytes (tests/e2e/test_dbt_forkserver.py).
+the output files are the same bytes (tests/e2e/test_dbt_forkserver.py). Of dbt's own
+artefacts in the target folder the child writes run_results.json (as the command does)
+and no manifest.json or graph.gpickle: they would only repeat the parse, and serialising
+the manifest again after every command cost about a CPU second.
 
 Protocol (`python -m tests.e2e.dbt_forkserver <work dir>`, run from the project root):
 the first request line parses the project with that request's environment and
@@ -21,6 +24,7 @@ stdout.
 from __future__ import annotations
 
 import atexit
+import gc
 import json
 import os
 import signal
@@ -83,7 +87,14 @@ def invoke(args: list[str], manifest) -> int:
 
     from seg3a.seedpack import _close_duckdb
 
-    result = dbtRunner(manifest=manifest).invoke(list(args))
+    # The parsed project, inherited from the server, lives through the whole command:
+    # frozen, the garbage collector's full passes skip it. dbt would serialise that
+    # manifest to manifest.json (and graph.gpickle) after every command, about a CPU second
+    # the tests never read (they read no manifest of a build, run or test); the run
+    # results, which they do read, are written as the command writes them.
+    gc.freeze()
+    result = dbtRunner(manifest=manifest).invoke([*args, "--no-write-json"])
+    write_run_results(result.result, args)
     _close_duckdb()  # checkpoint and release the database and the build locks, as the command's exit does
     if result.success:
         return 0
@@ -91,6 +102,18 @@ def invoke(args: list[str], manifest) -> int:
         print(f"Encountered an error:\n{result.exception}", file=sys.stderr)
         return 2
     return 1
+
+
+def write_run_results(run_result, args: list[str]) -> None:
+    """run_results.json where the `dbt` command writes it: --target-path, else
+    DBT_TARGET_PATH, else `target` in the project folder."""
+    if not hasattr(run_result, "write"):
+        return  # the command stopped before running any node; dbt writes none either
+    options = dict(zip(args, args[1:]))
+    target = options.get("--target-path") or os.environ.get("DBT_TARGET_PATH") or "target"
+    path = Path(options.get("--project-dir", ".")) / target / "run_results.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    run_result.write(str(path))
 
 
 def wait(pid: int, timeout: float) -> int:

@@ -4,6 +4,7 @@ coded message, a killed build reports the kill. Each case runs both ways on copi
 the same small world."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,14 @@ def test_a_build_publishes_the_same_bytes(small_world, tmp_path):
     files = run_files(forked_root)
     assert any(name.endswith("_passed.flag") for name in files)
     assert files == run_files(command_root)
+    # the run results dbt writes (the fork server writes them itself, see there)
+    forked_results, command_results = (node_statuses(tmp_path / way) for way in ("forked", "command"))
+    assert len(forked_results) > 90 and forked_results == command_results
+
+
+def node_statuses(base: Path) -> dict[str, str]:
+    results = json.loads((base / "dbt-target" / "run_results.json").read_bytes())["results"]
+    return {r["unique_id"]: r["status"] for r in results}
 
 
 def test_a_failed_build_gives_the_same_code_and_message(small_world, tmp_path):

@@ -25,6 +25,9 @@ from tests.e2e.test_s3_s4 import environment
 pytestmark = pytest.mark.e2e
 
 MODEL = "zone_universe_candidates"
+# Every build gets its own folder but the same file name: DuckDB names the catalogue after
+# the file, so the builds share one parsed project (tests/e2e/dbt_runner.py).
+DATABASE = "seg3a.duckdb"
 COUNTRIES = ("BE", "LU", "NL")
 ZONES = ("Europe/Brussels", "Europe/Luxembourg", "Europe/Amsterdam", "Europe/Berlin", "Europe/Paris")
 
@@ -54,6 +57,7 @@ def make_run(base: Path, countries: tuple[str, ...] = COUNTRIES) -> tuple[Path, 
 
 
 def build(runs: Path, database: Path, work: Path) -> str:
+    database.parent.mkdir(parents=True, exist_ok=True)
     database.unlink(missing_ok=True)
     result = run_dbt(["build", "--select", f"+{MODEL}"], runs, database, work)
     assert result.ok, result.output[-4000:]
@@ -76,32 +80,32 @@ def test_overlay_is_computed_once_then_reused_until_a_rebuild_is_forced(tmp_path
         stored = store_dir_for_run(run_root) / f"{MODEL}.parquet"
         assert stored.parent.parent == store_root and not stored.exists()
 
-        output = build(runs, tmp_path / "first.duckdb", tmp_path / "w1")
+        output = build(runs, tmp_path / "first" / DATABASE, tmp_path / "w1")
         assert f"{MODEL}: computed and stored as {stored}" in output
-        computed = table_rows(tmp_path / "first.duckdb")
+        computed = table_rows(tmp_path / "first" / DATABASE)
         assert {row[0] for row in computed} == set(COUNTRIES) and len(computed) >= len(COUNTRIES)
         assert rows(f"select * from read_parquet('{stored}')") == computed
         assert [p.name for p in stored.parent.iterdir()] == [stored.name]  # no staged file left behind
         published = stored.stat().st_mtime_ns
 
         # another database, same inputs: read from the store, not recomputed
-        output = build(runs, tmp_path / "second.duckdb", tmp_path / "w2")
+        output = build(runs, tmp_path / "second" / DATABASE, tmp_path / "w2")
         assert f"{MODEL}: reused {stored}" in output and "computed and stored" not in output
-        assert table_rows(tmp_path / "second.duckdb") == computed
+        assert table_rows(tmp_path / "second" / DATABASE) == computed
         assert stored.stat().st_mtime_ns == published
 
         # the build really reads the stored file: a changed file shows in the table ...
         rows(f"copy (select * from read_parquet('{stored}') order by country_iso, tzid offset 1) to '{stored}.x' "
              f"(format parquet)")
         Path(f"{stored}.x").replace(stored)
-        build(runs, tmp_path / "third.duckdb", tmp_path / "w3")
-        assert table_rows(tmp_path / "third.duckdb") == computed[1:]
+        build(runs, tmp_path / "third" / DATABASE, tmp_path / "w3")
+        assert table_rows(tmp_path / "third" / DATABASE) == computed[1:]
 
         # ... until a forced rebuild recomputes it and replaces the stored file
         with environment(**{REBUILD_ENV: "1"}):
-            output = build(runs, tmp_path / "fourth.duckdb", tmp_path / "w4")
+            output = build(runs, tmp_path / "fourth" / DATABASE, tmp_path / "w4")
         assert f"{MODEL}: computed and stored as {stored}" in output
-        assert table_rows(tmp_path / "fourth.duckdb") == computed
+        assert table_rows(tmp_path / "fourth" / DATABASE) == computed
         assert rows(f"select * from read_parquet('{stored}')") == computed
 
 
@@ -109,13 +113,13 @@ def test_other_reference_data_get_their_own_stored_overlay(tmp_path):
     store_root = tmp_path / "store"
     with environment(**{STORE_ENV: str(store_root)}):
         runs, run_root = make_run(tmp_path / "a")
-        build(runs, tmp_path / "a.duckdb", tmp_path / "wa")
+        build(runs, tmp_path / "a" / DATABASE, tmp_path / "wa")
         other_runs, other_root = make_run(tmp_path / "b", COUNTRIES[:2])
         other = store_dir_for_run(other_root)
         assert other != store_dir_for_run(run_root)
-        output = build(other_runs, tmp_path / "b.duckdb", tmp_path / "wb")
+        output = build(other_runs, tmp_path / "b" / DATABASE, tmp_path / "wb")
         assert f"{MODEL}: computed and stored as {other / MODEL}.parquet" in output
-        assert {row[0] for row in table_rows(tmp_path / "b.duckdb")} == set(COUNTRIES[:2])
+        assert {row[0] for row in table_rows(tmp_path / "b" / DATABASE)} == set(COUNTRIES[:2])
         folders = sorted(p.name for p in store_root.iterdir() if p.is_dir())
         assert folders == sorted([other.name, store_dir_for_run(run_root).name])
         assert {p.name for p in store_root.iterdir() if not p.is_dir()} <= {DIGEST_MEMO}  # the key's digest memo

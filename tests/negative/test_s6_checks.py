@@ -5,7 +5,14 @@ The check must FAIL (CHK_STATE_STATUS_CONSISTENCY: WARN) with issue rows naming 
 broken keys; the verdict is FAIL for an ERROR check; the S6 run itself stays PASS and
 the three outputs are published, because a failed check never aborts the run (04 §2).
 Corruptions propagate as the contract says (e.g. a changed zone_alloc count also moves
-the masked digest), so only the guarded check's own issues are asserted exactly."""
+the masked digest), so only the guarded check's own issues are asserted exactly.
+
+The checks are independent (a failed check never stops another), so the default suite
+judges several corruptions in one `dbt test`: a batch holds cases whose corruptions,
+each alone, fail disjoint sets of checks (the guarded check and the `also_fails` it
+propagates to). Every failing check of a batch is then attributable to one corruption,
+and every check no member breaks must stay PASS in the same run. `-m slow` runs each
+case alone and proves the sets each batch relies on."""
 from __future__ import annotations
 
 import json
@@ -31,6 +38,16 @@ class Case:
     issue_code: str
     corrupt: Callable[[S6Project], list[tuple]]  # returns the expected issue keys
     message: str | None = None
+    also_fails: tuple[str, ...] = ()  # checks the corruption propagates to (04 §3), besides its own
+
+    @property
+    def warn_only(self) -> bool:
+        return self.check_id == "CHK_STATE_STATUS_CONSISTENCY"
+
+    @property
+    def failing_checks(self) -> frozenset[str]:
+        """The checks this corruption alone makes FAIL (a WARN check never does)."""
+        return frozenset(self.also_fails) | (frozenset() if self.warn_only else {self.check_id})
 
 
 def _pair_filter(merchant: int, country: str) -> str:
@@ -104,8 +121,12 @@ def s2_alpha_negative(project):
 
 
 def s3_zone_removed(project):
+    """The pair's zone with the largest share: its shares then miss at least 1/zones of
+    their sum too (CHK_S3_SHARE_SUM). A zone's draw may be as small as 1e-15 (the draws
+    follow the run id, which differs per session), and removing it would move no sum."""
     merchant, country = escalated_pair(project)
-    tzid = _first_zone(project, "s3_zone_shares", merchant, country)
+    tzid = project.sql(f"select tzid from {{s3_zone_shares}} where {_pair_filter(merchant, country)} "
+                       "order by share_drawn desc, tzid limit 1")[0][0]
     project.rewrite_parquet("s3_zone_shares", f"delete from t where {_pair_filter(merchant, country)} "
                                               f"and tzid = '{tzid}'")
     return [(merchant, country, None)]
@@ -215,6 +236,8 @@ def run_report_fail(project):
     return [(None, None, None)]
 
 
+# the masked zone_alloc digest and the routing universe hash cover S2's priors and S5's rows
+S5_HASHES = ("CHK_S5_UNIVERSE_HASH_COMBINED", "CHK_S5_UNIVERSE_HASH_DIGESTS")
 CASES = [
     Case("gate_parameter_mismatch", "CHK_S0_GATE_SEALED_INPUTS", "S0_GATE_PARAMETER_MISMATCH", gate_parameter),
     Case("gate_manifest_mismatch", "CHK_S0_GATE_SEALED_INPUTS", "S0_GATE_MANIFEST_MISMATCH", gate_manifest),
@@ -222,19 +245,26 @@ CASES = [
     Case("s1_pair_removed", "CHK_S1_DOMAIN_COUNTS", "S1_MISSING_PAIR", s1_pair_removed),
     Case("s1_pair_duplicated", "CHK_S1_DOMAIN_COUNTS", "S1_DUPLICATE_PAIR", s1_pair_duplicated),
     Case("outlet_row_removed", "CHK_S1_DOMAIN_COUNTS", "S1_SITE_COUNT_MISMATCH", outlet_removed),
-    Case("s2_alpha_changed", "CHK_S2_PRIORS_ZONE_UNIVERSE", "S2_ALPHA_SUM_MISMATCH", s2_alpha_changed),
-    Case("s2_alpha_negative", "CHK_S2_PRIORS_ZONE_UNIVERSE", "S2_ALPHA_INVALID", s2_alpha_negative),
-    Case("s3_zone_row_removed", "CHK_S3_DOMAIN_ALIGNMENT", "S3_ZONE_COUNT_MISMATCH", s3_zone_removed),
+    Case("s2_alpha_changed", "CHK_S2_PRIORS_ZONE_UNIVERSE", "S2_ALPHA_SUM_MISMATCH", s2_alpha_changed,
+         also_fails=S5_HASHES),
+    Case("s2_alpha_negative", "CHK_S2_PRIORS_ZONE_UNIVERSE", "S2_ALPHA_INVALID", s2_alpha_negative,
+         also_fails=S5_HASHES),
+    Case("s3_zone_row_removed", "CHK_S3_DOMAIN_ALIGNMENT", "S3_ZONE_COUNT_MISMATCH", s3_zone_removed,
+         also_fails=("CHK_S3_SHARE_SUM",)),
     Case("s3_escalated_pair_missing", "CHK_S3_DOMAIN_ALIGNMENT", "S3_MISSING_PAIR", s3_pair_removed),
     Case("s3_shares_not_summing_to_one", "CHK_S3_SHARE_SUM", "S3_SHARE_SUM_MISMATCH", s3_shares_off),
     Case("rng_trace_tampered", "CHK_S3_RNG_ACCOUNTING", "S3_RNG_TRACE_MISMATCH", rng_trace_tampered),
     Case("rng_event_removed", "CHK_S3_RNG_ACCOUNTING", "S3_RNG_EVENT_MISSING", rng_event_removed),
     Case("rng_event_of_another_run", "CHK_S3_RNG_ACCOUNTING", "S3_RNG_IDENTITY_MISMATCH", rng_event_foreign_run),
     Case("rng_audit_of_another_run", "CHK_S3_RNG_ACCOUNTING", "S3_RNG_AUDIT_MISSING", rng_audit_foreign_run),
-    Case("s4_zone_row_removed", "CHK_S4_DOMAIN_ALIGNMENT", "S4_ZONE_COUNT_MISMATCH", s4_zone_removed),
-    Case("s4_count_changed", "CHK_S4_COUNT_CONSERVATION", "S4_COUNT_CONSERVATION", s4_count_changed),
-    Case("zone_alloc_count_changed", "CHK_S5_ZONE_ALLOC_COUNTS", "S5_ALLOC_COUNT_MISMATCH", alloc_count_changed),
-    Case("zone_alloc_row_removed", "CHK_S5_ZONE_ALLOC_COUNTS", "S5_ALLOC_MISSING_TRIPLET", alloc_row_removed),
+    Case("s4_zone_row_removed", "CHK_S4_DOMAIN_ALIGNMENT", "S4_ZONE_COUNT_MISMATCH", s4_zone_removed,
+         also_fails=("CHK_S5_ZONE_ALLOC_COUNTS",)),
+    Case("s4_count_changed", "CHK_S4_COUNT_CONSERVATION", "S4_COUNT_CONSERVATION", s4_count_changed,
+         also_fails=("CHK_S5_ZONE_ALLOC_COUNTS",)),
+    Case("zone_alloc_count_changed", "CHK_S5_ZONE_ALLOC_COUNTS", "S5_ALLOC_COUNT_MISMATCH", alloc_count_changed,
+         also_fails=S5_HASHES),
+    Case("zone_alloc_row_removed", "CHK_S5_ZONE_ALLOC_COUNTS", "S5_ALLOC_MISSING_TRIPLET", alloc_row_removed,
+         also_fails=S5_HASHES),
     Case("universe_digest_wrong", "CHK_S5_UNIVERSE_HASH_DIGESTS", "S5_DIGEST_MISMATCH", universe_digest_wrong),
     Case("universe_hash_wrong", "CHK_S5_UNIVERSE_HASH_COMBINED", "S5_ROUTING_HASH_MISMATCH", universe_hash_wrong),
     Case("zone_alloc_hash_column_wrong", "CHK_S5_UNIVERSE_HASH_COMBINED", "S5_ALLOC_ROUTING_HASH_MISMATCH",
@@ -243,65 +273,120 @@ CASES = [
          run_report_fail, "run_report_fail_but_checks_pass"),
 ]
 CASE_BY_NAME = {c.name: c for c in CASES}
-# test_unbroken_checks_stay_pass_when_one_fails reads the outcome of this case: both run
-# on the same worker, so the corrupted run is validated once
+# The cases judged together in one `dbt test`, each batch on one worker (xdist group).
+# Within a batch the cases' failing_checks are disjoint (test_batches_keep_failures_apart);
+# the status-consistency case is alone, its run must stay PASS overall.
+BATCHES: tuple[tuple[str, ...], ...] = (
+    ("gate_parameter_mismatch", "s1_site_count_changed", "s2_alpha_changed", "s3_shares_not_summing_to_one",
+     "rng_trace_tampered", "s4_zone_row_removed"),
+    ("gate_manifest_mismatch", "s1_pair_removed", "s2_alpha_negative", "s3_zone_row_removed", "rng_event_removed",
+     "s4_count_changed"),
+    # the S3 cases break the same escalated pair: removed, its shares could not be halved
+    ("s1_pair_duplicated", "s3_escalated_pair_missing", "rng_event_of_another_run", "zone_alloc_count_changed"),
+    ("outlet_row_removed", "rng_audit_of_another_run", "zone_alloc_row_removed"),
+    ("universe_digest_wrong", "universe_hash_wrong"),
+    ("zone_alloc_hash_column_wrong",),
+    ("run_report_fail_while_checks_pass",),
+)
+BATCH_OF = {name: index for index, batch in enumerate(BATCHES) for name in batch}
+# test_unbroken_checks_stay_pass_when_one_fails reads the outcome of this case's batch
 SHARED_CASE = "s1_site_count_changed"
-SHARED_GROUP = pytest.mark.xdist_group("s6_checks_s1_site_count")
 
 
-def validated_case(project: S6Project, case: Case) -> tuple[list[tuple], DbtResult]:
-    """The clean S0..S5 run corrupted as `case` says, then `dbt test` on it: the expected
-    issue keys and dbt's result. The shared case is made once per session: the run root
-    and DuckDB file after it are saved as the snapshot `case-<name>` and restored by
-    later callers."""
-    snapshot = f"case-{case.name}"
+def batch_group(name: str):
+    return pytest.mark.xdist_group(f"s6_checks_batch{BATCH_OF[name]}")
+
+
+def validated_batch(project: S6Project, index: int) -> tuple[dict[str, list[tuple]], DbtResult]:
+    """The clean S0..S5 run corrupted as every case of batch `index` says, then one `dbt
+    test` on it: the expected issue keys of each case and dbt's result. Made once per
+    session: the run root and DuckDB file after it are saved as the snapshot
+    `batch-<index>` and restored by later callers."""
+    snapshot = f"batch-{index}"
     record = project.snapshots / snapshot / "outcome.json"
     if record.is_file():
         project.restore(snapshot)
         outcome = json.loads(record.read_text())
-        return [tuple(k) for k in outcome["expected"]], DbtResult(outcome["returncode"], outcome["output"])
-    expected = case.corrupt(project)
+        expected = {name: [tuple(k) for k in keys] for name, keys in outcome["expected"].items()}
+        return expected, DbtResult(outcome["returncode"], outcome["output"])
+    expected = {name: CASE_BY_NAME[name].corrupt(project) for name in BATCHES[index]}
     result = project.validate()
-    if case.name != SHARED_CASE:
-        return expected, result
     project.save(snapshot)
     record.write_text(json.dumps({"expected": expected, "returncode": result.returncode, "output": result.output}))
     return expected, result
 
 
-@pytest.mark.e2e
-@pytest.mark.parametrize("case", [pytest.param(c, marks=SHARED_GROUP) if c.name == SHARED_CASE else c
-                                  for c in CASES], ids=[c.name for c in CASES])
-def test_check_fails_on_the_data_it_guards(s5_done, case):
-    expected_keys, result = validated_case(s5_done, case)
-    warn_only = case.check_id == "CHK_STATE_STATUS_CONSISTENCY"
+def failed_checks(project: S6Project) -> set[str]:
+    return {c["check_id"] for c in project.report()["checks"] if c["status"] == "FAIL"}
+
+
+def assert_case_outcome(project: S6Project, case: Case, expected_keys: list[tuple], result: DbtResult) -> None:
+    """The guarded check fails with issue rows naming exactly the keys the corruption broke,
+    the verdict follows, and the S6 run itself stays PASS."""
+    warn_only = case.warn_only
     assert result.ok == warn_only, result.output[-3000:]
     assert "E3A_S6_" not in result.output, result.output[-3000:]
-    check = s5_done.check(case.check_id)
+    check = project.check(case.check_id)
     assert check["status"] == ("WARN" if warn_only else "FAIL")
     assert check["affected_count"] > 0
-    rows = [i for i in s5_done.issues() if i["issue_code"] == case.issue_code]
+    rows = [i for i in project.issues() if i["issue_code"] == case.issue_code]
     if case.message:
         rows = [i for i in rows if i["message"] == case.message]
     assert sorted((r["merchant_id"], r["legal_country_iso"], r["tzid"]) for r in rows) == sorted(expected_keys)
     assert {(r["check_id"], r["severity"]) for r in rows} == {(case.check_id, check["severity"])}
     assert all(r["details"] for r in rows)
-    report, receipt, run = s5_done.report(), s5_done.receipt(), s5_done.run_report()
+    report, receipt, run = project.report(), project.receipt(), project.run_report()
     assert report["overall_status"] == receipt["overall_status"] == ("PASS" if warn_only else "FAIL")
     assert receipt["check_status_map"][case.check_id]["status"] == check["status"]
     assert (run["status"], run["error_code"], run["overall_status"]) == ("PASS", None, report["overall_status"])
 
 
 @pytest.mark.e2e
-@SHARED_GROUP
+@pytest.mark.parametrize("case", [pytest.param(c, marks=batch_group(c.name)) for c in CASES],
+                         ids=[c.name for c in CASES])
+def test_check_fails_on_the_data_it_guards(s5_done, case):
+    index = BATCH_OF[case.name]
+    expected, result = validated_batch(s5_done, index)
+    assert_case_outcome(s5_done, case, expected[case.name], result)
+    # exactly the checks the batch's corruptions break fail; every other check stays PASS
+    assert failed_checks(s5_done) == set().union(*(CASE_BY_NAME[n].failing_checks for n in BATCHES[index]))
+
+
+@pytest.mark.e2e
+@batch_group(SHARED_CASE)
 def test_unbroken_checks_stay_pass_when_one_fails(s5_done):
     monolithic = monolithic_pair(s5_done)
-    _, result = validated_case(s5_done, CASE_BY_NAME[SHARED_CASE])  # s1_site_count: one S1 count broken
+    index = BATCH_OF[SHARED_CASE]
+    _, result = validated_batch(s5_done, index)  # s1_site_count: one S1 count broken, besides the others
     assert not result.ok
     statuses = {c["check_id"]: c["status"] for c in s5_done.report()["checks"]}
-    assert {k for k, v in statuses.items() if v == "FAIL"} == {"CHK_S1_DOMAIN_COUNTS"}
+    broken = set().union(*(CASE_BY_NAME[n].failing_checks for n in BATCHES[index]))
+    assert "CHK_S1_DOMAIN_COUNTS" in broken and len(broken) < len(statuses) - 1
+    assert {k for k, v in statuses.items() if v != "PASS"} == broken | {"CHK_STATE_STATUS_CONSISTENCY"}
     assert statuses["CHK_STATE_STATUS_CONSISTENCY"] == "WARN"  # S1's run report is PASS
     assert issue_keys(s5_done, "S1_SITE_COUNT_MISMATCH") == [(monolithic[0], monolithic[1], None)]
+
+
+def test_batches_keep_failures_apart():
+    """Every case in exactly one batch; within a batch no two cases fail the same check, so
+    each failing check names its own corruption; the WARN-only case is alone."""
+    assert sorted(BATCH_OF) == sorted(CASE_BY_NAME) and sum(map(len, BATCHES)) == len(CASES)
+    for batch in BATCHES:
+        sets = [CASE_BY_NAME[name].failing_checks for name in batch]
+        assert sum(map(len, sets)) == len(set().union(*sets)), batch
+        assert len(batch) == 1 or not any(CASE_BY_NAME[name].warn_only for name in batch), batch
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_each_case_alone_fails_exactly_its_checks(s5_done, case):
+    """What the batches rely on: alone, a corruption fails its check as asserted above and
+    no check outside its failing_checks."""
+    expected_keys = case.corrupt(s5_done)
+    result = s5_done.validate()
+    assert_case_outcome(s5_done, case, expected_keys, result)
+    assert failed_checks(s5_done) == case.failing_checks
 
 
 # --------------------------------------------------------------------------- generic tests on fixtures
