@@ -33,11 +33,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -46,7 +44,9 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_segment import STATES, state_of, state_spans  # noqa: E402  (sibling benchmark: one span definition)
-from common import dbt_env  # noqa: E402  (the benchmarks' shared dbt environment)
+from common import (  # noqa: E402  (what the benchmarks share)
+    add_output_options, benchmark_parser, dbt_env, machine, work_directory, write_results,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "bench_scale.json"
@@ -78,20 +78,17 @@ with open(target, "rb") as handle:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES),
                         help="target pairs per world (default 3000 100000 1000000; add 10000000 for 10M)")
     parser.add_argument("--seed", type=int, default=7, help="world seed (default 7)")
     parser.add_argument("--threads", type=int, default=None, help="dbt threads (default: the profile's)")
-    parser.add_argument("--work", type=Path, default=None, help="work directory (default: a temporary one)")
-    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    add_output_options(parser, RESULTS)
     parser.add_argument("--worlds-only", action="store_true",
                         help="only generate (and measure) the worlds, kept under --work for --reuse-worlds")
     parser.add_argument("--reuse-worlds", action="store_true",
                         help="build on the worlds an earlier --worlds-only run left under --work (its world "
                              "measurements are reported; anything a build added to a world is removed first)")
-    parser.add_argument("--json", type=Path, default=RESULTS, help="results file (default bench/results/bench_scale.json)")
     parser.add_argument("--plot", type=Path, default=PLOT, help="plot file (default bench/results/bench_scale.png)")
     return parser.parse_args(argv)
 
@@ -391,16 +388,15 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if (args.worlds_only or args.reuse_worlds) and args.work is None:
         raise SystemExit("--worlds-only and --reuse-worlds need --work (where the worlds are kept)")
-    work = args.work or Path(tempfile.mkdtemp(prefix="bench-scale-"))
-    work.mkdir(parents=True, exist_ok=True)
     if args.worlds_only:
+        args.work.mkdir(parents=True, exist_ok=True)
         for pairs in args.sizes:
-            world = measure_size(pairs, args, work)["world"]
+            world = measure_size(pairs, args, args.work)["world"]
             print(f"{pairs:>9,} pairs: world {world['wall_s']:.1f} s wall, {world['cpu_s']:.1f} CPU s, "
-                  f"peak RSS {world['peak_tree_rss_mib']:.0f} MiB, kept in {work / f'pairs-{pairs}'}", flush=True)
+                  f"peak RSS {world['peak_tree_rss_mib']:.0f} MiB, kept in {args.work / f'pairs-{pairs}'}", flush=True)
         return 0
     sizes = []
-    try:
+    with work_directory(args, "bench-scale-") as work:
         ensure_zone_store(args, work)
         print(f"{'pairs':>9} {'outlets':>11} {'zone rows':>11} {'world s':>7} {'build s':>7} {'CPU s':>7} "
               f"{'RSS MiB':>8} {'floor s':>6} {'fl. MiB':>7} {'ratio':>6}  "
@@ -409,21 +405,14 @@ def main(argv=None) -> int:
             row = measure_size(pairs, args, work)
             sizes.append(row)
             print_row(row)
-    finally:
-        if not args.keep and args.work is None:
-            shutil.rmtree(work, ignore_errors=True)
-    report = {
+    write_results(args.json, {
         "benchmark": "bench_scale", "seed": args.seed, "threads": args.threads,
         "duckdb_settings": {k: v for k, v in os.environ.items() if k.startswith("SEG3A_DUCKDB_")},
-        "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()},
-        "sizes": sizes,
-    }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+        "machine": machine(), "sizes": sizes,
+    })
     plot(sizes, args.plot)
-    print(f"results written to {args.json} and {args.plot}")
+    print(f"plot written to {args.plot}")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -30,13 +30,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import sys
-import tempfile
 from datetime import datetime
 from pathlib import Path
+
+from common import add_output_options, benchmark_parser, machine, work_directory, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "bench_segment.json"
@@ -52,8 +52,7 @@ STATE_PREFIXES = {
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDPACK),
                         help="world seeds (default 42 7 101 202)")
     parser.add_argument("--pairs", default="default", help="pairs per world, or `default` (about 2,600)")
@@ -65,9 +64,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "parsing (default on)")
     parser.add_argument("--repeats", type=int, default=3,
                         help="measured packs (default 3); the median total is the result, its run is tabulated")
-    parser.add_argument("--keep", action="store_true", help="keep the work directory")
-    parser.add_argument("--json", type=Path, default=RESULTS,
-                        help="results file (default bench/results/bench_segment.json)")
+    add_output_options(parser, RESULTS, work_option=False)
     return parser.parse_args(argv)
 
 
@@ -141,9 +138,8 @@ def main(argv=None) -> int:
 
     args = parse_args(argv)
     pairs = None if args.pairs == "default" else int(args.pairs)
-    work = Path(tempfile.mkdtemp(prefix="bench-segment-"))
-    out = work / "pack"
-    try:
+    with work_directory(args, "bench-segment-") as work:
+        out = work / "pack"
         if args.warm:
             print("warm-up pack (not measured) ...", flush=True)
             seedpack.run([1, 2, 3, 4][: max(1, args.parallel)], out, 300, args.parallel, args.threads, quiet=True)
@@ -163,7 +159,7 @@ def main(argv=None) -> int:
         print(f"pack totals: {', '.join(f'{t:.2f}' for t in totals)} s; the median run:")
         print_table(rows, lanes, total)
         result = {
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+            "machine": machine(),
             "settings": {"seeds": args.seeds, "pairs": args.pairs, "parallel": timings["lanes"], "warm": args.warm,
                          "threads": timings["threads"], "runner": "seg3a seedpack run"},
             "world_generation_s": timings["worlds"]["wall_s"],
@@ -176,15 +172,8 @@ def main(argv=None) -> int:
             "lanes": lanes,
             "seeds": rows,
         }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
-        print(f"results written to {args.json}")
+        write_results(args.json, result)
         return 0 if all(r["sealed"] for r in rows) else 1
-    finally:
-        if args.keep:
-            print(f"work directory kept: {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -23,14 +23,13 @@ import argparse
 import hashlib
 import json
 import os
-import platform
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_scale import BIN, dbt_env, ensure_zone_store, run_measured  # noqa: E402  (one way to measure)
+from common import add_output_options, benchmark_parser, machine, work_directory, write_results  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "bench_spark.json"
@@ -38,13 +37,10 @@ OPERATIONAL = ("reports/",)  # run reports and state-run rows carry wall-clock t
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000], help="target pairs per world (default 100000)")
     parser.add_argument("--seed", type=int, default=7, help="world seed (default 7)")
-    parser.add_argument("--work", type=Path, default=None, help="work directory (default: a temporary one)")
-    parser.add_argument("--keep", action="store_true", help="keep the work directory")
-    parser.add_argument("--json", type=Path, default=RESULTS, help="results file (default bench/results/bench_spark.json)")
+    add_output_options(parser, RESULTS)
     return parser.parse_args(argv)
 
 
@@ -125,34 +121,26 @@ def write_report(args, sizes: list[dict]) -> None:
     report = {"benchmark": "bench_spark", "seed": args.seed,
               "spark_settings": {k: v for k, v in os.environ.items() if k.startswith("SEG3A_SPARK_")},
               "duckdb_settings": {k: v for k, v in os.environ.items() if k.startswith("SEG3A_DUCKDB_")},
-              "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()},
-              "sizes": sizes}
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+              "machine": machine(), "sizes": sizes}
+    write_results(args.json, report)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    work = args.work or Path(tempfile.mkdtemp(prefix="bench-spark-"))
-    work.mkdir(parents=True, exist_ok=True)
     sizes: list[dict] = []
-    try:
+    with work_directory(args, "bench-spark-") as work:
         ensure_zone_store(argparse.Namespace(seed=args.seed), work)
         print(f"{'pairs':>9} {'target':>7} {'wall s':>8} {'CPU s':>8} {'RSS MiB':>8}  load", flush=True)
         for pairs in args.sizes:
-            row = measure_size(pairs, args, work, save=lambda partial: write_report(args, [*sizes, partial]))
+            row = measure_size(pairs, args, work,
+                               save=lambda partial: write_report(args, [*sizes, partial]))
             sizes.append(row)
             write_report(args, sizes)
             print(f"{'':>9} spark / duckdb wall {row['spark_over_duckdb_wall']}; {row['published_files_identical']} "
                   "published files identical; Spark phases: "
                   + ", ".join(f"{p['phase'].split(':')[0]} {p['wall_s']:.0f}s" for p in row["spark"]["phases"]),
                   flush=True)
-    finally:
-        if not args.keep and args.work is None:
-            shutil.rmtree(work, ignore_errors=True)
-    print(f"results written to {args.json}")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

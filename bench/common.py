@@ -1,14 +1,53 @@
-"""What the benchmarks that run dbt on generated worlds share: the environment of a dbt
-subprocess bound to one runs root and one DuckDB file, the machine description and the
-results file. Import it from a benchmark run as a script (its folder is on sys.path)."""
+"""What the benchmarks that run dbt on generated worlds share: the work-directory and
+results options, the environment of a dbt subprocess bound to one runs root and one
+DuckDB file, the machine description and the results file. Import it from a benchmark
+run as a script (its folder is on sys.path)."""
 from __future__ import annotations
 
+import argparse
+import contextlib
 import json
 import os
 import platform
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def benchmark_parser(doc: str) -> argparse.ArgumentParser:
+    """An argument parser described by the first paragraph of the benchmark's docstring
+    (its line breaks kept)."""
+    return argparse.ArgumentParser(description=doc.split("\n\n")[0],
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def add_output_options(parser: argparse.ArgumentParser, results: Path, *, work_option: bool = True) -> None:
+    """--work (unless the benchmark always works in a temporary folder), --keep and --json."""
+    if work_option:
+        parser.add_argument("--work", type=Path, default=None, help="work directory (default: a temporary one)")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--json", type=Path, default=results,
+                        help=f"results file (default {results.relative_to(ROOT)})")
+
+
+@contextlib.contextmanager
+def work_directory(args: argparse.Namespace, prefix: str) -> Iterator[Path]:
+    """The benchmark's work folder: `--work` when given (always kept), else a temporary
+    folder removed at the end unless `--keep` (then its path is printed)."""
+    chosen = getattr(args, "work", None)
+    work = chosen or Path(tempfile.mkdtemp(prefix=prefix))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        yield work
+    finally:
+        if chosen is None:
+            if args.keep:
+                print(f"work directory kept: {work}")
+            else:
+                shutil.rmtree(work, ignore_errors=True)
 
 
 def dbt_env(runs_root: Path, database: Path, work: Path) -> dict[str, str]:
