@@ -344,18 +344,23 @@ def test_unique_keys_out_of_file_order_pass(world_copy):
     run_s0(ctx)
 
 
+def assert_refused_for_one_repeated_key(world_copy, ctx, key: tuple) -> None:
+    """After resealing, S0 refuses the catalogue's primary key: one violation, `key` held
+    by two rows."""
+    reseal_world(ctx.path, ctx.tokens.seed)
+    context = expect_refusal(world_copy).context
+    assert (context["dataset"], context["check"], context["violation_count"]) == ("outlet_catalogue", "primary_key", 1)
+    [example] = context["example_keys"]
+    assert key == (example["merchant_id"], example["legal_country_iso"], example["site_order"])
+    assert example["row_count"] == 2
+
+
 def test_a_duplicate_among_unordered_keys_is_refused_with_its_key(world_copy):
     ctx = context_of(world_copy)
     table = read(ctx, "outlet_catalogue")
     middle = table.num_rows // 2
     both(lambda t: pa.concat_tables([reversed_rows(t), t.slice(middle, 1)]))(ctx)
-    reseal_world(ctx.path, ctx.tokens.seed)
-    failure = expect_refusal(world_copy)
-    context = failure.context
-    assert (context["dataset"], context["check"], context["violation_count"]) == ("outlet_catalogue", "primary_key", 1)
-    [example] = context["example_keys"]
-    assert row_key(table, middle) == (example["merchant_id"], example["legal_country_iso"], example["site_order"])
-    assert example["row_count"] == 2
+    assert_refused_for_one_repeated_key(world_copy, ctx, row_key(table, middle))
 
 
 BOUNDARY_ROWS = 1000  # the streaming pass's batch size in the batch case
@@ -378,13 +383,7 @@ def test_a_duplicate_across_a_boundary_of_sorted_keys_is_refused(world_copy, mon
         rows = read(ctx, dataset)
         head, tail = rows.slice(0, last_before + 1), rows.slice(last_before)
         replace_rows_in_files(ctx, dataset, [head, tail] if boundary == "file" else [pa.concat_tables([head, tail])])
-    reseal_world(ctx.path, ctx.tokens.seed)
-    failure = expect_refusal(world_copy)
-    context = failure.context
-    assert (context["dataset"], context["check"], context["violation_count"]) == ("outlet_catalogue", "primary_key", 1)
-    [example] = context["example_keys"]
-    assert row_key(table, last_before) == (example["merchant_id"], example["legal_country_iso"], example["site_order"])
-    assert example["row_count"] == 2
+    assert_refused_for_one_repeated_key(world_copy, ctx, row_key(table, last_before))
 
 
 # ----------------------------------------------------------------------------- patterns
