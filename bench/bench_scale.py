@@ -129,40 +129,23 @@ def _stat_ticks(pid: int) -> list[int] | None:
     return [int(value) for value in fields[11:15]]
 
 
-def _cpu_ticks(pid: int) -> int:
-    """User + system clock ticks of `pid` and of the children it has waited for."""
-    return sum(_stat_ticks(pid) or [])
-
-
-def tree_sample(pid: int) -> tuple[int, float]:
-    """RSS (KiB) and CPU seconds of `pid` and all its live descendants, summed."""
+def tree_sample(pid: int, own_cpu: dict[int, float]) -> tuple[int, float]:
+    """RSS (KiB) and CPU seconds of `pid` and all its live descendants, summed (each
+    process's own CPU and that of the children it has waited for), in one walk of the
+    tree. Also records in `own_cpu` the CPU seconds each process has used itself so far:
+    a process its parent never waits for (the Spark JVM, which py4j leaves to be killed
+    at exit) is missing from the parent's rusage; the sum over `own_cpu` counts it."""
     rss = ticks = 0
     stack = [pid]
     while stack:
         current = stack.pop()
         rss += _rss_kib(current)
-        ticks += _cpu_ticks(current)
+        process = _stat_ticks(current)
+        if process is not None:
+            ticks += sum(process)
+            own_cpu[current] = max(own_cpu.get(current, 0.0), (process[0] + process[1]) / CLOCK_TICKS)
         stack += _children(current)
     return rss, ticks / CLOCK_TICKS
-
-
-def _own_cpu_s(pid: int) -> float | None:
-    """User + system seconds of `pid` itself (all its threads), not of its children."""
-    ticks = _stat_ticks(pid)
-    return None if ticks is None else (ticks[0] + ticks[1]) / CLOCK_TICKS
-
-
-def sample_tree_cpu(pid: int, seen: dict[int, float]) -> None:
-    """Record in `seen` the CPU seconds each process of the tree has used so far. A process
-    its parent never waits for (the Spark JVM, which py4j leaves to be killed at exit) is
-    missing from the parent's rusage; the sum over `seen` counts it."""
-    stack = [pid]
-    while stack:
-        current = stack.pop()
-        used = _own_cpu_s(current)
-        if used is not None:
-            seen[current] = max(seen.get(current, 0.0), used)
-        stack += _children(current)
 
 
 def run_measured(command: list[str], env: dict[str, str], log: Path) -> dict:
@@ -178,10 +161,9 @@ def run_measured(command: list[str], env: dict[str, str], log: Path) -> dict:
 
         def sample() -> None:
             while not done.is_set():
-                rss, cpu = tree_sample(child.pid)
+                rss, cpu = tree_sample(child.pid, cpu_seen)
                 peak[0] = max(peak[0], rss)
                 timeline.append((time.time(), rss, cpu))
-                sample_tree_cpu(child.pid, cpu_seen)
                 done.wait(0.1)
 
         sampler = threading.Thread(target=sample, daemon=True)
