@@ -43,21 +43,38 @@ country_alphas_listed as (
     group by country_iso
 ),
 
-pairs_factored as (
+site_count_ratios as (
     select
         s1_escalation_queue.merchant_id,
         s1_escalation_queue.legal_country_iso,
-        case
-            when not int_s3__dispersion_policy.site_count_concentration_on then cast(1.0 as double)
-            when int_s3__dispersion_policy.site_count_concentration_exponent = 0.5 then least(greatest(
-                sqrt(cast(s1_escalation_queue.site_count as double) / int_s3__dispersion_policy.site_count_concentration_reference_sites),
-                int_s3__dispersion_policy.site_count_concentration_min_factor), int_s3__dispersion_policy.site_count_concentration_max_factor)
-            else least(greatest(
-                cast(s1_escalation_queue.site_count as double) / int_s3__dispersion_policy.site_count_concentration_reference_sites,
-                int_s3__dispersion_policy.site_count_concentration_min_factor), int_s3__dispersion_policy.site_count_concentration_max_factor)
-        end as site_count_factor
+        cast(s1_escalation_queue.site_count as double)
+            / int_s3__dispersion_policy.site_count_concentration_reference_sites as site_count_ratio,
+        int_s3__dispersion_policy.site_count_concentration_on,
+        int_s3__dispersion_policy.site_count_concentration_exponent,
+        int_s3__dispersion_policy.site_count_concentration_min_factor,
+        int_s3__dispersion_policy.site_count_concentration_max_factor
     from s1_escalation_queue
     cross join int_s3__dispersion_policy
+),
+
+pairs_factored as (
+    select
+        merchant_id,
+        legal_country_iso,
+        case
+            when not site_count_concentration_on then cast(1.0 as double)
+            else least(
+                greatest(
+                    case
+                        when site_count_concentration_exponent = 0.5 then sqrt(site_count_ratio)
+                        else site_count_ratio
+                    end,
+                    site_count_concentration_min_factor
+                ),
+                site_count_concentration_max_factor
+            )
+        end as site_count_factor
+    from site_count_ratios
 ),
 
 pairs_with_alpha as (
