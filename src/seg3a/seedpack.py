@@ -26,7 +26,6 @@ Per seed, dbt's run_results.json is kept as `<out>/dbt/seed=<seed>/run_results.j
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import multiprocessing
 import os
@@ -37,6 +36,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
+
+from .dbt_in_process import close_duckdb, invoke_parsed
 
 SEEDPACK = (42, 7, 101, 202)
 
@@ -112,7 +113,7 @@ def store_zone_universe(seed: int, out: str, quiet: bool) -> dict[str, Any]:
 # --------------------------------------------------------------------------- dbt
 class _DbtSession:
     """dbt in this process: the project parsed once, every build on a copy of that manifest
-    (dbt marks nodes compiled in the manifest it runs, which a second build must not see)."""
+    (`seg3a.dbt_in_process`)."""
 
     def __init__(self, work: Path, threads: int | None) -> None:
         from dbt.cli.main import dbtRunner
@@ -151,16 +152,10 @@ class _DbtSession:
                 *self._paths(work)]
         if self.threads:
             args += ["--threads", str(self.threads)]
-        manifest = self.manifest.deepcopy()
-        # dbt and the parsed manifests (the lane's and this build's copy, ~180k objects)
-        # live through the whole build: frozen, the garbage collector's full passes skip
-        # them (~0.2-0.5 CPU s per build otherwise); unfrozen afterwards so the copy is freed.
-        gc.freeze()
         try:
-            result = self._runner(manifest=manifest).invoke(args)
+            result = invoke_parsed(self._runner, self.manifest, args)
         finally:
-            gc.unfreeze()
-            _close_duckdb()
+            close_duckdb()
         results_file = work / "target" / "run_results.json"
         if hasattr(result.result, "write"):
             results_file.parent.mkdir(parents=True, exist_ok=True)
@@ -173,20 +168,6 @@ class _DbtSession:
                                f"{result.exception or 'see ' + str(work / 'logs' / 'dbt.log')}; the debug "
                                f"trace: SEG3A_RUNS_ROOT={runs_root} dbt build --select segment3a)")
         return run_results or {}
-
-
-def _close_duckdb() -> None:
-    """Close the DuckDB database dbt-duckdb keeps open in this process after a build, as the
-    dbt command does on exit: the file is checkpointed (nothing left in its WAL) and
-    released, so it can be copied (the Z(c) cache) or opened by a user right away."""
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-
-    from seg3a.core.locks import release_all
-
-    environment, DuckDBConnectionManager._ENV = DuckDBConnectionManager._ENV, None
-    if environment is not None:
-        environment.close()
-    release_all()  # the build's run-root and database locks, as a dbt process exit would
 
 
 def _dbt_session(work: Path, threads: int | None = None) -> _DbtSession:

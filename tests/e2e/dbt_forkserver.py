@@ -85,7 +85,7 @@ def run_child(request: dict[str, Any], manifest) -> None:
 def invoke(args: list[str], manifest) -> int:
     from dbt.cli.main import dbtRunner
 
-    from seg3a.seedpack import _close_duckdb
+    from seg3a.dbt_in_process import close_duckdb
 
     # The parsed project, inherited from the server, lives through the whole command:
     # frozen, the garbage collector's full passes skip it. dbt would serialise that
@@ -95,7 +95,7 @@ def invoke(args: list[str], manifest) -> int:
     gc.freeze()
     result = dbtRunner(manifest=manifest).invoke([*args, "--no-write-json"])
     write_run_results(result.result, args)
-    _close_duckdb()  # checkpoint and release the database and the build locks, as the command's exit does
+    close_duckdb()  # checkpoint and release the database and the build locks, as the command's exit does
     if result.success:
         return 0
     if result.exception is not None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import gc
 import json
 import os
 import shutil
@@ -169,7 +168,7 @@ class SparkBuild:
         return nodes
 
     def invoke(self, engine: str, args: list[str], what: str) -> None:
-        from seg3a.seedpack import _close_duckdb
+        from seg3a.dbt_in_process import close_duckdb, invoke_parsed
 
         manifest = self.manifest(engine)
         started = time.perf_counter()
@@ -178,15 +177,11 @@ class SparkBuild:
         # --no-write-json: no manifest.json / run_results.json per phase (about a third of
         # this process's CPU on a small world); the command prints its phases instead.
         command = [*args, *self.target_args(engine), "--no-use-colors", "--no-write-json"]
-        # dbt and the parsed manifests live through the whole build: frozen, the garbage
-        # collector's full passes skip them (as in seg3a.seedpack).
-        gc.freeze()
         try:
-            result = self.runner(manifest=manifest.deepcopy()).invoke(command)
+            result = invoke_parsed(self.runner, manifest, command)
         finally:
-            gc.unfreeze()
             if engine != SPARK_ENGINE:
-                _close_duckdb()
+                close_duckdb()
         self.timings.append({"phase": what, "wall_s": round(time.perf_counter() - started, 3)})
         if not result.success and engine == SPARK_ENGINE:
             self.report_failed_states(getattr(result.result, "results", None) or [])
