@@ -170,8 +170,11 @@ class _DbtSession:
         # (about 0.4 CPU s); only the run results are kept, written here. --log-level-file
         # info: dbt.log keeps every node's start, result and error, without the debug lines
         # for every SQL statement and connection event (530 KB per seed build, 33 KB at info).
-        args = ["build", *select, "--quiet", "--no-use-colors", "--no-write-json", "--log-level-file", "info",
-                *self._paths(work)]
+        # --log-level none: no terminal logger at all. `--quiet` only filters it: dbt still
+        # formats every event (~2,600 per build) for it, scanning the environment for secrets
+        # each time; a failure's messages are in the error raised below and in dbt.log.
+        args = ["build", *select, "--log-level", "none", "--no-use-colors", "--no-write-json",
+                "--log-level-file", "info", *self._paths(work)]
         if self.threads:
             args += ["--threads", str(self.threads)]
         try:
@@ -184,12 +187,17 @@ class _DbtSession:
             result.result.write(str(results_file))
         run_results = json.loads(results_file.read_bytes()) if results_file.is_file() else None
         if not result.success:
-            failed = [r["unique_id"] for r in (run_results or {}).get("results", [])
-                      if r.get("status") in ("error", "fail")]
-            raise RuntimeError(f"dbt build failed for {runs_root} (failed nodes: {failed or 'none'}; "
+            raise RuntimeError(f"dbt build failed for {runs_root} (failed nodes: {failed_nodes(run_results) or 'none'}; "
                                f"{result.exception or 'see ' + str(work / 'logs' / 'dbt.log')}; the debug "
                                f"trace: SEG3A_RUNS_ROOT={runs_root} dbt build --select segment3a)")
         return run_results or {}
+
+
+def failed_nodes(run_results: dict[str, Any] | None, width: int = 600) -> list[str]:
+    """`<node>: <message>` of each failed node of a build's run results, the message on one
+    line and cut at `width` characters."""
+    return [f"{r['unique_id']}: {' '.join(str(r.get('message') or '').split())[:width]}"
+            for r in (run_results or {}).get("results", []) if r.get("status") in ("error", "fail")]
 
 
 # The coordinator's parsed project, inherited by the workers it forks (never pickled).

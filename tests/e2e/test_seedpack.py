@@ -16,7 +16,7 @@ import pytest
 from seg3a import cli, seedpack
 from seg3a.core.paths import default_external_root
 from seg3a.world.generate import generate_world
-from tests.e2e.conftest import build_zone_universe, make_external_root, run_dbt
+from tests.e2e.conftest import POLICY_TEMPLATES, build_zone_universe, make_external_root, run_dbt
 from tests.e2e.dbt_runner import PROCESS_SWITCH
 from tests.e2e.test_s3_s4 import engine_commit, environment
 from tests.e2e.test_s5_s7 import run_files
@@ -72,3 +72,23 @@ def test_runner_and_command_line_give_identical_run_roots(tmp_path, capfd):
             assert result.ok, result.output[-4000:]
             by_cli = run_files(run_root)
             assert by_runner == by_cli, sorted(set(by_runner.items()) ^ set(by_cli.items()))[:6]
+
+
+
+@pytest.mark.e2e
+def test_a_failed_build_names_its_node_and_error(tmp_path, capsys):
+    """The builds log nothing to the terminal (dbt.log keeps it): the runner's error names
+    each failed node with its coded message. Here S0 refuses a mixture policy whose
+    site-count exponent is out of range (the world generator only hashes the policy)."""
+    external = make_external_root(tmp_path, build_zone_universe(tmp_path / "zc"))
+    policy = external / POLICY_TEMPLATES["zone_mixture_policy"]
+    text = policy.read_text()
+    assert text.count("exponent: 0.5") == 1
+    policy.write_text(text.replace("exponent: 0.5", "exponent: 2.0"))
+    with environment(ENGINE_GIT_COMMIT=engine_commit(), SEG3A_EXTERNAL_ROOT=str(external)):
+        code = cli.main(["seedpack", "run", "--seeds", "42", "--pairs", str(PAIRS), "--out", str(tmp_path / "pack"),
+                         "--quiet"])
+    assert code == 1
+    error = capsys.readouterr().err
+    assert "dbt build failed for" in error and "model.seg3a.s0_gate_receipt_3A: " in error, error
+    assert "E3A_S0_004_POLICY_SCHEMA_INVALID" in error and "exponent: 2.0 is not one of" in error, error
