@@ -85,9 +85,11 @@ class Plugin(BasePlugin):
         # (a DuckDB shell, a Python session) into such a message too. That connection stays
         # open until configure_connection: dbt-duckdb's connect then shares its database
         # instance, so no other process can take the file in between.
-        from seg3a.core.duck import open_file
+        from seg3a.core.duck import open_file, spatial_connect_config
         from seg3a.core.locks import LockHeld, hold_build_locks, is_database_file
 
+        # The spatial extension's signature is checked once per process (seg3a.core.duck).
+        config.update(spatial_connect_config())
         run = selected_run(self.runs_root, self.run_id)
         if self.database_dir:
             creds.path = str(run_database_path(run, self.database_dir))

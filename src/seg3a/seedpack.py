@@ -270,6 +270,7 @@ def _coordinate(seeds: list[int], out: Path, pairs: int | None, lanes: int, thre
     """The coordinator (a fresh interpreter, see `run`): imports once, forks the world
     workers, parses the project while they work, then forks the lanes."""
     global _PARSED
+    from seg3a.core.duck import verify_spatial
     from seg3a.zones.cache import rebuild_forced
 
     say = _say(quiet)
@@ -282,6 +283,7 @@ def _coordinate(seeds: list[int], out: Path, pairs: int | None, lanes: int, thre
         parse_started, parse_cpu = time.perf_counter(), _cpu_s()
         _PARSED = _DbtSession(out / "dbt" / "parse", threads)
         _import_all(BUILD_MODULES, BUILD_PACKAGES)
+        verify_spatial()  # once here, not in every build (seg3a.core.duck)
         timings["start_up"] = _span(parse_started, parse_cpu)
         say(f"dbt loaded and project parsed in {timings['start_up']['wall_s']:.1f} s")
         worlds = [future.result() for future in world_futures]

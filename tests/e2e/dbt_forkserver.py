@@ -56,6 +56,9 @@ def parse_project(first: dict[str, Any], work: Path):
                                  "--log-path", str(work / "logs"), *parse_arguments(first["args"])])
     if not parsed.success or parsed.result is None:
         raise RuntimeError(f"dbt parse failed: {parsed.exception}")
+    from seg3a.core.duck import verify_spatial
+
+    verify_spatial()  # the spatial extension's signature checked here once, not in every child's build
     return parsed.result
 
 
