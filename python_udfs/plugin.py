@@ -62,7 +62,7 @@ class PluginConfigError(ValueError):
 
 class Plugin(BasePlugin):
     def initialize(self, plugin_config: dict[str, Any]) -> None:
-        from seg3a.core.duck import RESOURCE_SETTINGS, resource_settings
+        from seg3a.core.duck import RESOURCE_SETTINGS, resource_settings, spatial_connect_config
 
         unknown = set(plugin_config) - {"runs_root", "run_id", "database_dir", *RESOURCE_SETTINGS}
         if unknown:
@@ -75,6 +75,9 @@ class Plugin(BasePlugin):
         self.variables: dict[str, Any] = {}
         self._batch = ""
         self._opened = None  # the connection update_connection_config opened (see there)
+        # Decided once per plugin (one database file): DuckDB refuses a second connection to
+        # a file it has open under other settings, so a build never changes them midway.
+        self.spatial_config = spatial_connect_config()
 
     def update_connection_config(self, creds, config: dict[str, Any]) -> None:
         # Called just before dbt-duckdb opens the database. First point it at the selected
@@ -85,11 +88,12 @@ class Plugin(BasePlugin):
         # (a DuckDB shell, a Python session) into such a message too. That connection stays
         # open until configure_connection: dbt-duckdb's connect then shares its database
         # instance, so no other process can take the file in between.
-        from seg3a.core.duck import open_file, spatial_connect_config
+        from seg3a.core.duck import open_file
         from seg3a.core.locks import LockHeld, hold_build_locks, is_database_file
 
-        # The spatial extension's signature is checked once per process (seg3a.core.duck).
-        config.update(spatial_connect_config())
+        # The spatial extension's signature is checked once per process (seg3a.core.duck):
+        # skipped when a parent checked it before forking this build (see initialize).
+        config.update(self.spatial_config)
         run = selected_run(self.runs_root, self.run_id)
         if self.database_dir:
             creds.path = str(run_database_path(run, self.database_dir))

@@ -62,3 +62,13 @@ def test_a_tampered_extension_is_refused_and_never_marked_verified(extension):
     with pytest.raises(duckdb.Error, match="signature"):
         duck.verify_spatial()
     assert duck.spatial_connect_config() == {}
+
+
+def test_a_file_replaced_after_the_check_fails_an_unchecked_load(extension):
+    duck.verify_spatial()
+    config = duck.spatial_connect_config()  # a database about to be opened unchecked
+    staged = extension.with_name("staged")
+    shutil.copyfile(extension, staged)
+    os.replace(staged, extension)
+    with duckdb.connect(":memory:", config=config) as conn, pytest.raises(RuntimeError, match="E3A_INFRA"):
+        duck.load_spatial(conn)

@@ -56,14 +56,20 @@ def spatial_connect_config() -> dict[str, str]:
 def load_spatial(conn: duckdb.DuckDBPyConnection) -> None:
     """LOAD the spatial extension into `conn` (idempotent). A LOAD with DuckDB's signature
     check, of a file that did not change meanwhile, marks the file verified for this
-    process (spatial_connect_config)."""
+    process (spatial_connect_config); a LOAD without it, after that, fails with E3A_INFRA
+    when the file is no longer the verified one (replaced since the database was opened)."""
     global _verified_spatial
     path = spatial_extension_path()
     before = _file_identity(path)
     conn.execute(f"LOAD '{path.as_posix()}'")
     checked = conn.execute("select current_setting('allow_unsigned_extensions')").fetchone()[0] is False
-    if checked and _file_identity(path) == before:
-        _verified_spatial = before
+    now = _file_identity(path)
+    if checked:
+        if now == before:
+            _verified_spatial = before
+    elif _verified_spatial is not None and now != _verified_spatial:
+        raise RuntimeError(f"E3A_INFRA: the spatial extension {path} was replaced after this process checked its "
+                           "signature | fix: rerun (a new process checks the new file)")
 
 
 def verify_spatial() -> None:
