@@ -7,8 +7,8 @@ hands the run roots to `seg3a realism certify`.
 The pack runs in one coordinator process (a fresh interpreter), which imports what the
 worlds and the builds need once and forks the workers that do them, so no worker imports
 a module or parses the project again:
-1. Worlds: forked workers run `seg3a world generate` for every seed, `--lanes` at a time,
-   while the coordinator imports dbt and parses the project once.
+1. Worlds: forked workers (`--lanes` minus one, at least one) run `seg3a world generate`
+   for every seed while the coordinator imports dbt and parses the project once.
 2. Z(c): the spatial overlay is stored once per identity of the reference data and rule
    (`build/zone-universe-cache/<key>/`, seg3a.zones.cache), the same store plain `dbt
    build` uses. When the store lacks it, one worker builds `+zone_universe_candidates` on
@@ -277,7 +277,10 @@ def _coordinate(seeds: list[int], out: Path, pairs: int | None, lanes: int, thre
     started = time.perf_counter()
     _import_all(WORLD_MODULES)
     timings: dict[str, Any] = {"seeds": list(seeds), "lanes": lanes, "threads": threads, "pairs": pairs or "default"}
-    with _forked_pool(lanes) as pool:
+    # The parse below keeps one core busy: the worlds get the others (at least one). Each
+    # world worker's first world also loads the country tables (about 1 CPU s), so fewer
+    # workers beside the parse finish no later and cost less.
+    with _forked_pool(max(1, lanes - 1)) as pool:
         world_futures = [pool.submit(generate, seed, pairs, out, quiet) for seed in seeds]
         # meanwhile, here: dbt imported and the project parsed once for every build
         parse_started, parse_cpu = time.perf_counter(), _cpu_s()
