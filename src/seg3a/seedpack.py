@@ -265,31 +265,37 @@ def _forked_pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
 
 
-def _coordinate(seeds: list[int], out: Path, pairs: int | None, lanes: int, threads: int,
-                quiet: bool) -> dict[str, Any]:
-    """The coordinator (a fresh interpreter, see `run`): imports once, forks the world
-    workers, parses the project while they work, then forks the lanes."""
+def _worlds_beside_parse(seeds: list[int], out: Path, pairs: int | None, lanes: int, threads: int,
+                         quiet: bool, timings: dict[str, Any]) -> list[dict[str, Any]]:
+    """Forks the world workers, then imports dbt, parses the project (`_PARSED`) and loads
+    what a build needs while they work; returns the worlds."""
     global _PARSED
     from seg3a.core.duck import verify_spatial
-    from seg3a.zones.cache import rebuild_forced
 
-    say = _say(quiet)
-    started = time.perf_counter()
     _import_all(WORLD_MODULES)
-    timings: dict[str, Any] = {"seeds": list(seeds), "lanes": lanes, "threads": threads, "pairs": pairs or "default"}
     # The parse below keeps one core busy: the worlds get the others (at least one). Each
     # world worker's first world also loads the country tables (about 1 CPU s), so fewer
     # workers beside the parse finish no later and cost less.
     with _forked_pool(max(1, lanes - 1)) as pool:
         world_futures = [pool.submit(generate, seed, pairs, out, quiet) for seed in seeds]
-        # meanwhile, here: dbt imported and the project parsed once for every build
-        parse_started, parse_cpu = time.perf_counter(), _cpu_s()
+        started, cpu = time.perf_counter(), _cpu_s()
         _PARSED = _DbtSession(out / "dbt" / "parse", threads)
         _import_all(BUILD_MODULES, BUILD_PACKAGES)
         verify_spatial()  # once here, not in every build (seg3a.core.duck)
-        timings["start_up"] = _span(parse_started, parse_cpu)
-        say(f"dbt loaded and project parsed in {timings['start_up']['wall_s']:.1f} s")
-        worlds = [future.result() for future in world_futures]
+        timings["start_up"] = _span(started, cpu)
+        _say(quiet)(f"dbt loaded and project parsed in {timings['start_up']['wall_s']:.1f} s")
+        return [future.result() for future in world_futures]
+
+
+def _coordinate(seeds: list[int], out: Path, pairs: int | None, lanes: int, threads: int,
+                quiet: bool) -> dict[str, Any]:
+    """The coordinator (a fresh interpreter, see `run`): the worlds beside the parse, Z(c)
+    stored if it is not, then the lanes, all forked from here."""
+    from seg3a.zones.cache import rebuild_forced
+
+    started = time.perf_counter()
+    timings: dict[str, Any] = {"seeds": list(seeds), "lanes": lanes, "threads": threads, "pairs": pairs or "default"}
+    worlds = _worlds_beside_parse(seeds, out, pairs, lanes, threads, quiet, timings)
     timings["worlds"] = {"wall_s": round(time.perf_counter() - started, 3), "seeds": worlds}
     # The parsed project lives as long as the workers: the garbage collector's full passes
     # skip it, and the forked workers do not copy its pages by touching it.
@@ -297,20 +303,19 @@ def _coordinate(seeds: list[int], out: Path, pairs: int | None, lanes: int, thre
     gc.freeze()
     zone_store = zone_universe_file(Path(worlds[0]["run_root"]))
     if rebuild_forced() or not zone_store.is_file():
-        say("Z(c) not stored yet for this reference data: computing it once ...")
+        _say(quiet)("Z(c) not stored yet for this reference data: computing it once ...")
         with _forked_pool(1) as pool:
             timings["zone_universe_computed"] = pool.submit(store_zone_universe, seeds[0], str(out), quiet).result()
     builds_started = time.perf_counter()
     with _forked_pool(lanes) as pool:
         futures = [pool.submit(build_lane, lane, list(seeds[lane::lanes]), str(out), quiet) for lane in range(lanes)]
         lane_results = [future.result() for future in futures]
-    builds = sorted((b for lane in lane_results for b in lane["builds"]), key=lambda b: seeds.index(b["seed"]))
     timings.update({
         "build_wall_s": round(time.perf_counter() - builds_started, 3),
         "build_cpu_s": round(sum(lane["cpu_s"] for lane in lane_results), 3),
         "zone_universe": str(zone_store),
         "lanes_detail": [{k: v for k, v in lane.items() if k != "builds"} for lane in lane_results],
-        "builds": builds,
+        "builds": sorted((b for lane in lane_results for b in lane["builds"]), key=lambda b: seeds.index(b["seed"])),
         "run_roots": {str(w["seed"]): w["run_root"] for w in worlds},
     })
     return timings
