@@ -58,8 +58,6 @@ class S6Project:
 
     # -- dbt ---------------------------------------------------------------------------
     def dbt(self, *args: str) -> DbtResult:
-        from tests.e2e.conftest import dbt_vars
-
         env = {
             "DBT_PROFILES_DIR": str(PROFILES),
             "SEG3A_RUNS_ROOT": str(self.runs_root),
@@ -68,7 +66,7 @@ class S6Project:
             "DBT_LOG_PATH": str(self.work / "dbt-logs"),
             "DBT_TARGET_PATH": str(self.work / "dbt-target"),
         }
-        return dbt_command([*args, "--vars", dbt_vars(), "--no-use-colors"], env)
+        return dbt_command([*args, "--no-use-colors"], env)
 
     def validate(self) -> DbtResult:
         """`dbt test` alone on the S6 tests: the validator of an existing run."""
