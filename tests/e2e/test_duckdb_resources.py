@@ -6,8 +6,6 @@ wall times) as under DuckDB's defaults: the suite's shared build of the small wo
 (`two_runs`, seed 42, no knob set: all cores, DuckDB's memory limit and temp directory)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from seg3a.core.paths import default_external_root
@@ -20,9 +18,6 @@ from tests.e2e.test_s3_s4 import environment
 from tests.e2e.test_s5_s7 import run_files
 
 pytestmark = pytest.mark.e2e
-
-KNOBS = ("SEG3A_DUCKDB_MEMORY_LIMIT", "SEG3A_DUCKDB_THREADS", "SEG3A_DUCKDB_TEMP_DIR")
-
 
 LEAN = {"SEG3A_DUCKDB_MEMORY_LIMIT": "300MB", "SEG3A_DUCKDB_THREADS": "1", "SEG3A_DUCKDB_TEMP_DIR": "{spill}"}
 AMPLE = {"SEG3A_DUCKDB_MEMORY_LIMIT": "6GB", "SEG3A_DUCKDB_THREADS": "4", "SEG3A_DUCKDB_TEMP_DIR": ""}
