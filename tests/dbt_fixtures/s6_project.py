@@ -2,9 +2,9 @@
 real dbt project once per session (snapshot `s5`), then restored before each test, which
 breaks exactly the data it is about and runs `dbt test` / `dbt build` on the S6 nodes.
 
-dbt runs with `tests/dbt_fixtures/profiles/`: the project's profile plus the S6 plugin
-that registers the S6 SQL functions. Paths are fixed per session so that dbt's partial
-parsing survives from test to test.
+dbt runs with the project's own profile, which registers the S6 SQL functions (the S6
+plugin), as a user's `dbt test` does; the worker's fork server then shares one parse with
+the other session projects (tests/e2e/dbt_runner.py). Paths are fixed per session.
 """
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ from seg3a.world.generate import generate_world
 from tests.e2e.dbt_runner import DbtResult, dbt_command
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-PROFILES = PROJECT_ROOT / "tests" / "dbt_fixtures" / "profiles"
 DBT = Path(sys.executable).with_name("dbt")
 SEED, PAIRS = 42, 120
 UPSTREAM_SELECTION = ["--select", "segment3a", "--exclude", "tag:zone_universe", "tag:s6", "tag:s7"]
@@ -58,17 +57,15 @@ class S6Project:
 
     # -- dbt ---------------------------------------------------------------------------
     def dbt(self, *args: str) -> DbtResult:
-        from tests.e2e.conftest import dbt_vars
-
         env = {
-            "DBT_PROFILES_DIR": str(PROFILES),
+            "DBT_PROFILES_DIR": str(PROJECT_ROOT),
             "SEG3A_RUNS_ROOT": str(self.runs_root),
             "SEG3A_DUCKDB": str(self.database),
             "SEG3A_RUN_ID": "",
             "DBT_LOG_PATH": str(self.work / "dbt-logs"),
             "DBT_TARGET_PATH": str(self.work / "dbt-target"),
         }
-        return dbt_command([*args, "--vars", dbt_vars(), "--no-use-colors"], env)
+        return dbt_command([*args, "--no-use-colors"], env)
 
     def validate(self) -> DbtResult:
         """`dbt test` alone on the S6 tests: the validator of an existing run."""

@@ -44,7 +44,6 @@ from tests.e2e.dbt_runner import DbtResult, dbt_command
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # The dbt project to run; a copy of the project may be named for isolated work.
 DBT_PROJECT = Path(os.environ.get("SEG3A_DBT_PROJECT_DIR", PROJECT_ROOT))
-RULE_FILE = PROJECT_ROOT / "contracts" / "zone_universe_rule.yaml"
 SEED, PAIRS = 42, 300
 STATE_MODELS = "+s1_run_report_3A +s2_run_report_3A"
 POLICY_TEMPLATES = {
@@ -52,11 +51,6 @@ POLICY_TEMPLATES = {
     "country_zone_alphas": "config/layer1/3A/allocation/country_zone_alphas.yaml",
     "zone_floor_policy": "config/layer1/3A/allocation/zone_floor_policy.yaml",
 }
-
-
-def dbt_vars() -> str:
-    """The Z(c) rule parameters, passed as the dbt var the zone-universe models read."""
-    return json.dumps(yaml.safe_load(RULE_FILE.read_bytes()), sort_keys=True)
 
 
 def run_dbt(args: list[str], runs_root: Path, database: Path, work: Path, threads: int | None = None) -> DbtResult:
@@ -68,7 +62,11 @@ def run_dbt(args: list[str], runs_root: Path, database: Path, work: Path, thread
         "DBT_LOG_PATH": str(work / "dbt-logs"),
         "DBT_TARGET_PATH": str(work / "dbt-target"),
     }
-    command = [*args, "--project-dir", str(DBT_PROJECT), "--vars", dbt_vars(), "--no-use-colors"]
+    # The command a user types (README): no vars, and the project directory only when it is
+    # another copy of the project. Every test of this worker whose command parses the same
+    # way then shares one parse (tests/e2e/dbt_runner.py), the shared builds' included.
+    project = [] if DBT_PROJECT == PROJECT_ROOT else ["--project-dir", str(DBT_PROJECT)]
+    command = [*args, *project, "--no-use-colors"]
     if threads is not None:
         command += ["--threads", str(threads)]
     return dbt_command(command, env)
@@ -86,8 +84,9 @@ def build_zone_universe(work: Path) -> Path:
         return _ZONE_DATABASES[DBT_PROJECT]
     runs = work / "zc-runs"
     shutil.rmtree(runs, ignore_errors=True)
-    database = work / "zc.duckdb"
-    database.unlink(missing_ok=True)
+    database = work / "zc" / "seg3a.duckdb"  # the usual file name: the fork server's parse is shared
+    shutil.rmtree(database.parent, ignore_errors=True)
+    database.parent.mkdir(parents=True)
     run_root = generate_world(SEED, PAIRS, runs, default_external_root(), progress=lambda _line: None)
     stored = (store_dir_for_run(run_root, DBT_PROJECT) / "zone_universe_candidates.parquet").is_file()
     with nullcontext() if stored else exclusive("zone-universe-store"):

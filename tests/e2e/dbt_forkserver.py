@@ -1,5 +1,5 @@
 """A dbt fork server for the tests: one process imports dbt and parses the project once,
-then forks a child per `dbt build` / `run` / `test` / `ls`. Each child is a fresh copy of the
+then forks a child per `dbt build` / `run` / `test` / `ls` / `show`. Each child is a fresh copy of the
 parsed process, as a `dbt` command would be after its start-up: it sets the request's
 environment and working directory, sends its stdout and stderr (file descriptors 1 and
 2, so child processes and C libraries too) to the request's output file, runs the

@@ -1,10 +1,10 @@
 """Run the real dbt on a run root (no mocks): a fresh DuckDB file per call site.
 
-`dbt_command` is the one way the tests run dbt. `build`, `run`, `test` and `ls` go through a
+`dbt_command` is the one way the tests run dbt. `build`, `run`, `test`, `ls` and `show` go through a
 fork server of this worker (tests/e2e/dbt_forkserver.py): dbt imported and the project
 parsed once per project, profile, vars and database name, then every command is its own
 forked process with the command's environment, output and exit code. Every other
-command (`parse`, `show`, `docs`, ...) and every command when
+command (`parse`, `docs`, ...) and every command when
 SEG3A_TEST_DBT_PROCESS=1 is set runs the `dbt` executable in a subprocess."""
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DBT = Path(sys.executable).with_name("dbt")
-FORKED_COMMANDS = ("build", "run", "test", "ls")
+FORKED_COMMANDS = ("build", "run", "test", "ls", "show")
 PROCESS_SWITCH = "SEG3A_TEST_DBT_PROCESS"
 
 

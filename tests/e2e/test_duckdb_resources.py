@@ -2,44 +2,40 @@
 (SEG3A_DUCKDB_MEMORY_LIMIT / _THREADS / _TEMP_DIR, profiles.yml): they reach the database
 dbt works in, a bad value stops the build naming the variable, and the run-root files
 are the same bytes under any of them (the operational run reports excepted: they carry
-wall times)."""
+wall times) as under DuckDB's defaults: the suite's shared build of the small world
+(`two_runs`, seed 42, no knob set: all cores, DuckDB's memory limit and temp directory)."""
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
 from seg3a.core.paths import default_external_root
 from seg3a.world.generate import generate_world
-from tests.e2e.conftest import build_zone_universe, run_dbt
+from tests.conftest import copy_run
+from tests.e2e.built_runs import engine_commit_of
+from tests.e2e.dbt_runner import run_dbt as run_dbt_per_run
+from tests.e2e.conftest import run_dbt
 from tests.e2e.test_s3_s4 import environment
 from tests.e2e.test_s5_s7 import run_files
 
 pytestmark = pytest.mark.e2e
 
-KNOBS = ("SEG3A_DUCKDB_MEMORY_LIMIT", "SEG3A_DUCKDB_THREADS", "SEG3A_DUCKDB_TEMP_DIR")
+LEAN = {"SEG3A_DUCKDB_MEMORY_LIMIT": "300MB", "SEG3A_DUCKDB_THREADS": "1", "SEG3A_DUCKDB_TEMP_DIR": "{spill}"}
+AMPLE = {"SEG3A_DUCKDB_MEMORY_LIMIT": "6GB", "SEG3A_DUCKDB_THREADS": "4", "SEG3A_DUCKDB_TEMP_DIR": ""}
 
 
-def build_world(base: Path, kept: Path, **knobs: str) -> dict[str, str]:
-    """The world built at `base` (the same paths each time: the receipt names its runs
-    root), then moved to `kept`."""
-    runs = base / "runs"
-    run_root = generate_world(42, 300, runs, default_external_root(), progress=lambda _line: None)
-    with environment(**knobs):
-        result = run_dbt(["build", "--select", "segment3a"], runs, base / "seg3a.duckdb", base)
+@pytest.mark.parametrize("knobs", [LEAN, pytest.param(AMPLE, marks=pytest.mark.slow)], ids=["lean", "ample"])
+def test_outputs_are_the_same_bytes_under_any_resource_settings(two_runs, small_world, tmp_path, knobs):
+    runs_root, _databases, seed42, _seed7 = two_runs
+    default_root = runs_root / seed42
+    run_root = copy_run(small_world, tmp_path)
+    settings = {name: value.format(spill=tmp_path / "spill") for name, value in knobs.items()}
+    with environment(**settings, ENGINE_GIT_COMMIT=engine_commit_of(default_root)):
+        result = run_dbt_per_run(["build", "--select", "segment3a"], run_root.parent, tmp_path / "duckdb",
+                                 run_id=seed42, per_run=True)
     assert result.ok, result.output[-4000:]
-    base.rename(kept)
-    return run_files(kept / "runs" / run_root.name)
-
-
-def test_outputs_are_the_same_bytes_under_any_resource_settings(tmp_path):
-    build_zone_universe(tmp_path / "zc")  # the Z(c) overlay stored before the timed builds
-    lean = build_world(tmp_path / "build", tmp_path / "lean", SEG3A_DUCKDB_MEMORY_LIMIT="300MB",
-                       SEG3A_DUCKDB_THREADS="1", SEG3A_DUCKDB_TEMP_DIR=str(tmp_path / "spill"))
-    ample = build_world(tmp_path / "build", tmp_path / "ample", SEG3A_DUCKDB_MEMORY_LIMIT="6GB",
-                        SEG3A_DUCKDB_THREADS="4", SEG3A_DUCKDB_TEMP_DIR="")
-    assert any(name.endswith("_passed.flag") for name in lean)
-    assert lean == ample, sorted(set(lean.items()) ^ set(ample.items()))[:6]
+    built, default = run_files(run_root), run_files(default_root)
+    assert any(name.endswith("_passed.flag") for name in built)
+    assert built == default, sorted(set(built.items()) ^ set(default.items()))[:6]
 
 
 def test_settings_reach_the_database_dbt_uses(tmp_path):

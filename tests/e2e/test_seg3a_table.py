@@ -4,31 +4,30 @@ name replaced, and an enforced contract applied (a breaking build fails and leav
 table as it was)."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from tests.e2e.dbt_runner import DbtResult, dbt_command
+
 pytestmark = pytest.mark.e2e
 
 PROJECT = Path(__file__).resolve().parents[1] / "dbt_fixtures" / "materialization"
-DBT = Path(sys.executable).with_name("dbt")
 BUILDABLE = ["--select", "replaced", "replaced_py", "contracted"]
 
 
 @pytest.fixture()
 def fixture_dbt(tmp_path):
+    """`dbt <args>` on the fixture project (through the tests' fork server: one parse for
+    every build), the model's value and type given as environment variables."""
     database = tmp_path / "fixture.duckdb"
-    env = dict(os.environ, DBT_PROFILES_DIR=str(PROJECT), SEG3A_TABLE_FIXTURE_DUCKDB=str(database),
-               DBT_TARGET_PATH=str(tmp_path / "target"), DBT_LOG_PATH=str(tmp_path / "logs"),
-               DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+    env = {"DBT_PROFILES_DIR": str(PROJECT), "SEG3A_TABLE_FIXTURE_DUCKDB": str(database),
+           "DBT_TARGET_PATH": str(tmp_path / "target"), "DBT_LOG_PATH": str(tmp_path / "logs")}
 
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([str(DBT), *args, "--project-dir", str(PROJECT), "--no-use-colors"], cwd=PROJECT,
-                              env=env, capture_output=True, text=True, timeout=600)
+    def run(*args: str, n: int = 1, n_type: str = "integer") -> DbtResult:
+        values = {"SEG3A_TABLE_FIXTURE_N": str(n), "SEG3A_TABLE_FIXTURE_N_TYPE": n_type}
+        return dbt_command([*args, "--project-dir", str(PROJECT), "--no-use-colors"], {**env, **values})
 
     def rows(sql: str) -> list[tuple]:
         with duckdb.connect(str(database), read_only=True) as connection:
@@ -42,10 +41,10 @@ def fixture_dbt(tmp_path):
 def test_rebuilds_replace_the_tables(fixture_dbt):
     with duckdb.connect(str(fixture_dbt.database)) as connection:  # an older view of the same name
         connection.execute("create view main.replaced as select 'old' as n")
-    first = fixture_dbt("build", *BUILDABLE, "--vars", "{n: 1}")
-    assert first.returncode == 0, first.stdout[-3000:]
-    second = fixture_dbt("build", *BUILDABLE, "--vars", "{n: 2}")
-    assert second.returncode == 0, second.stdout[-3000:]
+    first = fixture_dbt("build", *BUILDABLE, n=1)
+    assert first.ok, first.output[-3000:]
+    second = fixture_dbt("build", *BUILDABLE, n=2)
+    assert second.ok, second.output[-3000:]
     for model in ("replaced", "replaced_py", "contracted"):
         assert fixture_dbt.rows(f"select n from main.{model}") == [(2,)], model
     kinds = dict(fixture_dbt.rows("select table_name, table_type from information_schema.tables"))
@@ -53,10 +52,10 @@ def test_rebuilds_replace_the_tables(fixture_dbt):
 
 
 def test_a_broken_contract_fails_and_keeps_the_table(fixture_dbt):
-    assert fixture_dbt("build", "--select", "contracted", "--vars", "{n: 1}").returncode == 0
-    broken = fixture_dbt("build", "--select", "contracted", "--vars", "{n: 3, n_type: varchar}")
-    assert broken.returncode != 0
-    assert "contract" in broken.stdout.lower(), broken.stdout[-3000:]
+    assert fixture_dbt("build", "--select", "contracted", n=1).ok
+    broken = fixture_dbt("build", "--select", "contracted", n=3, n_type="varchar")
+    assert not broken.ok
+    assert "contract" in broken.output.lower(), broken.output[-3000:]
     assert fixture_dbt.rows("select n from main.contracted") == [(1,)]
     assert fixture_dbt.rows("select data_type from information_schema.columns "
                             "where table_name = 'contracted'") == [("INTEGER",)]

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import copy_run
+from tests.e2e.built_runs import engine_commit_of
 from tests.e2e.dbt_runner import PROJECT_ROOT, run_dbt
 from tests.e2e.test_s3_s4 import engine_commit
 from tests.e2e.test_s5_s7 import run_files
@@ -72,13 +73,6 @@ def without_wall_clock(value):
 def run_reports(run_root: Path) -> dict[str, object]:
     return {path.relative_to(run_root).as_posix(): without_wall_clock(json.loads(path.read_text()))
             for path in sorted((run_root / "reports" / "layer1" / "3A").rglob("run_report.json"))}
-
-
-def engine_commit_of(run_root: Path) -> str:
-    """The engine commit a build recorded (its RNG audit rows' build_commit)."""
-    (audit,) = (run_root / "logs" / "layer1" / "3A" / "rng" / "audit").rglob("*.jsonl")
-    (commit,) = {json.loads(line)["build_commit"] for line in audit.read_text().splitlines()}
-    return commit
 
 
 @pytest.fixture(scope="module")

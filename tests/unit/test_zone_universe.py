@@ -193,6 +193,11 @@ def test_links_resolve_to_canonical_zones():
 
 
 # ------------------------------------------------------------------ real data
+# The default suite scores the Z(c) every build uses: the tables `dbt build` makes (the
+# spatial overlay from the store, build/zone-universe-cache/), which the session builds
+# once anyway (tests/e2e/conftest.py: build_zone_universe). Computing the overlay again
+# here from the polygons would cost about 30 CPU seconds; `-m slow` does, and checks that
+# the models run outside dbt give the same Z(c).
 
 
 def _reference_files(tmp_path_factory) -> tuple[Path, Path]:
@@ -210,8 +215,34 @@ def _reference_files(tmp_path_factory) -> tuple[Path, Path]:
     return root / zu.WORLD_COUNTRIES_PATH, root / zu.TZ_WORLD_PATH
 
 
+def _evaluate_dbt_built(zone_db: Path) -> dict:
+    """Score the Z(c) tables of a dbt-built database against zone.tab (the staging views
+    bound to the same reference files the build read)."""
+    from seg3a.core.duck import connect
+    from seg3a.core.paths import default_external_root
+
+    external = default_external_root()
+    conn = connect(threads=2)
+    try:
+        zu.bind_inputs(conn, external / zu.WORLD_COUNTRIES_PATH, external / zu.TZ_WORLD_PATH)
+        conn.execute(f"ATTACH '{zone_db.as_posix()}' AS built (READ_ONLY)")
+        for name in zu.MODELS:
+            conn.execute(f"CREATE TABLE {name} AS SELECT * FROM built.main.{name}")
+        return zu.evaluate(conn, RULE)
+    finally:
+        conn.close()
+
+
 @pytest.fixture(scope="module")
 def real_result(tmp_path_factory):
+    from tests.e2e.conftest import build_zone_universe
+
+    return _evaluate_dbt_built(build_zone_universe(tmp_path_factory.mktemp("zone_universe_dbt")))
+
+
+@pytest.fixture(scope="module")
+def recomputed_result(tmp_path_factory):
+    """Z(c) computed here from the polygons by the models' SQL (`seg3a zones evaluate`)."""
     world, tz = _reference_files(tmp_path_factory)
     return zu.evaluate_files(world, tz, RULE, threads=2)
 
@@ -229,3 +260,15 @@ def test_real_data_agrees_with_zone_tab(real_result):
 
 def test_real_data_gives_every_country_a_zone(real_result):
     assert real_result["scope"]["countries_in_world"] == sum(real_result["zone_count_buckets"].values())
+
+
+@pytest.mark.slow
+def test_models_outside_dbt_give_the_dbt_built_z_and_its_scores(real_result, recomputed_result):
+    """The overlay computed from the polygons here gives the Z(c) and the scores of the
+    one every build reads from the store, so the default suite's scores hold for both."""
+    def verdicts(result: dict) -> dict:
+        kept = {k: v for k, v in result.items() if k not in ("timing", "disagreements")}
+        kept["disagreements"] = [(d["kind"], d["country_iso"], d["tzid"], d["category"]) for d in result["disagreements"]]
+        return kept
+
+    assert verdicts(recomputed_result) == verdicts(real_result)

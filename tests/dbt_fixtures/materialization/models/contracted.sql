@@ -1,2 +1,2 @@
--- Contract `n integer not null`; the var `n_type` lets a build break it.
-select cast({{ var('n', 1) }} as {{ var('n_type', 'integer') }}) as n
+-- Contract `n integer not null`; SEG3A_TABLE_FIXTURE_N_TYPE lets a build break it.
+select cast({{ env_var('SEG3A_TABLE_FIXTURE_N', '1') }} as {{ env_var('SEG3A_TABLE_FIXTURE_N_TYPE', 'integer') }}) as n
