@@ -32,15 +32,6 @@ def runs_root(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.fixture
-def plots_not_drawn(monkeypatch):
-    """For the tests of a certification's verdict and blockers, which read no plot: the
-    per-seed plots are drawn (twice, byte-compared) by
-    test_score_writes_reports_and_plots_deterministically and through `certify` by
-    test_certify_seedpack; drawing them again costs about 0.4 CPU s a plot (8 a seed)."""
-    monkeypatch.setattr(score, "write_plots", lambda result, out: {})
-
-
 def _files(directory: Path) -> dict[str, bytes]:
     return {p.relative_to(directory).as_posix(): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
 
