@@ -60,10 +60,10 @@ def database_held(database: Path, how: str, seconds: float = 60):
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-        wait_for_group_to_end(process.pid)
-        for stream in (process.stdin, process.stdout):
+        for stream in (process.stdin, process.stdout):  # closed even when the wait below fails
             if stream is not None:
                 stream.close()
+        wait_for_group_to_end(process.pid)
 
 
 def wait_for_group_to_end(group: int, seconds: float = 30.0) -> None:
