@@ -128,7 +128,7 @@ def plots_not_drawn(monkeypatch):
     """For tests of realism scores whose assertions read no plot (verdicts, blockers, gate
     rows): `seg3a realism score` and `certify` write no PNG. The plots are drawn and
     byte-compared by tests/unit/test_realism_commands.py (the score of one run and the
-    seedpack's certification); drawing them again costs about 0.4 CPU s a plot, 8 a run."""
+    seedpack's certification); drawing them again costs about 5.5 CPU s a run."""
     from seg3a.realism import score
 
     monkeypatch.setattr(score, "write_plots", lambda result, out: {})
