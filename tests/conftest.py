@@ -123,6 +123,17 @@ def pytest_configure(config) -> None:
 
 
 # ------------------------------------------------------------------ worlds
+@pytest.fixture
+def plots_not_drawn(monkeypatch):
+    """For tests of realism scores whose assertions read no plot (verdicts, blockers, gate
+    rows): `seg3a realism score` and `certify` write no PNG. The plots are drawn and
+    byte-compared by tests/unit/test_realism_commands.py (the score of one run and the
+    seedpack's certification); drawing them again costs about 5.5 CPU s a run."""
+    from seg3a.realism import score
+
+    monkeypatch.setattr(score, "write_plots", lambda result, out: {})
+
+
 @pytest.fixture(scope="session")
 def worlds_base(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("worlds")

@@ -60,10 +60,10 @@ def database_held(database: Path, how: str, seconds: float = 60):
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-        wait_for_group_to_end(process.pid)
-        for stream in (process.stdin, process.stdout):
+        for stream in (process.stdin, process.stdout):  # closed even when the wait below fails
             if stream is not None:
                 stream.close()
+        wait_for_group_to_end(process.pid)
 
 
 def wait_for_group_to_end(group: int, seconds: float = 30.0) -> None:
@@ -71,12 +71,32 @@ def wait_for_group_to_end(group: int, seconds: float = 30.0) -> None:
     CLI binary it started dies (and DuckDB's lock with it) on its own, a moment later."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        try:
-            os.killpg(group, 0)
-        except ProcessLookupError:
+        if not group_alive(group):
             return
         time.sleep(0.02)
     raise AssertionError(f"process group {group} still alive {seconds} s after SIGKILL")
+
+
+def group_alive(group: int) -> bool:
+    """Whether a process of `group` still runs. A dead one is not reaped by this test when
+    it was reparented (the CLI binary, once its leader is gone) and, under a subreaper that
+    reaps only at its end (a container's init, a process-tree timer), stays a zombie, which
+    `killpg(group, 0)` still finds although it holds no file."""
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return True
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            state, _parent, process_group = stat.read_text().rsplit(")", 1)[1].split()[:3]
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended while being read
+        if int(process_group) == group and state != "Z":
+            return True
+    return False
 
 
 @contextlib.contextmanager

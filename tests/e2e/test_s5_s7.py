@@ -138,7 +138,7 @@ def test_summary_reports_a_sealed_run(full, capsys):
 
 
 @pytest.mark.e2e
-def test_realism_scorecard_model_gives_the_score_commands_gate_rows(full, tmp_path, capsys):
+def test_realism_scorecard_model_gives_the_score_commands_gate_rows(full, tmp_path, capsys, plots_not_drawn):
     """The dbt model and `seg3a realism score` must report the same gate rows for a run."""
     result = build(full, "realism_scorecard")
     assert result.ok, result.output[-4000:]

@@ -15,6 +15,10 @@ from seg3a.realism import certify, gates, score
 from seg3a.realism.fixtures import write_synthetic_run
 
 
+RUN_PLOTS = {"prior_top1.png", "share_std.png", "realised_zones.png", "top1_count_share.png",
+             "escalation_curve.png", "population_vs_allocation.png", "tails.png", "outlets_map.png"}
+
+
 @pytest.fixture(scope="module")
 def population():
     return score.load_population()
@@ -48,9 +52,7 @@ def test_score_writes_reports_and_plots_deterministically(runs_root, tmp_path):
     assert score.main(args + ["--out", str(tmp_path / "b")]) == 0
     first, second = _files(tmp_path / "a"), _files(tmp_path / "b")
     assert first == second
-    assert {"score.json", "score.md", "prior_top1.png", "share_std.png", "realised_zones.png",
-            "top1_count_share.png", "escalation_curve.png", "population_vs_allocation.png", "tails.png",
-            "outlets_map.png"} <= set(first)
+    assert {"score.json", "score.md", *RUN_PLOTS} <= set(first)
     doc = json.loads(first["score.json"])
     assert doc["run"]["seed"] == 42 and doc["run"]["run_id"] == run_id
     assert set(doc["inputs"]) == {"s1_escalation_queue", "s2_country_zone_priors", "s3_zone_shares",
@@ -105,6 +107,7 @@ def test_certify_seedpack(runs_root, tmp_path, population):
     assert [r["metric"] for r in doc["cross_seed"]] == list(gates.PRIMARY_MEDIANS)
     for s in gates.SEEDPACK:
         assert (tmp_path / "a" / f"seed={s}" / "score.json").is_file()
+        assert RUN_PLOTS <= {p.name for p in (tmp_path / "a" / f"seed={s}").glob("*.png")}
     # Priors are parameter-scoped: identical across seeds, so their CV is 0.
     assert next(r for r in doc["cross_seed"] if r["metric"] == "S2-top1.median")["value"] == 0.0
     # Every gate on S2..S5 carries the population truth's value on every seed; S1 and CONS none.
@@ -122,7 +125,7 @@ def test_certify_seedpack(runs_root, tmp_path, population):
     assert "## Countries with several zones (seed 42)" in text and "](seed=42/outlets_map.png)" in text
 
 
-def test_certify_command_missing_seed_fails(runs_root, tmp_path):
+def test_certify_command_missing_seed_fails(runs_root, tmp_path, plots_not_drawn):
     run = next(p.parent for p in runs_root.glob(f"*/{RECEIPT_NAME}") if parse_receipt(p).seed == 42)
     assert certify.main(["--run", str(run), "--seeds", "42,7", "--out", str(tmp_path / "cert")]) == 1
     doc = json.loads((tmp_path / "cert" / "certification.json").read_bytes())
@@ -136,7 +139,7 @@ def test_certify_rejects_two_runs_of_one_seed(runs_root, tmp_path, capsys):
     assert "two runs for seed" in capsys.readouterr().err
 
 
-def test_certify_blocks_mixed_parameter_hashes(runs_root, tmp_path, population):
+def test_certify_blocks_mixed_parameter_hashes(runs_root, tmp_path, population, plots_not_drawn):
     other = write_synthetic_run(tmp_path / "runs", 202, parameter_hash="b" * 64)
     roots = [p.parent for p in runs_root.glob(f"*/{RECEIPT_NAME}") if parse_receipt(p).seed == 42] + [other]
     doc = certify.certify(roots, tmp_path / "cert", seedpack=(42, 202), population=population)
