@@ -123,7 +123,9 @@ def print_table(rows: list[dict], lanes: list[dict], start_up: dict, total_s: fl
 def seed_row(out: Path, build: dict, pairs_arg) -> dict:
     from seg3a import seedpack
 
-    run_root = next(p for p in seedpack.seed_root(out, build["seed"]).iterdir() if p.is_dir())
+    # the seed's folder also holds the run-root locks (`.locks/`)
+    run_root = next(p for p in seedpack.seed_root(out, build["seed"]).iterdir()
+                    if p.is_dir() and not p.name.startswith("."))
     s1 = json.loads(next(run_root.glob("reports/layer1/3A/state=S1/**/run_report.json")).read_bytes())
     flag = next(run_root.glob("data/layer1/3A/validation/*/_passed.flag"), None)
     run_results = json.loads(seedpack.seed_results(out, build["seed"]).read_bytes())
