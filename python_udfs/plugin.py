@@ -40,6 +40,7 @@ UDF_REGISTRY: tuple[Udf, ...] = (
     Udf("s3a_sha256_hexcat", digests.sha256_hexcat_arrow, ["VARCHAR[]"], "VARCHAR"),
     Udf("s3a_hash_uniform", sql_udfs.hash_uniform_arrow, ["VARCHAR", "UBIGINT", "VARCHAR", "VARCHAR"], "DOUBLE"),
     Udf("s3a_make_stage", publishing.make_stage_arrow, ["VARCHAR"], "VARCHAR", side_effects=True),
+    Udf("s3a_checked_stage", publishing.checked_stage_arrow, ["VARCHAR"], "VARCHAR", side_effects=True),
     Udf("s3a_commit_partition", publishing.commit_partition_arrow, ["VARCHAR"] * 4, "VARCHAR", side_effects=True),
     Udf("s3a_report_failed_states", _report_failed_states, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True),
     Udf("s3a_dirichlet_draw", dirichlet_udf.dirichlet_draw_arrow, dirichlet_udf.DRAW_PARAMETERS, dirichlet_udf.DRAW_RETURN_TYPE),

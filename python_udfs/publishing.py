@@ -1,5 +1,6 @@
 """Side-effecting UDFs used by the `seg3a_publish_partition` post-hook: create a staging
-directory, then commit it onto the dictionary path with the write-once rule."""
+directory (or find the checked one a model left for the target), then commit it onto the
+dictionary path with the write-once rule."""
 from __future__ import annotations
 
 import pyarrow as pa
@@ -9,6 +10,14 @@ def make_stage_arrow(targets: pa.Array) -> pa.Array:
     from seg3a.core.partitions import make_stage
 
     return pa.array([str(make_stage(t)) for t in targets.to_pylist()], type=pa.string())
+
+
+def checked_stage_arrow(targets: pa.Array) -> pa.Array:
+    """The checked stage a model of this build left for each target, or null."""
+    from seg3a.core.partitions import checked_stage
+
+    stages = [checked_stage(t) if t is not None else None for t in targets.to_pylist()]
+    return pa.array([None if s is None else str(s) for s in stages], type=pa.string())
 
 
 def commit_partition_arrow(dataset_ids: pa.Array, stages: pa.Array, targets: pa.Array, codes: pa.Array) -> pa.Array:

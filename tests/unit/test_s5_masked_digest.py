@@ -1,10 +1,13 @@
 """The masked zone_alloc digest (spec 04 §1.3) rewrites a file in writer sort: a file
 already read in that order is written as read (no sort of the wide rows), any other is
 sorted first. Either way the PWP bytes are those of the rows in writer sort, so the
-digest does not depend on the order the file holds them in."""
+digest does not depend on the order the file holds them in. Bytes masked once in a
+process are not rewritten again (S5's replay check and S6 both mask the published
+file); a changed byte always is."""
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import duckdb
@@ -64,3 +67,40 @@ def test_the_digest_is_that_of_the_rows_in_writer_sort_whatever_the_file_order(c
     expected = hashlib.sha256((expected_dir / "part-00000.parquet").read_bytes()).hexdigest()
     assert masked_zone_alloc_digest(conn, sorted_file.parent) == expected
     assert masked_zone_alloc_digest(conn, shuffled.parent) == expected
+
+
+def _expected_masked(conn, source: Path, target_dir: Path) -> str:
+    """Sort, mask and PWP-write `source` here, independently of the code under test."""
+    target_dir.mkdir()
+    conn.execute(f"copy (select * replace ('{Z64}' as routing_universe_hash) from read_parquet('{source}') "
+                 f"order by {KEYS}) to '{(target_dir / 'part-00000.parquet').as_posix()}' ({PWP_OPTIONS})")
+    return hashlib.sha256((target_dir / "part-00000.parquet").read_bytes()).hexdigest()
+
+
+def test_bytes_already_masked_in_this_process_need_no_rewrite(conn, tmp_path):
+    first = _write(conn, tmp_path / "first" / "part-00000.parquet", KEYS)
+    digest = masked_zone_alloc_digest(conn, first.parent)
+    copy = tmp_path / "copy" / "part-00000.parquet"
+    copy.parent.mkdir()
+    copy.write_bytes(first.read_bytes())
+    unusable = tmp_path / "not-a-directory"
+    unusable.write_bytes(b"")  # a rewrite would have to make its scratch directory here
+    assert masked_zone_alloc_digest(conn, copy.parent, scratch=unusable) == digest
+    with pytest.raises(OSError):  # different bytes: rewritten, so the scratch is needed
+        masked_zone_alloc_digest(conn, _write(conn, tmp_path / "other" / "part-00000.parquet", "tzid, " + KEYS).parent,
+                                 scratch=unusable)
+
+
+def test_changed_bytes_are_masked_afresh_under_the_same_name_and_time(conn, tmp_path):
+    path = _write(conn, tmp_path / "zone_alloc" / "part-00000.parquet", KEYS)
+    before = masked_zone_alloc_digest(conn, path.parent)
+    stat = path.stat()
+    changed = tmp_path / "changed.parquet"
+    conn.execute(f"copy (select * replace (case when merchant_id = 7 and tzid = 'Zone/1' then zone_site_count + 1 "
+                 f"else zone_site_count end as zone_site_count) from read_parquet('{path}') order by {KEYS}) "
+                 f"to '{changed.as_posix()}' ({PWP_OPTIONS})")
+    changed.replace(path)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    after = masked_zone_alloc_digest(conn, path.parent)
+    assert after == _expected_masked(conn, path, tmp_path / "expected")
+    assert after != before

@@ -1,6 +1,8 @@
 """Output checks before s3_zone_shares is published (spec 03 §3.4-§3.6): K rows per
-pair (E3A_S3_005), table schema and path<->embed equality (E3A_S3_009), evaluated in
-DuckDB; unique keys (E3A_S3_004) are proven by int_s3__zone_shares_published."""
+pair (E3A_S3_005); the rows written in key order as the file they are published as
+(unique keys, E3A_S3_004) and that file's table schema and path<->embed equality
+(E3A_S3_009), evaluated in DuckDB. The checked file is published by
+int_s3__zone_shares_published."""
 
 
 def model(dbt, session):

@@ -1,6 +1,7 @@
 """Publishes the validated s3_zone_shares rows write-once as part-00000.parquet at the
-dictionary path (spec 03 §3.6; E3A_S3_011 for a differing partition), streamed in key
-order. One row."""
+dictionary path (spec 03 §3.6; E3A_S3_011 for a differing partition): the file
+int_s3__zone_shares_checked wrote and checked, by rename, or the rows streamed in key
+order when that model ran in another invocation. One row."""
 
 
 def model(dbt, session):

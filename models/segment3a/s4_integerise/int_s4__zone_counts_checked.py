@@ -1,6 +1,7 @@
 """Output checks before s4_zone_counts is published (spec 03 §4.3): output path tokens
-(E3A_S4_002), table schema and path<->embed equality (E3A_S4_006), evaluated in DuckDB;
-unique keys (E3A_S4_007) are proven by int_s4__zone_counts_published."""
+(E3A_S4_002); the rows written in key order as the file they are published as (unique
+keys, E3A_S4_007) and that file's table schema and path<->embed equality (E3A_S4_006),
+evaluated in DuckDB. The checked file is published by int_s4__zone_counts_published."""
 
 
 def model(dbt, session):

@@ -1,6 +1,7 @@
 """Publishes the validated s4_zone_counts rows write-once as part-00000.parquet at the
-dictionary path (spec 03 §4.3; E3A_S4_008 for a differing partition), streamed in key
-order. One row."""
+dictionary path (spec 03 §4.3; E3A_S4_008 for a differing partition): the file
+int_s4__zone_counts_checked wrote and checked, by rename, or the rows streamed in key
+order when that model ran in another invocation. One row."""
 
 
 def model(dbt, session):

@@ -3,9 +3,11 @@
 -- zone_alloc (spec 04 §1.3): the 3A egress, one row per escalated pair x zone of Z(c)
 -- with the routing universe hash on every row, in key order, published write-once as
 -- part-00000.parquet by the post-hook. Runs only after
--- int_s5__zone_alloc_checked validated the same rows. A view, not a table: the
--- post-hook writes the Parquet from it and nothing else needs the rows stored
--- (docs/decisions.md, S5-S7 details).
+-- int_s5__zone_alloc_checked validated the same rows, written as that file in a stage:
+-- the post-hook publishes that stage by rename, and writes the Parquet from this view
+-- only when the stage is not there (the checking model ran in another invocation). A
+-- view, not a table: nothing else needs the rows stored (docs/decisions.md, S5-S7
+-- details).
 with
 
 int_s5__zone_alloc_rows as (

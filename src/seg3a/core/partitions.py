@@ -4,6 +4,7 @@ renames it onto the target or, when the target exists, compares normalised row s
 from __future__ import annotations
 
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,30 @@ class PartitionImmutable(Exception):
 class RowSetDiff:
     difference_kind: str  # "" when equal, else "row_set" or "field_value"
     difference_count: int
+
+
+# Stages whose file has been checked and may be published by rename (target -> stage),
+# for this process only: see `register_checked_stage`.
+_CHECKED_STAGES: dict[str, Path] = {}
+_CHECKED_LOCK = threading.Lock()
+
+
+def register_checked_stage(target: Path, stage: Path) -> None:
+    """Record that `stage` holds the checked `part-00000.parquet` to publish at `target`,
+    so that the publisher renames it instead of writing the same rows again. Kept in
+    this process's memory only: a stage from another process, or one a build's start
+    swept away, is never taken."""
+    with _CHECKED_LOCK:
+        _CHECKED_STAGES[str(Path(target).absolute())] = Path(stage)
+
+
+def checked_stage(target: Path) -> Path | None:
+    """The stage registered for `target` while it still holds its file, else None."""
+    with _CHECKED_LOCK:
+        stage = _CHECKED_STAGES.get(str(Path(target).absolute()))
+    if stage is None or not (stage / "part-00000.parquet").is_file():
+        return None
+    return stage
 
 
 def make_stage(target: Path) -> Path:

@@ -24,7 +24,7 @@ from .common import (
     schema_packs, write_state_report,
 )
 from . import s3_concentration as concentration
-from .s3_publish import PublishCodes, publish_relation
+from .s3_publish import PublishCodes, publish_relation, stage_checked
 from .s3_tables import check_relation, distinct_count, run_offsets, sorted_arrow
 
 CODES = {
@@ -65,6 +65,9 @@ SPEC = f4_state_spec(
     # §3.7's reasons for E3A_S3_001 that is `missing` (docs/decisions.md).
     upstream_reason="missing",
 )
+
+# Publishing s3_zone_shares (§3.6): a key seen twice is 004, a differing partition 011.
+SHARE_PUBLISH = PublishCodes(SPEC, immutability="011", duplicate_key="004", phase="sampling")
 
 POLICY_IDS = ("zone_mixture_policy", "country_zone_alphas", "zone_floor_policy")
 MIXTURE_POLICY = "zone_mixture_policy"
@@ -346,9 +349,11 @@ def dispersion_policy(session, gate_table: pa.Table) -> pa.Table:
 
 # --------------------------------------------------------------------------- output checks (§3.4-§3.6)
 def zone_shares_checked(session, shares_relation, draws_relation) -> pa.Table:
-    """Before publishing: K rows per pair (else 005), table schema and path<->embed
-    equality (else 009); unique keys (004) are proven by the publishing stream. One
-    summary row."""
+    """Before publishing: K rows per pair (else 005), then the rows written in key order
+    as the part file they are published as (a key seen twice: 004) and that file's
+    table schema and path<->embed equality checked (else 009). The checked stage is
+    left for int_s3__zone_shares_published, which commits it by rename. One summary
+    row."""
     ctx = context_from_session(session, SPEC)
     phase = "sampling"
     rows = int(shares_relation.aggregate("count(*)::bigint").fetchone()[0])
@@ -357,13 +362,17 @@ def zone_shares_checked(session, shares_relation, draws_relation) -> pa.Table:
         raise fail("005", phase, f"{rows} share rows for sum(K) = {expected}",
                    reason="row_count_mismatch", expected_rows=expected, observed_rows=rows)
     tokens = ctx.tokens
-    # Key uniqueness (004) is proven while publishing, which streams the rows in key order.
-    check = check_relation(schema_packs(str(ctx.catalogue.root)), anchor_of(ctx, "s3_zone_shares", phase),
-                           shares_relation, {"seed": tokens.seed, "manifest_fingerprint": tokens.manifest_fingerprint},
-                           keys=False)
-    if check.schema:
-        raise fail("009", phase, f"s3_zone_shares rows fail the table schema: {check.first_message()}",
-                   violation_count=check.schema_count, example_field=check.example_field())
+    anchor = anchor_of(ctx, "s3_zone_shares", phase)
+
+    def check(written) -> None:
+        # Keys were proven unique by the key-ordered stream that wrote the file.
+        found = check_relation(schema_packs(str(ctx.catalogue.root)), anchor, written,
+                               {"seed": tokens.seed, "manifest_fingerprint": tokens.manifest_fingerprint}, keys=False)
+        if found.schema:
+            raise fail("009", phase, f"s3_zone_shares rows fail the table schema: {found.first_message()}",
+                       violation_count=found.schema_count, example_field=found.example_field())
+
+    stage_checked(session, ctx, SHARE_PUBLISH, "s3_zone_shares", shares_relation, list(SHARE_KEY), check)
     return pa.table({
         "rows_checked": pa.array([rows], pa.int64()),
     })
@@ -371,11 +380,11 @@ def zone_shares_checked(session, shares_relation, draws_relation) -> pa.Table:
 
 def zone_shares_published(session, shares_relation) -> pa.Table:
     """Publish the validated s3_zone_shares rows write-once at the dictionary path
-    (§3.6): a key seen twice is E3A_S3_004 (nothing published), a differing existing
-    partition E3A_S3_011."""
+    (§3.6): the file int_s3__zone_shares_checked wrote and checked in this process, or
+    else the rows written now (a key seen twice is E3A_S3_004, nothing published); a
+    differing existing partition is E3A_S3_011."""
     ctx = context_from_session(session, SPEC)
-    codes = PublishCodes(SPEC, immutability="011", duplicate_key="004", phase="sampling")
-    result = publish_relation(ctx, codes, "s3_zone_shares", shares_relation, list(SHARE_KEY))
+    result = publish_relation(ctx, SHARE_PUBLISH, "s3_zone_shares", shares_relation, list(SHARE_KEY))
     return pa.table({"rows_published": pa.array([result["rows"]], pa.int64()),
                      "created": pa.array([result["created"]], pa.bool_())})
 

@@ -9,7 +9,13 @@ on the rows only, never on batch sizes or threads. The stage is then committed w
 project's write-once rule: an identical existing partition is a no-op, a different one
 the state's immutability failure. The same stream proves the key unique: a key seen
 twice aborts before the commit with the state's duplicate-key code, so nothing is
-published. Memory stays at a few row groups whatever the size."""
+published. Memory stays at a few row groups whatever the size.
+
+The state's checking model writes that part file itself (`stage_checked`), checks the
+file's bytes and leaves the stage for the publishing model (core.partitions'
+`register_checked_stage`), which then commits it by rename instead of streaming and
+writing the rows a second time; without a checked stage of this process (the checking
+model ran in another invocation) `publish_relation` writes the rows itself."""
 from __future__ import annotations
 
 import shutil
@@ -19,8 +25,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..core.partitions import PartitionImmutable, commit_partition, make_stage
+from ..core.partitions import PartitionImmutable, checked_stage, commit_partition, make_stage, register_checked_stage
 from .common import StateFailure, StateSpec, schema_packs
+from .s5_digests import parquet_scan
 from .s3_tables import DuplicateKey, KeyOrderBroken, stream_in_key_order
 
 PART_NAME = "part-00000.parquet"
@@ -83,31 +90,73 @@ def _write_part(path: Path, schema: pa.Schema):
     return consume
 
 
-def publish_relation(ctx, codes: PublishCodes, dataset_id: str, relation, key: list[str]) -> dict:
-    """Publish `relation` (already validated) as the dataset's partition; returns
-    {rows, created}. A different existing partition raises the immutability code."""
+def _write_stage(ctx, codes: PublishCodes, dataset_id: str, relation, key: list[str]) -> tuple[Path, int]:
+    """A fresh stage holding `relation` (already validated or about to be) as the
+    dataset's part file, streamed in key order; (stage, rows). A key seen twice raises
+    the duplicate-key code; nothing is left behind on failure."""
     spec = codes.spec
     target = ctx.path(dataset_id)
-    rel = ctx.catalogue_path(dataset_id)
     schema = schema_packs(str(ctx.catalogue.root)).arrow_schema(ctx.catalogue.entry(dataset_id)["schema_ref"])
     stage = None
     try:
         stage = make_stage(target)
         rows = stream_in_key_order(relation, key, _write_part(stage / PART_NAME, schema))
-        created = commit_partition(stage, target)  # removes the stage either way
-        stage = None
-    except DuplicateKey as exc:
-        raise StateFailure(spec, codes.duplicate_key, codes.phase, f"duplicate key in {dataset_id}",
-                           reason="duplicate_output_key", output_id=dataset_id,
-                           sample_key=dict(zip(key, exc.key_value))) from None
-    except PartitionImmutable as exc:
-        raise StateFailure(spec, codes.immutability, codes.phase, f"{dataset_id} already published with different content",
-                           output_id=dataset_id, path=rel, difference_kind=exc.difference_kind,
-                           difference_count=exc.difference_count) from None
-    except (OSError, KeyOrderBroken, pa.ArrowException) as exc:
-        raise StateFailure(spec, spec.infrastructure, codes.phase, f"cannot publish {dataset_id}: {exc}",
-                           operation="write", path=rel, io_error_class=type(exc).__name__) from None
-    finally:
+        return stage, rows
+    except BaseException as exc:
         if stage is not None:
             shutil.rmtree(stage, ignore_errors=True)
+        if isinstance(exc, DuplicateKey):
+            raise StateFailure(spec, codes.duplicate_key, codes.phase, f"duplicate key in {dataset_id}",
+                               reason="duplicate_output_key", output_id=dataset_id,
+                               sample_key=dict(zip(key, exc.key_value))) from None
+        if isinstance(exc, (OSError, KeyOrderBroken, pa.ArrowException)):
+            raise _write_failure(ctx, codes, dataset_id, exc) from None
+        raise
+
+
+def _write_failure(ctx, codes: PublishCodes, dataset_id: str, exc: BaseException) -> StateFailure:
+    spec = codes.spec
+    return StateFailure(spec, spec.infrastructure, codes.phase, f"cannot publish {dataset_id}: {exc}",
+                        operation="write", path=ctx.catalogue_path(dataset_id), io_error_class=type(exc).__name__)
+
+
+def stage_checked(session, ctx, codes: PublishCodes, dataset_id: str, relation, key: list[str], check) -> int:
+    """Write `relation` as the part file it will be published as, in a stage, and call
+    `check(written)` with a DuckDB relation over that file, so that the checks read the
+    very bytes that get published (it raises the state's failure if they do not pass).
+    A passed stage is registered for `publish_relation` of this process, which commits
+    it by rename; a failed one is removed. Returns the rows written."""
+    stage, rows = _write_stage(ctx, codes, dataset_id, relation, key)
+    try:
+        check(session.sql(f"select * from {parquet_scan(stage / PART_NAME)}"))
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    register_checked_stage(ctx.path(dataset_id), stage)
+    return rows
+
+
+def publish_relation(ctx, codes: PublishCodes, dataset_id: str, relation, key: list[str]) -> dict:
+    """Publish `relation` (already validated) as the dataset's partition; returns
+    {rows, created}. The stage `stage_checked` left in this process is committed as it
+    is; without one the rows are written here. A different existing partition raises
+    the immutability code."""
+    spec = codes.spec
+    target = ctx.path(dataset_id)
+    stage = checked_stage(target)
+    rows = None
+    if stage is None:
+        stage, rows = _write_stage(ctx, codes, dataset_id, relation, key)
+    try:
+        if rows is None:  # the checked stage: its file says how many rows it holds
+            rows = pq.ParquetFile(stage / PART_NAME).metadata.num_rows
+        created = commit_partition(stage, target)  # removes the stage either way
+    except PartitionImmutable as exc:
+        raise StateFailure(spec, codes.immutability, codes.phase, f"{dataset_id} already published with different content",
+                           output_id=dataset_id, path=ctx.catalogue_path(dataset_id),
+                           difference_kind=exc.difference_kind, difference_count=exc.difference_count) from None
+    except (OSError, pa.ArrowException) as exc:
+        raise _write_failure(ctx, codes, dataset_id, exc) from None
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
     return {"rows": rows, "created": created}

@@ -21,7 +21,7 @@ from .common import (
 )
 from python_udfs.csum import csum_ragged
 
-from .s3_publish import PublishCodes, publish_relation
+from .s3_publish import PublishCodes, publish_relation, stage_checked
 from .s3_tables import (
     DuplicateKey, anti_join, check_relation, distinct_count, run_offsets, sorted_arrow, stream_in_key_order,
 )
@@ -66,6 +66,8 @@ POLICY_IDS = ("zone_mixture_policy", "country_zone_alphas", "zone_floor_policy")
 UPSTREAM_REPORTS = (("S1", "s1_run_report_3A"), ("S2", "s2_run_report_3A"), ("S3", "s3_run_report_3A"))
 RUN_REPORT_ANCHOR = "schemas.layer1.yaml#/run_report/segment_state_run"
 PAIR = ("merchant_id", "legal_country_iso")
+# Publishing s4_zone_counts (§4.3): a key seen twice is 007, a differing partition 008.
+COUNT_PUBLISH = PublishCodes(SPEC, immutability="008", duplicate_key="007", phase="integerisation")
 EPSILON = 1e-12
 SAMPLE = 3
 SHARE_BATCH_ROWS = 1_000_000
@@ -314,9 +316,10 @@ def share_sums_measured(session, shares_relation) -> pa.Table:
 
 # --------------------------------------------------------------------------- output (§4.3)
 def zone_counts_checked(session, counts_relation) -> pa.Table:
-    """Before publishing: output path tokens (002), table schema and path<->embed
-    equality (006), evaluated in DuckDB; unique keys (007) are proven by the publishing
-    stream."""
+    """Before publishing: output path tokens (002), then the rows written in key order
+    as the part file they are published as (a key seen twice: 007) and that file's
+    table schema and path<->embed equality checked (else 006). The checked stage is left
+    for int_s4__zone_counts_published, which commits it by rename."""
     ctx = context_from_session(session, SPEC)
     phase = "integerisation"
     try:
@@ -328,14 +331,17 @@ def zone_counts_checked(session, counts_relation) -> pa.Table:
         raise fail("002", phase, f"s4_zone_counts path lacks {', '.join(lacking)}", catalogue_id="dictionary_3A",
                    dataset_id="s4_zone_counts", template=template)
     tokens = ctx.tokens
-    # Key uniqueness (007) is proven while publishing, which streams the rows in key order.
-    check = check_relation(schema_packs(str(ctx.catalogue.root)), anchor_of(ctx, "s4_zone_counts", phase),
-                           counts_relation, {"seed": tokens.seed, "manifest_fingerprint": tokens.manifest_fingerprint},
-                           keys=False)
-    if check.schema:
-        raise fail("006", phase, f"s4_zone_counts rows fail the table schema: {check.first_message()}",
-                   violation_count=check.schema_count, example_field=check.example_field())
-    rows = int(counts_relation.aggregate("count(*)::bigint").fetchone()[0])
+    anchor = anchor_of(ctx, "s4_zone_counts", phase)
+
+    def check(written) -> None:
+        # Keys were proven unique by the key-ordered stream that wrote the file.
+        found = check_relation(schema_packs(str(ctx.catalogue.root)), anchor, written,
+                               {"seed": tokens.seed, "manifest_fingerprint": tokens.manifest_fingerprint}, keys=False)
+        if found.schema:
+            raise fail("006", phase, f"s4_zone_counts rows fail the table schema: {found.first_message()}",
+                       violation_count=found.schema_count, example_field=found.example_field())
+
+    rows = stage_checked(session, ctx, COUNT_PUBLISH, "s4_zone_counts", counts_relation, [*PAIR, "tzid"], check)
     return pa.table({
         "rows_checked": pa.array([rows], pa.int64()),
     })
@@ -343,11 +349,11 @@ def zone_counts_checked(session, counts_relation) -> pa.Table:
 
 def zone_counts_published(session, counts_relation) -> pa.Table:
     """Publish the validated s4_zone_counts rows write-once at the dictionary path
-    (§4.3): a key seen twice is E3A_S4_007 (nothing published), a differing existing
-    partition E3A_S4_008."""
+    (§4.3): the file int_s4__zone_counts_checked wrote and checked in this process, or
+    else the rows written now (a key seen twice is E3A_S4_007, nothing published); a
+    differing existing partition is E3A_S4_008."""
     ctx = context_from_session(session, SPEC)
-    codes = PublishCodes(SPEC, immutability="008", duplicate_key="007", phase="integerisation")
-    result = publish_relation(ctx, codes, "s4_zone_counts", counts_relation, [*PAIR, "tzid"])
+    result = publish_relation(ctx, COUNT_PUBLISH, "s4_zone_counts", counts_relation, [*PAIR, "tzid"])
     return pa.table({"rows_published": pa.array([result["rows"]], pa.int64()),
                      "created": pa.array([result["created"]], pa.bool_())})
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Union
@@ -101,15 +102,46 @@ def write_pwp(conn: duckdb.DuckDBPyConnection, source: Source, target: Path, *, 
 
 def masked_zone_alloc_digest(conn: duckdb.DuckDBPyConnection, source: Source, scratch: Path | None = None) -> str:
     """H_pq of a fresh directory holding one PWP file of the zone_alloc frame with
-    `routing_universe_hash` set to Z64 (04 §1.3). The directory is deleted afterwards."""
+    `routing_universe_hash` set to Z64 (04 §1.3). The directory is deleted afterwards.
+    A Parquet source whose bytes were already masked and rewritten in this process
+    gives the digest found then, without the rewrite (`_MASKED_BY_CONTENT`)."""
+    content = _content_key(source) if isinstance(source, Path) else None
+    with _MASKED_LOCK:
+        known = _MASKED_BY_CONTENT.get(content) if content is not None else None
+    if known is not None:
+        return known
     if scratch is not None:
         Path(scratch).mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="_tmp.masked.", dir=scratch))
     try:
         write_pwp(conn, source, workdir / PWP_FILE, masked=True)
-        return sha256_parquet(workdir)[0]
+        digest = sha256_parquet(workdir)[0]
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    if content is not None:
+        with _MASKED_LOCK:
+            _MASKED_BY_CONTENT[content] = digest
+            while len(_MASKED_BY_CONTENT) > _MASKED_REMEMBERED:
+                _MASKED_BY_CONTENT.pop(next(iter(_MASKED_BY_CONTENT)))
+    return digest
+
+
+# The masked digest is a function of the Parquet bytes read (the same writer, version and
+# options every time), so S5's replay check and S6's recomputation, which both mask the
+# published zone_alloc, need the rewrite only once per content: keyed by the SHA-256 of
+# every file the scan reads, never by names or times, so a changed byte is a new key.
+_MASKED_BY_CONTENT: dict[tuple, str] = {}
+_MASKED_LOCK = threading.Lock()
+_MASKED_REMEMBERED = 16
+
+
+def _content_key(source: Path) -> tuple[tuple[str, str], ...]:
+    """(relative path, SHA-256) of every file `parquet_scan(source)` can read."""
+    source = Path(source)
+    if source.is_file():
+        return (("", sha256_file(source)),)
+    return tuple((path.relative_to(source).as_posix(), sha256_file(path))
+                 for path in sorted(source.rglob("*.parquet")) if path.is_file())
 
 
 def component_digests(

@@ -23,7 +23,7 @@ from ..core import yaml_io
 from ..core.catalogue import CatalogueError
 from ..core.cjson import cj_bytes
 from ..core.digests import FileChangedError, sha256_bytes
-from ..core.partitions import compare_row_sets, make_stage
+from ..core.partitions import compare_row_sets, make_stage, register_checked_stage
 from ..core.publish import ImmutabilityViolation, PublishIOError, publish_bytes
 from .common import (
     StateFailure, context_from_session, earlier_components, entry_gate, f4_state_spec, failure_text, is_placeholder,
@@ -284,9 +284,12 @@ def digests_from(table: pa.Table) -> ComponentDigests:
 def zone_alloc_checked(session, rows_relation) -> pa.Table:
     """The final frame (hash written) validated against its anchor with path<->embed
     equality (006), and compared with a zone_alloc partition already published (007),
-    before anything is written. The frame is written once as the PWP file it will be
-    published as, in a stage deleted afterwards, and the checks read that file: each of
-    their scans of the frame itself would repeat the join and sort behind it."""
+    before anything is published. The frame is written once as the PWP file it will be
+    published as, in a stage beside the target, and the checks read that file: each of
+    their scans of the frame itself would repeat the join and sort behind it. The
+    checked stage is then left for zone_alloc's post-hook, which publishes it by rename
+    (`seg3a_publish_partition(..., checked=true)`) instead of writing the rows again;
+    a failed check removes it."""
     ctx = context_from_session(session, SPEC)
     phase = "zone_alloc_build"
     tokens = ctx.tokens
@@ -310,8 +313,10 @@ def zone_alloc_checked(session, rows_relation) -> pa.Table:
                        example_field=violations[0].path.removeprefix("columns."))
         _compare_existing_zone_alloc(ctx, target, stage)
         rows = written.aggregate("count(*)").fetchone()[0]
-    finally:
+    except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
+        raise
+    register_checked_stage(target, stage)
     return pa.table({"rows_checked": pa.array([rows], pa.int64())})
 
 
