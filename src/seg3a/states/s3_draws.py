@@ -24,7 +24,7 @@ from .common import (
     schema_packs, write_state_report,
 )
 from . import s3_concentration as concentration
-from .s3_publish import PublishCodes, publish_relation, stage_checked
+from .s3_publish import PublishCodes, publish_relation, stage_checked, table_schema_check
 from .s3_tables import check_relation, distinct_count, run_offsets, sorted_arrow
 
 CODES = {
@@ -361,17 +361,9 @@ def zone_shares_checked(session, shares_relation, draws_relation) -> pa.Table:
     if rows != expected:
         raise fail("005", phase, f"{rows} share rows for sum(K) = {expected}",
                    reason="row_count_mismatch", expected_rows=expected, observed_rows=rows)
-    tokens = ctx.tokens
     anchor = anchor_of(ctx, "s3_zone_shares", phase)
-
-    def check(written) -> None:
-        # Keys were proven unique by the key-ordered stream that wrote the file.
-        found = check_relation(schema_packs(str(ctx.catalogue.root)), anchor, written,
-                               {"seed": tokens.seed, "manifest_fingerprint": tokens.manifest_fingerprint}, keys=False)
-        if found.schema:
-            raise fail("009", phase, f"s3_zone_shares rows fail the table schema: {found.first_message()}",
-                       violation_count=found.schema_count, example_field=found.example_field())
-
+    check = table_schema_check(ctx, "s3_zone_shares", anchor,
+                               lambda message, **context: fail("009", phase, message, **context))
     stage_checked(session, ctx, SHARE_PUBLISH, "s3_zone_shares", shares_relation, list(SHARE_KEY), check)
     return pa.table({
         "rows_checked": pa.array([rows], pa.int64()),

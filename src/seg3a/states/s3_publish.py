@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from ..core.partitions import PartitionImmutable, checked_stage, commit_partition, make_stage, register_checked_stage
 from .common import StateFailure, StateSpec, schema_packs
 from .s5_digests import parquet_scan
-from .s3_tables import DuplicateKey, KeyOrderBroken, stream_in_key_order
+from .s3_tables import DuplicateKey, KeyOrderBroken, check_relation, stream_in_key_order
 
 PART_NAME = "part-00000.parquet"
 ROW_GROUP_ROWS = 122_880
@@ -134,6 +134,21 @@ def stage_checked(session, ctx, codes: PublishCodes, dataset_id: str, relation, 
         raise
     register_checked_stage(ctx.path(dataset_id), stage)
     return rows
+
+
+def table_schema_check(ctx, dataset_id: str, anchor: str, refuse):
+    """A `stage_checked` check of the written rows against the dataset's table anchor and
+    the partition tokens they embed; `refuse(message, **context)` makes the state's
+    failure. Keys are not checked again: the key-ordered stream that wrote the file
+    proved them unique."""
+    embedded = {"seed": ctx.tokens.seed, "manifest_fingerprint": ctx.tokens.manifest_fingerprint}
+
+    def check(written) -> None:
+        found = check_relation(schema_packs(str(ctx.catalogue.root)), anchor, written, embedded, keys=False)
+        if found.schema:
+            raise refuse(f"{dataset_id} rows fail the table schema: {found.first_message()}",
+                         violation_count=found.schema_count, example_field=found.example_field())
+    return check
 
 
 def publish_relation(ctx, codes: PublishCodes, dataset_id: str, relation, key: list[str]) -> dict:

@@ -21,7 +21,7 @@ from .common import (
 )
 from python_udfs.csum import csum_ragged
 
-from .s3_publish import PublishCodes, publish_relation, stage_checked
+from .s3_publish import PublishCodes, publish_relation, stage_checked, table_schema_check
 from .s3_tables import (
     DuplicateKey, anti_join, check_relation, distinct_count, run_offsets, sorted_arrow, stream_in_key_order,
 )
@@ -330,17 +330,9 @@ def zone_counts_checked(session, counts_relation) -> pa.Table:
     if lacking:
         raise fail("002", phase, f"s4_zone_counts path lacks {', '.join(lacking)}", catalogue_id="dictionary_3A",
                    dataset_id="s4_zone_counts", template=template)
-    tokens = ctx.tokens
     anchor = anchor_of(ctx, "s4_zone_counts", phase)
-
-    def check(written) -> None:
-        # Keys were proven unique by the key-ordered stream that wrote the file.
-        found = check_relation(schema_packs(str(ctx.catalogue.root)), anchor, written,
-                               {"seed": tokens.seed, "manifest_fingerprint": tokens.manifest_fingerprint}, keys=False)
-        if found.schema:
-            raise fail("006", phase, f"s4_zone_counts rows fail the table schema: {found.first_message()}",
-                       violation_count=found.schema_count, example_field=found.example_field())
-
+    check = table_schema_check(ctx, "s4_zone_counts", anchor,
+                               lambda message, **context: fail("006", phase, message, **context))
     rows = stage_checked(session, ctx, COUNT_PUBLISH, "s4_zone_counts", counts_relation, [*PAIR, "tzid"], check)
     return pa.table({
         "rows_checked": pa.array([rows], pa.int64()),
