@@ -13,7 +13,7 @@ import pytest
 
 from seg3a.states.s6_checks import CLASS_DETAIL, CODES, SPEC
 from tests.dbt_fixtures.s6_project import (  # noqa: F401  (fixtures)
-    S6Project, escalated_pair, s5_done, s6_session, use_edited_contracts,
+    PROJECT_ROOT, S6Project, escalated_pair, s5_done, s6_session, use_edited_contracts,
 )
 from tests.negative._state_failures import assert_upstream_context, failure_after
 
@@ -216,3 +216,18 @@ def test_001_after_an_earlier_state_failed_in_the_same_invocation(failed_state, 
     # 04 §2.1: S0's gate, else the failed state's run report (item 6)
     assert_upstream_context(failure, failed_state,
                             "S0_GATE" if failed_state == "S0" else f"{failed_state}_RUN_REPORT")
+
+
+def test_dbt_test_without_the_s6_functions_names_the_missing_plugin(s5_done, tmp_path):
+    """A profile that lists no S6 plugin: the publication hook stops with E3A_S6_002 and
+    names the line to add, instead of failing later on an unknown SQL function."""
+    profile = (PROJECT_ROOT / "profiles.yml").read_text()
+    plugin = "        - module: seg3a.states.s6_plugin\n          alias: seg3a_s6\n"
+    assert profile.count(plugin) == 1
+    (tmp_path / "profiles.yml").write_text(profile.replace(plugin, ""))
+    result = s5_done.dbt("test", "--select", "tag:s6", "--profiles-dir", str(tmp_path))
+    assert not result.ok
+    assert "E3A_S6_002_CATALOGUE_MALFORMED: the S6 SQL functions are not registered" in result.output, \
+        result.output[-3000:]
+    assert "seg3a.states.s6_plugin" in result.output
+    assert not any(s5_done.path(d).exists() for d in OUTPUTS)
