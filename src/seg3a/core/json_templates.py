@@ -3,8 +3,8 @@ against a plain object schema, so that a batch of lines can be proven valid by o
 C-level regex pass per line instead of a JSON parse and a schema check per line.
 
 A template is built for one key order (the order the lines are written in) and matches
-a line exactly when the line is, byte for byte, `{"k1": v1, "k2": v2, ...}` (spaces or
-tabs allowed around the punctuation) where each value is written in a form its
+a line exactly when the line is, byte for byte, `{"k1": v1, "k2": v2, ...}` (the space
+after `,` and `:` optional, none elsewhere) where each value is written in a form its
 property's schema certainly accepts:
 
 * strings of printable ASCII without `"` or `\\` (no escapes, so the text between the
@@ -13,9 +13,10 @@ property's schema certainly accepts:
   groups, alternation and counted repeats only);
 * integers in decimal without sign or leading zero, within the schema's bounds (lower
   bound 0 or 1);
-* numbers written without sign whose value is certainly finite and above zero (at most
-  21 integer digits, at most 20 leading fraction zeros, a one- or two-digit exponent),
-  for `exclusiveMinimum: 0`, `minimum: 0` (then `0` too) or no bound;
+* numbers whose value is certainly finite and away from zero (at most 21 integer
+  digits, at most 20 leading fraction zeros, a one- or two-digit exponent), without
+  sign for `exclusiveMinimum: 0`, and `0` too for `minimum: 0`; with or without `-` and
+  `0` when the number has no bound;
 * `null`, `true`, `false`, and the literals of `const`/`enum` that the validator itself
   accepts.
 
@@ -44,7 +45,8 @@ _LEAF_KEYWORDS = frozenset({"type", "minimum", "maximum", "exclusiveMinimum", "e
                             "pattern", "minLength", "maxLength"})
 # The pattern forms a template embeds: `^`, then character classes of letters, digits and
 # `-`, literal letters, digits and `:_ -`, escaped `.` or `-`, groups, alternation and
-# repeats, then `$`. Nothing here means something else in ECMA-262 than in Python.
+# repeats, then `$`. The validator itself runs patterns with Python's `re` (schemas.py
+# `_ecma_regex`, which only changes `$`), so these mean there what they mean here.
 _PATTERN_TOKEN = r"\[[A-Za-z0-9\-]+\]|\\[.\-]|[A-Za-z0-9:_ \-]|\{[0-9]+(?:,[0-9]*)?\}|[()|?*+]"
 _PLAIN_PATTERN = re.compile(rf"\^((?:{_PATTERN_TOKEN})*)\$")
 
