@@ -45,16 +45,21 @@ having count(*) filter (where ({{ ns.after }}) is not true) > 1
 
 {#
   seg3a_s6_alignment_unproven(model, keys, reference, reference_keys, row_condition=none,
-      reference_condition=none, column=none, reference_column=none): the rows of `model`
-  (after `row_condition`) and of `reference` (after `reference_condition`), paired by
-  position, are not all pairs whose keys are equal (and, with `column`, whose
-  `column` equals `reference_column`). When they all are, every model row has a
-  reference row with its keys (and value): zone_alloc and S4 are written in the same
-  key order, one row per triplet each. A null compared, or a row left without partner
-  (the two sides differ in length), is a pair that is not equal.
+      reference_condition=none, column=none, reference_column=none, key_runs=false): the
+  rows of `model` (after `row_condition`) and of `reference` (after
+  `reference_condition`), paired by position, are not all pairs whose keys are equal
+  (and, with `column`, whose `column` equals `reference_column`). When they all are,
+  every model row has a reference row with its keys (and value): zone_alloc and S4 are
+  written in the same key order, one row per triplet each. A null compared, or a row
+  left without partner (the two sides differ in length), is a pair that is not equal.
+  With `key_runs=true` each side keeps only the first row of each run of rows with
+  equal keys (a row whose keys are not all equal to the previous row's), so that the
+  pairs of S3/S4 (one run of rows per pair, in pair order) align with S1's escalated
+  pairs; a dropped row's keys are those of a kept row, so the proof still covers it.
 #}
 {% macro seg3a_s6_alignment_unproven(model, keys, reference, reference_keys, row_condition=none,
-                                     reference_condition=none, column=none, reference_column=none) -%}
+                                     reference_condition=none, column=none, reference_column=none,
+                                     key_runs=false) -%}
     {%- set equal = [] -%}
     {%- for key in keys -%}
         {%- do equal.append('aligned_model.' ~ key ~ ' = aligned_reference.' ~ reference_keys[loop.index0]) -%}
@@ -64,18 +69,38 @@ having count(*) filter (where ({{ ns.after }}) is not true) > 1
     {%- endif -%}
 select 1
 from (
-    select {{ (keys + ([column] if column else [])) | unique | join(', ') }}
-    from {{ model }}
-    {%- if row_condition %}
-    where {{ row_condition }}
-    {%- endif %}
+    {{ seg3a_s6_aligned_side(model, keys + ([column] if column else []), keys, row_condition, key_runs) }}
 ) as aligned_model
 positional join (
-    select {{ (reference_keys + ([reference_column] if reference_column else [])) | unique | join(', ') }}
-    from {{ reference }}
-    {%- if reference_condition %}
-    where {{ reference_condition }}
-    {%- endif %}
+    {{ seg3a_s6_aligned_side(reference, reference_keys + ([reference_column] if reference_column else []),
+                             reference_keys, reference_condition, key_runs) }}
 ) as aligned_reference
 having count(*) filter (where ({{ equal | join(' and ') }}) is not true) > 0
+{%- endmacro %}
+
+
+{#- One side of seg3a_s6_alignment_unproven: `columns` of `relation` after `condition`,
+    with key_runs only the first row of each run of equal `keys`. #}
+{% macro seg3a_s6_aligned_side(relation, columns, keys, condition, key_runs) -%}
+    {%- if key_runs %}
+    select {{ columns | unique | join(', ') }}
+    from (
+        select
+            {{ columns | unique | join(', ') }},
+            {%- for key in keys %}
+            lag({{ key }}) over () as previous_{{ loop.index0 }}{{ ',' if not loop.last }}
+            {%- endfor %}
+        from {{ relation }}
+        {%- if condition %}
+        where {{ condition }}
+        {%- endif %}
+    ) as rows_with_previous
+    where ({% for key in keys %}{{ key }} = previous_{{ loop.index0 }}{{ ' and ' if not loop.last }}{% endfor %}) is not true
+    {%- else %}
+    select {{ columns | unique | join(', ') }}
+    from {{ relation }}
+    {%- if condition %}
+    where {{ condition }}
+    {%- endif %}
+    {%- endif %}
 {%- endmacro %}

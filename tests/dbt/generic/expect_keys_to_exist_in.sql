@@ -10,6 +10,8 @@
   row per key, as zone_alloc and S4): when the rows paired by position all carry equal
   keys, no key lacks a reference, and both sides of the anti join are left empty
   (seg3a_s6_alignment_unproven); otherwise it runs as without it.
+  `aligned_with_reference='key_runs'`: the same with each side's runs of rows with equal
+  keys taken as one row (S3/S4 rows, one run per pair, against S1's escalated pairs).
 #}
 {% test expect_keys_to_exist_in(model, keys, reference, reference_keys, issue_code, message, row_condition=none,
                                 reference_condition=none, per_row=false, entity_keys=none,
@@ -26,7 +28,8 @@ with
 alignment_unproven as (
     {{ seg3a_s6_alignment_unproven(
         model, keys, seg3a_s6_relation(reference, inline), reference_keys,
-        row_condition=row_condition, reference_condition=reference_condition) }}
+        row_condition=row_condition, reference_condition=reference_condition,
+        key_runs=aligned_with_reference == 'key_runs') }}
 ),
 {%- endif %}
 
