@@ -5,12 +5,13 @@ numbering S6 reports), whatever the range size. A worker that fails surfaces as 
 which S6 reports as E3A_S6_007 (the scans themselves: tests/negative/test_s6_rng_log_lines.py)."""
 from __future__ import annotations
 
+import io
 import random
 
 import pytest
 
 from seg3a.core.jsonl import file_lines
-from seg3a.core.jsonl_check import line_aligned_ranges, range_lines, scan_log
+from seg3a.core.jsonl_check import line_aligned_ranges, range_batches, range_lines, scan_log
 
 CONTENTS = {
     "plain": b'{"a": 1}\n{"a": 2}\n{"a": 3}\n',
@@ -43,6 +44,24 @@ def test_ranges_tile_the_file_at_line_ends_and_keep_its_lines(tmp_path, name, ra
     with open(path, "rb") as handle:
         lines = [line for start, end in ranges for line in range_lines(handle, start, end)]
     assert lines == content.splitlines() == list(file_lines(path))
+
+
+@pytest.mark.parametrize("name", sorted(CONTENTS) + ["random_1", "random_2", "random_3"])
+@pytest.mark.parametrize("batch_bytes", [1, 5, 64, 1000, 10 ** 9])
+def test_batches_tile_a_range_at_line_ends_and_keep_its_lines(tmp_path, name, batch_bytes):
+    """The batches the template proof judges: whole lines, ending at line feeds, whose
+    lines are the range's lines."""
+    content = CONTENTS[name] if name in CONTENTS else _random_content(int(name.split("_")[1]))
+    path = tmp_path / "log.jsonl"
+    path.write_bytes(content)
+    with open(path, "rb") as handle:
+        for start, end in line_aligned_ranges(path, 700) or [(0, 0)]:
+            batches = list(range_batches(handle, start, end, batch_bytes))
+            assert b"".join(batches) == content[start:end]
+            assert all(batch.endswith(b"\n") for batch in batches[:-1]) and all(batches)
+
+            lines = [line for batch in batches for line in range_lines(io.BytesIO(batch), 0, len(batch))]
+            assert lines == list(range_lines(handle, start, end))
 
 
 def test_a_range_is_about_the_size_asked(tmp_path):

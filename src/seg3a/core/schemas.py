@@ -591,6 +591,7 @@ class SchemaPacks:
         )
         self._validators: dict[str, Any] = {}
         self._predicates: dict[str, Callable[[Any], bool]] = {}
+        self._templates: dict[tuple[str, tuple[str, ...]], re.Pattern[bytes] | None] = {}
         self._verdicts: dict[tuple[str, bytes], tuple[Violation, ...]] = {}
 
     # ---------------------------------------------------------------- loading
@@ -777,6 +778,25 @@ class SchemaPacks:
 
             self._predicates[anchor] = predicate
         return predicate
+
+    def line_template(self, anchor: str, keys: tuple[str, ...]) -> "re.Pattern[bytes] | None":
+        """A regex that matches only JSON lines valid against `anchor` whose keys come in
+        the order `keys` (seg3a.core.json_templates), or None when the anchor is not a
+        plain object schema or a property's schema is beyond the template's forms. A line
+        it does not match may still be valid: the caller judges it with the validator."""
+        cache_key = (anchor, keys)
+        if cache_key not in self._templates:
+            from .json_templates import object_line_pattern
+
+            self._validator(anchor)  # the anchor is a valid JSON schema
+            pack, _, node = self._through_lone_refs(anchor)
+            if len(self._templates) >= 64:
+                self._templates.clear()
+            self._templates[cache_key] = object_line_pattern(
+                node, keys, resolve=lambda reference: self._locate(pack + reference)[1],
+                is_valid=lambda schema, value: _ProjectValidator(schema, format_checker=_FORMAT_CHECKER).is_valid(value),
+                keywords=_ProjectValidator.VALIDATORS.keys())
+        return self._templates[cache_key]
 
     def _through_lone_refs(self, anchor: str) -> tuple[str, str, Any]:
         """(pack, anchor, node) of the schema `anchor` stands for once every `$ref` that is
