@@ -7,10 +7,11 @@ import re
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from seg3a.states.common import schema_packs
-from seg3a.states.s3_rng_logs import _pattern_failures, column_violations
+from seg3a.states.s3_rng_logs import _integer_bound_failures, _pattern_failures, column_violations
 
 HEX64 = "^[a-f0-9]{64}$"
 
@@ -40,3 +41,15 @@ def test_a_repeated_bad_value_is_counted_on_every_row(packs):
         f"manifest_fingerprint: 3 values violate {anchor}"]
     clean = column_violations(packs, anchor, pa.table({"manifest_fingerprint": [good] * 6}))
     assert not [p for p in clean if p.startswith("manifest_fingerprint:")]
+
+
+@pytest.mark.parametrize("values, kind, bound, compare, expected", [
+    ([0, 1, 2**64 - 1], pa.uint64(), 1, pc.less, [True, False, False]),            # minimum, in range
+    ([0, 2**64 - 1], pa.uint64(), 2**64 - 1, pc.greater_equal, [False, True]),      # exclusiveMaximum at the top
+    ([0, 2**64 - 1], pa.uint64(), -1, pc.less, [False, False]),                     # bound below the type
+    ([0, 2**64 - 1], pa.uint64(), 2**64, pc.greater, [False, False]),               # bound above the type
+    ([-2**63, 5], pa.int64(), 2**63, pc.greater_equal, [False, False]),
+    ([-2**63, 5], pa.int64(), -2**63, pc.less_equal, [True, False]),
+])
+def test_integer_bounds_compare_exactly(values, kind, bound, compare, expected):
+    assert _integer_bound_failures(pa.array(values, kind), bound, compare).to_pylist() == expected

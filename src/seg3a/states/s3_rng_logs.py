@@ -244,11 +244,22 @@ def _pattern_failures(values: pa.Array, pattern: str) -> pa.Array:
     return pc.take(distinct_fail, encoded.indices)
 
 
+def _integer_bound_failures(values: pa.Array, bound: int, compare) -> pa.Array:
+    """`compare(values, bound)`, exactly: in the values' own integer type when it holds the
+    bound (no conversion of the column), else in decimal128(38), which holds every uint64
+    and int64 value and bound exactly."""
+    limits = np.iinfo(values.type.to_pandas_dtype())
+    if limits.min <= bound <= limits.max:
+        return compare(values, pa.scalar(bound, values.type))
+    exact = pa.decimal128(38, 0)
+    return compare(values.cast(exact), pa.scalar(Decimal(bound), exact))
+
+
 def _branch_failures(branch: dict, values: pa.Array) -> pa.Array:
     """Boolean mask: the value fails this branch (values are non-null)."""
     if not _type_ok(branch.get("type"), values.type):
-        return pa.array([True] * len(values))
-    bad = pa.array([False] * len(values))
+        return pa.array(np.ones(len(values), dtype=bool))
+    bad = pa.array(np.zeros(len(values), dtype=bool))
     if pa.types.is_floating(values.type):
         bad = pc.or_(bad, pc.invert(pc.is_finite(values)))
     if "const" in branch:
@@ -262,9 +273,7 @@ def _branch_failures(branch: dict, values: pa.Array) -> pa.Array:
         if keyword in branch:
             bound = branch[keyword]
             if pa.types.is_integer(values.type) and isinstance(bound, int):
-                # decimal128(38) holds every uint64 and int64 value and bound exactly.
-                exact = pa.decimal128(38, 0)
-                failing = compare(values.cast(exact), pa.scalar(Decimal(bound), exact))
+                failing = _integer_bound_failures(values, bound, compare)
             else:
                 failing = compare(values.cast(pa.float64()), pa.scalar(float(bound)))
             bad = pc.or_(bad, failing)
