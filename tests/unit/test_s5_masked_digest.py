@@ -142,17 +142,3 @@ def test_a_kept_masked_frame_whose_bytes_changed_is_not_taken(conn, tmp_path):
     with kept_masked_frame(digest) as masked_file:
         assert masked_file is None
     assert list(scratch.iterdir()) == []
-
-
-def test_a_file_written_as_read_is_taken_only_when_it_gives_the_expected_digest(conn, tmp_path):
-    """The replay check passes the digest it expects: a file in writer sort gives it
-    written as read; a file in another order is sorted and gives it all the same; a
-    wrong expectation never changes the digest returned."""
-    sorted_file = _write(conn, tmp_path / "sorted" / PWP_FILE, KEYS)
-    shuffled = _write(conn, tmp_path / "shuffled" / PWP_FILE, "zone_site_count, tzid desc, merchant_id")
-    expected = _expected_masked(conn, shuffled, tmp_path / "expected")
-    assert masked_zone_alloc_digest(conn, sorted_file.parent, expected=expected) == expected
-    assert masked_zone_alloc_digest(conn, shuffled.parent, expected=expected) == expected
-    other = _write(conn, tmp_path / "other" / PWP_FILE, KEYS + " desc")
-    assert masked_zone_alloc_digest(conn, other, tmp_path / "scratch", expected="0" * 64) == expected
-    assert list((tmp_path / "scratch").iterdir()) == []

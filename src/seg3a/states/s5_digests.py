@@ -93,12 +93,10 @@ def parquet_scan(path: Path) -> str:
     return f"read_parquet('{_sql_text(pattern)}', hive_partitioning = false)"
 
 
-def write_pwp(conn: duckdb.DuckDBPyConnection, source: Source, target: Path, *, masked: bool = False,
-              as_read: bool = False) -> None:
+def write_pwp(conn: duckdb.DuckDBPyConnection, source: Source, target: Path, *, masked: bool = False) -> None:
     """Write one PWP file of `source` (masked or as it is) to `target`. A relation is the
     S5 frame, whose rows come in writer sort (int_s5__zone_alloc_masked); a file or table
-    is sorted unless it is read in writer sort already, or written as read with
-    `as_read` (the caller then proves the order by the bytes it gets)."""
+    is sorted unless it is read in writer sort already."""
     routing_universe_hash = Z64 if masked else None
     if isinstance(source, duckdb.DuckDBPyRelation):
         source.query("zone_alloc_source",
@@ -106,7 +104,7 @@ def write_pwp(conn: duckdb.DuckDBPyConnection, source: Source, target: Path, *, 
         return
     source_sql = parquet_scan(source) if isinstance(source, Path) else source
     conn.execute(_copy_sql(source_sql, target, routing_universe_hash,
-                           in_writer_sort=as_read or _in_writer_sort(conn, source_sql)))
+                           in_writer_sort=_in_writer_sort(conn, source_sql)))
 
 
 def write_pwp_from_masked(conn: duckdb.DuckDBPyConnection, masked_file: Path, routing_universe_hash: str,
@@ -120,19 +118,13 @@ def write_pwp_from_masked(conn: duckdb.DuckDBPyConnection, masked_file: Path, ro
 
 
 def masked_zone_alloc_digest(conn: duckdb.DuckDBPyConnection, source: Source, scratch: Path | None = None,
-                             *, keep: bool = False, expected: str | None = None) -> str:
+                             *, keep: bool = False) -> str:
     """H_pq of a fresh directory holding one PWP file of the zone_alloc frame with
     `routing_universe_hash` set to Z64 (04 §1.3). The directory is deleted afterwards;
     with `keep` (S5's digest of its own frame) only once S5 has written the final frame
     from it (`kept_masked_frame`). A Parquet source whose bytes were already masked and
     rewritten in this process gives the digest found then, without the rewrite
-    (`_MASKED_BY_CONTENT`).
-
-    `expected` (S5's replay check, which knows the digest the file must reproduce): a
-    file is first written as read, without the pass that checks its order; bytes giving
-    `expected` are those of the rows in writer sort, which proves the order. Any other
-    bytes are written again the usual way, so the digest returned is the same either
-    way."""
+    (`_MASKED_BY_CONTENT`)."""
     content = _content_key(source) if isinstance(source, Path) else None
     with _MASKED_LOCK:
         known = _MASKED_BY_CONTENT.get(content) if content is not None else None
@@ -142,14 +134,8 @@ def masked_zone_alloc_digest(conn: duckdb.DuckDBPyConnection, source: Source, sc
         Path(scratch).mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="_tmp.masked.", dir=scratch))
     try:
-        digest = None
-        if expected is not None and not isinstance(source, duckdb.DuckDBPyRelation):
-            write_pwp(conn, source, workdir / PWP_FILE, masked=True, as_read=True)
-            digest = sha256_parquet(workdir)[0]
-        if digest is None or digest != expected:
-            (workdir / PWP_FILE).unlink(missing_ok=True)
-            write_pwp(conn, source, workdir / PWP_FILE, masked=True)
-            digest = sha256_parquet(workdir)[0]
+        write_pwp(conn, source, workdir / PWP_FILE, masked=True)
+        digest = sha256_parquet(workdir)[0]
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
