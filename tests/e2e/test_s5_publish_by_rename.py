@@ -1,9 +1,11 @@
 """zone_alloc is published by renaming the file int_s5__zone_alloc_checked wrote and
 checked (spec 04 §1.3 finalising: validate the frame, write it with PWP, publish), not
 by writing the same rows a second time; without that stage (the checking model did not
-run in the invocation) the post-hook writes the rows from the view as before. Either
-way the published bytes are those of a full build, the write-once rule holds and no
-stage is left behind.
+run in the invocation) the post-hook writes the rows from the view as before. The
+checking model writes the final frame from the masked frame's file that
+int_s5__universe_digests kept in the same invocation (same rows, same order, the hash
+written in), or from the rows view without one. Either way the published bytes are
+those of a full build, the write-once rule holds and no stage is left behind.
 
 Which path the post-hook took is read from the SQL dbt logs for the invocation: the
 rename path sets the stage to a literal path and runs no COPY of the view."""
@@ -57,13 +59,23 @@ def full(s1s2_session) -> Seg3aProject:
     return snapshot_after(s1s2_session, FULL)
 
 
+def written_from(project: Seg3aProject) -> str:
+    return project.sql("select written_from from int_s5__zone_alloc_checked")[0][0]
+
+
 @pytest.mark.e2e
 def test_zone_alloc_is_published_by_renaming_its_checked_stage(full):
+    # the full build digested the masked frame in the same invocation and wrote the
+    # final frame from that file
+    assert written_from(full) == "masked_frame"
     published = sha256(zone_alloc_file(full))
     shutil.rmtree(full.path("zone_alloc"))
     hook = publish_hook_sql(build_logging_sql(full, *CHECKED_AND_PUBLISHED))
     assert "set variable seg3a_stage = '" in hook and "/.staging/" in hook, hook
     assert COPY_OF_THE_VIEW not in hook, hook
+    # no masked file kept in this invocation: the frame came from the rows view, and
+    # gave the same bytes
+    assert written_from(full) == "frame"
     assert sha256(zone_alloc_file(full)) == published
     assert_no_staging(full.run_root)
 

@@ -186,6 +186,30 @@ def test_003_escalated_pair_missing_from_s4(finished):
     assert nothing_published(finished)
 
 
+def test_003_s4_triplet_duplicated_beside_itself(finished):
+    """A repeated triplet next to its twin (the rows otherwise in key order): the keys
+    no longer strictly increase, so S5 groups them and finds the duplicate."""
+    merchant, country, tzid = first_triplet(finished)
+    materialise(finished, "s4_zone_counts",
+                f"select * from (select * from main.s4_zone_counts union all select * from main.s4_zone_counts "
+                f"where merchant_id = {merchant} and legal_country_iso = '{country}' and tzid = '{tzid}') "
+                f"order by merchant_id, legal_country_iso, tzid")
+    run_s5_expecting(finished, "003", "s4_zone_counts", reason="duplicate_key", s4_duplicate_triplets_count=1,
+                     s1_duplicate_pairs_count=0, sample_merchant_id=merchant, sample_country_iso=country,
+                     sample_tzid=tzid)
+    assert nothing_published(finished)
+
+
+def test_003_s1_pair_duplicated_at_the_end(finished):
+    merchant, country = first_escalated_pair(finished)
+    materialise(finished, "s1_escalation_queue")
+    finished.sql("insert into main.s1_escalation_queue select * from main.s1_escalation_queue "
+                 "where merchant_id = ? and legal_country_iso = ?", [merchant, country])
+    run_s5_expecting(finished, "003", "s4_zone_counts", reason="duplicate_key", s1_duplicate_pairs_count=1,
+                     s4_duplicate_triplets_count=0, sample_merchant_id=merchant, sample_country_iso=country)
+    assert nothing_published(finished)
+
+
 def test_003_zone_missing_from_a_pair(finished):
     triplet = first_triplet(finished)
     materialise(finished, "s4_zone_counts")

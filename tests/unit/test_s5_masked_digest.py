@@ -13,7 +13,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from seg3a.states.s5_digests import PWP_OPTIONS, Z64, _in_writer_sort, parquet_scan, masked_zone_alloc_digest
+from seg3a.states.s5_digests import (
+    PWP_FILE, PWP_OPTIONS, Z64, _in_writer_sort, kept_masked_frame, masked_zone_alloc_digest, parquet_scan,
+    write_pwp_from_masked,
+)
 
 ROWS = """
     select
@@ -104,3 +107,38 @@ def test_changed_bytes_are_masked_afresh_under_the_same_name_and_time(conn, tmp_
     after = masked_zone_alloc_digest(conn, path.parent)
     assert after == _expected_masked(conn, path, tmp_path / "expected")
     assert after != before
+
+
+def test_the_kept_masked_frame_gives_the_final_frame_once_and_only_for_its_bytes(conn, tmp_path):
+    source = _write(conn, tmp_path / "frame" / PWP_FILE, KEYS)
+    scratch = tmp_path / "scratch"
+    digest = masked_zone_alloc_digest(conn, conn.sql(f"select * from read_parquet('{source}')"), scratch, keep=True)
+    # the final frame written independently: the rows with the hash written in, PWP
+    expected = tmp_path / "expected.parquet"
+    conn.execute(f"copy (select * replace ('{'b' * 64}' as routing_universe_hash) from read_parquet('{source}') "
+                 f"order by {KEYS}) to '{expected.as_posix()}' ({PWP_OPTIONS})")
+    with kept_masked_frame("0" * 64) as other:
+        assert other is None  # kept under its own digest only
+    with kept_masked_frame(digest) as masked_file:
+        assert masked_file is not None
+        final = tmp_path / "final.parquet"
+        write_pwp_from_masked(conn, masked_file, "b" * 64, final)
+    assert final.read_bytes() == expected.read_bytes()
+    assert list(scratch.iterdir()) == []  # its directory is gone once handed out
+    with kept_masked_frame(digest) as again:
+        assert again is None
+
+
+def test_a_kept_masked_frame_whose_bytes_changed_is_not_taken(conn, tmp_path):
+    source = _write(conn, tmp_path / "frame" / PWP_FILE, KEYS)
+    scratch = tmp_path / "scratch"
+    digest = masked_zone_alloc_digest(conn, conn.sql(f"select * from read_parquet('{source}')"), scratch, keep=True)
+    (kept,) = scratch.iterdir()
+    with open(kept / PWP_FILE, "r+b") as handle:
+        handle.seek(100)
+        byte = handle.read(1)
+        handle.seek(100)
+        handle.write(bytes([byte[0] ^ 1]))
+    with kept_masked_frame(digest) as masked_file:
+        assert masked_file is None
+    assert list(scratch.iterdir()) == []

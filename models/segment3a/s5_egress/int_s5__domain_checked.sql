@@ -62,11 +62,23 @@ escalated_pairs as (
     where is_escalated
 ),
 
+-- Duplicate keys are looked for by grouping only when one streaming pass does not find
+-- the keys strictly increasing (which proves them unique): S1 and S4 store their rows in
+-- key order, and the grouped count over every S4 triplet was most of this model's cost.
+s1_pairs_ordered as (
+    {{ seg3a_keys_strictly_increasing(ref('s1_escalation_queue'), ['merchant_id', 'legal_country_iso']) }}
+),
+
+s4_triplets_ordered as (
+    {{ seg3a_keys_strictly_increasing(ref('s4_zone_counts'), ['merchant_id', 'legal_country_iso', 'tzid']) }}
+),
+
 s1_pairs_duplicated as (
     select
         merchant_id,
         legal_country_iso
     from s1_escalation_queue
+    where not (select keys_strictly_increasing from s1_pairs_ordered)
     group by merchant_id, legal_country_iso
     having count(*) > 1
 ),
@@ -77,6 +89,7 @@ s4_triplets_duplicated as (
         legal_country_iso,
         tzid
     from s4_zone_counts
+    where not (select keys_strictly_increasing from s4_triplets_ordered)
     group by merchant_id, legal_country_iso, tzid
     having count(*) > 1
 ),

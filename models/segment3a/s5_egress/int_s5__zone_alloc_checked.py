@@ -6,6 +6,7 @@ partition holds the same columns, types and rows (E3A_S5_007)."""
 def model(dbt, session):
     dbt.config(materialized="seg3a_table", meta={"seg3a_phase": "zone_alloc_build"})
     rows = dbt.ref("int_s5__zone_alloc_rows")
+    digests = dbt.ref("int_s5__universe_digests").to_arrow_table()
     from seg3a.states.s5_egress import zone_alloc_checked
 
-    return zone_alloc_checked(session, rows)
+    return zone_alloc_checked(session, rows, digests)

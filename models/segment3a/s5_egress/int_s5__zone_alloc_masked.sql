@@ -8,17 +8,11 @@ with
 
 s4_zone_counts as (
     select
-        seed,
-        manifest_fingerprint,
         merchant_id,
         legal_country_iso,
         tzid,
         zone_site_count,
         zone_site_count_sum,
-        prior_pack_id,
-        prior_pack_version,
-        floor_policy_id,
-        floor_policy_version,
         alpha_sum_country
     from {{ ref('s4_zone_counts') }}
 ),
@@ -49,32 +43,51 @@ policy_columns as (
     from int_s5__inputs_verified
 ),
 
--- The lineage S4 writes on every row (its run constants): one value per column.
+-- The lineage S4 writes on every row (its run constants): one value per column. Read by
+-- scans of their own rather than from s4_zone_counts above: a CTE read twice is
+-- materialised, every selected column of every row. One tuple of values is proven by
+-- each column's min and max (and no column mixing nulls with values); the distinct
+-- tuples are grouped and counted only when a column does vary, for the error.
+{%- set lineage = ['seed', 'manifest_fingerprint', 'prior_pack_id', 'prior_pack_version', 'floor_policy_id',
+                   'floor_policy_version'] %}
+s4_lineage_spread as (
+    select
+        {%- for column in lineage %}
+        min({{ column }}) as {{ column }},
+        {%- endfor %}
+        {% for column in lineage -%}
+        min({{ column }}) <> max({{ column }}) or count({{ column }}) not in (0, count(*))
+        {{- '' if loop.last else '\n        or ' }}
+        {%- endfor %} as lineage_varies
+    from {{ ref('s4_zone_counts') }}
+),
+
+s4_lineages_counted as (
+    select count(*) as lineages_count
+    from (
+        select distinct
+            {{ lineage | join(',\n            ') }}
+        from {{ ref('s4_zone_counts') }}
+        where (select lineage_varies from s4_lineage_spread)
+    ) as lineages
+),
+
 s4_lineage as (
     select
         case
-            when count(*) > 1 then {{ seg3a_raise(
+            when s4_lineage_spread.lineage_varies then {{ seg3a_raise(
                 "'E3A_S5_003_DOMAIN_MISMATCH: S4 rows carry more than one lineage'
                 || ' | phase=zone_alloc_build | context='
-                || " ~ seg3a_json_object("'reason'", "'lineage_not_unique'", "'lineages_count'", 'count(*)')
+                || " ~ seg3a_json_object("'reason'", "'lineage_not_unique'", "'lineages_count'",
+                                         's4_lineages_counted.lineages_count')
             ) }}
-            else any_value(seed)
+            else s4_lineage_spread.seed
         end as seed,
-        any_value(manifest_fingerprint) as manifest_fingerprint,
-        any_value(prior_pack_id) as prior_pack_id,
-        any_value(prior_pack_version) as prior_pack_version,
-        any_value(floor_policy_id) as floor_policy_id,
-        any_value(floor_policy_version) as floor_policy_version
-    from (
-        select distinct
-            seed,
-            manifest_fingerprint,
-            prior_pack_id,
-            prior_pack_version,
-            floor_policy_id,
-            floor_policy_version
-        from s4_zone_counts
-    ) as lineages
+        {%- for column in lineage[1:] %}
+        s4_lineage_spread.{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from s4_lineage_spread
+    cross join s4_lineages_counted
 ),
 
 -- Only the columns that vary per row are sorted: sorting the 19-column frame (64-character

@@ -1,8 +1,9 @@
 {{ config(materialized='view', meta={'seg3a_phase': 'zone_alloc_build'}) }}
 -- The final zone_alloc frame (spec 04 §1.3, finalising step 1): the masked rows, in
 -- writer sort, with routing_universe_hash written into every row. Checked by
--- int_s5__zone_alloc_checked
--- and published by zone_alloc.
+-- int_s5__zone_alloc_checked and published by zone_alloc; in a full build the checking
+-- model writes these rows from the masked frame's file instead (same rows, same order),
+-- and this view is evaluated only without that file.
 with
 
 int_s5__zone_alloc_masked as (

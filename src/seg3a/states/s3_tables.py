@@ -154,11 +154,22 @@ def _value_violations(relation, rules: list[tuple[str, str, str]]) -> list[Viola
 
 
 def _pattern_violations(relation, rules: list[tuple[str, str, str]]) -> list[Violation]:
-    """Pattern rules on distinct values; rows are counted only when a value fails."""
+    """Pattern rules on distinct values; rows are counted only when a value fails. The
+    distinct values of every pattern column come from one scan (one grouping set per
+    column): a relation that is a view (S4 checks S3's unnested shares) is evaluated
+    once, not once per column."""
+    if not rules:
+        return []
+    columns = [quoted(column) for column, _, _ in rules]
+    grouped = ", ".join([*columns, *(f"grouping({c}) as {quoted(f'grouping_{i}')}" for i, c in enumerate(columns))])
+    failing = ", ".join(f"count(*) filter (where {quoted(f'grouping_{i}')} = 0 and {c} is not null and {predicate})"
+                        for i, (c, (_, _, predicate)) in enumerate(zip(columns, rules)))
+    distinct_failing = relation.query("pattern_rows", (
+        f"select {failing} from (select {grouped} from pattern_rows "
+        f"group by grouping sets ({', '.join(f'({c})' for c in columns)}))")).fetchone()
     out = []
-    for column, message, predicate in rules:
-        values = relation.filter(f"{quoted(column)} is not null").aggregate(quoted(column), quoted(column))
-        if values.filter(predicate).aggregate("count(*)").fetchone()[0]:
+    for (column, message, predicate), failed in zip(rules, distinct_failing):
+        if failed:
             count = relation.filter(predicate).aggregate("count(*)").fetchone()[0]
             out.append(_violation(relation, column, message, predicate, count))
     return out

@@ -10,9 +10,11 @@ the two strings equal).
 """
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 import threading
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Union
@@ -55,11 +57,13 @@ class ComponentDigests:
         return {**asdict(self), "routing_universe_hash": self.routing_universe_hash}
 
 
-def _copy_sql(source_sql: str, target: Path, masked: bool, in_writer_sort: bool) -> str:
-    """COPY of the frame in writer sort with the PWP options; `masked` sets the hash to Z64.
-    A source already in writer sort is written in its own order (a select keeps the order
-    of its single source): sorting the wide rows again is most of the cost of the write."""
-    projection = f"* replace ('{Z64}' as routing_universe_hash)" if masked else "*"
+def _copy_sql(source_sql: str, target: Path, routing_universe_hash: str | None, in_writer_sort: bool) -> str:
+    """COPY of the frame in writer sort with the PWP options; `routing_universe_hash`, when
+    given, is written into every row (Z64 masks the frame). A source already in writer
+    sort is written in its own order (a select keeps the order of its single source):
+    sorting the wide rows again is most of the cost of the write."""
+    projection = "*" if routing_universe_hash is None else \
+        f"* replace ('{_sql_text(routing_universe_hash)}' as routing_universe_hash)"
     order = "" if in_writer_sort else f" order by {', '.join(WRITER_SORT)}"
     return f"copy (select {projection} from {source_sql}{order}) to '{_sql_text(Path(target).as_posix())}' ({PWP_OPTIONS})"
 
@@ -93,18 +97,34 @@ def write_pwp(conn: duckdb.DuckDBPyConnection, source: Source, target: Path, *, 
     """Write one PWP file of `source` (masked or as it is) to `target`. A relation is the
     S5 frame, whose rows come in writer sort (int_s5__zone_alloc_masked); a file or table
     is sorted unless it is read in writer sort already."""
+    routing_universe_hash = Z64 if masked else None
     if isinstance(source, duckdb.DuckDBPyRelation):
-        source.query("zone_alloc_source", _copy_sql("zone_alloc_source", target, masked, in_writer_sort=True))
+        source.query("zone_alloc_source",
+                     _copy_sql("zone_alloc_source", target, routing_universe_hash, in_writer_sort=True))
         return
     source_sql = parquet_scan(source) if isinstance(source, Path) else source
-    conn.execute(_copy_sql(source_sql, target, masked, in_writer_sort=_in_writer_sort(conn, source_sql)))
+    conn.execute(_copy_sql(source_sql, target, routing_universe_hash,
+                           in_writer_sort=_in_writer_sort(conn, source_sql)))
 
 
-def masked_zone_alloc_digest(conn: duckdb.DuckDBPyConnection, source: Source, scratch: Path | None = None) -> str:
+def write_pwp_from_masked(conn: duckdb.DuckDBPyConnection, masked_file: Path, routing_universe_hash: str,
+                          target: Path) -> None:
+    """Write the final frame to `target` from the PWP file of the masked frame: the same
+    rows in the same order, with `routing_universe_hash` written into every row. That
+    file was written from the frame in writer sort, and a scan of one file keeps its
+    order, so nothing is sorted; reading it back saves evaluating the frame (the S4 x S1
+    join and its sort) a second time."""
+    conn.execute(_copy_sql(parquet_scan(masked_file), target, routing_universe_hash, in_writer_sort=True))
+
+
+def masked_zone_alloc_digest(conn: duckdb.DuckDBPyConnection, source: Source, scratch: Path | None = None,
+                             *, keep: bool = False) -> str:
     """H_pq of a fresh directory holding one PWP file of the zone_alloc frame with
-    `routing_universe_hash` set to Z64 (04 §1.3). The directory is deleted afterwards.
-    A Parquet source whose bytes were already masked and rewritten in this process
-    gives the digest found then, without the rewrite (`_MASKED_BY_CONTENT`)."""
+    `routing_universe_hash` set to Z64 (04 §1.3). The directory is deleted afterwards;
+    with `keep` (S5's digest of its own frame) only once S5 has written the final frame
+    from it (`kept_masked_frame`). A Parquet source whose bytes were already masked and
+    rewritten in this process gives the digest found then, without the rewrite
+    (`_MASKED_BY_CONTENT`)."""
     content = _content_key(source) if isinstance(source, Path) else None
     with _MASKED_LOCK:
         known = _MASKED_BY_CONTENT.get(content) if content is not None else None
@@ -116,7 +136,12 @@ def masked_zone_alloc_digest(conn: duckdb.DuckDBPyConnection, source: Source, sc
     try:
         write_pwp(conn, source, workdir / PWP_FILE, masked=True)
         digest = sha256_parquet(workdir)[0]
-    finally:
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    if keep:
+        _keep_masked_frame(digest, workdir)
+    else:
         shutil.rmtree(workdir, ignore_errors=True)
     if content is not None:
         with _MASKED_LOCK:
@@ -133,6 +158,52 @@ def masked_zone_alloc_digest(conn: duckdb.DuckDBPyConnection, source: Source, sc
 _MASKED_BY_CONTENT: dict[tuple, str] = {}
 _MASKED_LOCK = threading.Lock()
 _MASKED_REMEMBERED = 16
+
+
+# Masked frames S5 wrote for its digest, kept (digest -> directory) until S5 writes the
+# final frame from them: that frame is the same rows with the hash written in, so reading
+# the masked file back replaces a second evaluation of the frame. Taken only while the
+# file still hashes to the digest it was kept under; a few at most, all removed at exit.
+_KEPT_FRAMES: dict[str, Path] = {}
+_KEPT_LOCK = threading.Lock()
+_KEPT_REMEMBERED = 2
+
+
+def _keep_masked_frame(digest: str, workdir: Path) -> None:
+    with _KEPT_LOCK:
+        previous = _KEPT_FRAMES.pop(digest, None)
+        _KEPT_FRAMES[digest] = workdir
+        evicted = [previous] if previous is not None else []
+        while len(_KEPT_FRAMES) > _KEPT_REMEMBERED:
+            evicted.append(_KEPT_FRAMES.pop(next(iter(_KEPT_FRAMES))))
+    for directory in evicted:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@contextmanager
+def kept_masked_frame(digest: str):
+    """The masked frame's file kept under `digest` by `masked_zone_alloc_digest(...,
+    keep=True)` in this process, if it is still there and its bytes still hash to
+    `digest`, else None. Handed out once: its directory is deleted on leaving."""
+    with _KEPT_LOCK:
+        workdir = _KEPT_FRAMES.pop(digest, None)
+    try:
+        masked_file = workdir / PWP_FILE if workdir is not None else None
+        if masked_file is not None and not (masked_file.is_file() and sha256_file(masked_file) == digest):
+            masked_file = None
+        yield masked_file
+    finally:
+        if workdir is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+@atexit.register
+def _remove_kept_frames() -> None:
+    with _KEPT_LOCK:
+        leftovers = list(_KEPT_FRAMES.values())
+        _KEPT_FRAMES.clear()
+    for directory in leftovers:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _content_key(source: Path) -> tuple[tuple[str, str], ...]:
@@ -153,20 +224,22 @@ def component_digests(
     floor_policy: Path,
     day_effect_policy: Path,
     scratch: Path | None = None,
+    keep_masked: bool = False,
 ) -> ComponentDigests:
     """The five components of 04 §1.3: H_pq of the S2 partition, H_file of the three
-    policy files, and the masked zone_alloc digest of `zone_alloc`."""
+    policy files, and the masked zone_alloc digest of `zone_alloc` (its file kept for
+    `kept_masked_frame` with `keep_masked`)."""
     return ComponentDigests(
         zone_alpha_digest=sha256_parquet(Path(s2_partition))[0],
         theta_digest=sha256_file(Path(mixture_policy)),
         zone_floor_digest=sha256_file(Path(floor_policy)),
         day_effect_digest=sha256_file(Path(day_effect_policy)),
-        zone_alloc_parquet_digest=masked_zone_alloc_digest(conn, zone_alloc, scratch),
+        zone_alloc_parquet_digest=masked_zone_alloc_digest(conn, zone_alloc, scratch, keep=keep_masked),
     )
 
 
 def component_digests_for_run(ctx, conn: duckdb.DuckDBPyConnection, zone_alloc: Source,
-                              scratch: Path | None = None) -> ComponentDigests:
+                              scratch: Path | None = None, keep_masked: bool = False) -> ComponentDigests:
     """`component_digests` with every file located through the run's catalogue."""
     return component_digests(
         conn, zone_alloc,
@@ -175,6 +248,7 @@ def component_digests_for_run(ctx, conn: duckdb.DuckDBPyConnection, zone_alloc: 
         floor_policy=ctx.path("zone_floor_policy"),
         day_effect_policy=ctx.path("day_effect_policy_v1"),
         scratch=scratch,
+        keep_masked=keep_masked,
     )
 
 

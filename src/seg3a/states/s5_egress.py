@@ -25,6 +25,7 @@ from ..core.cjson import cj_bytes
 from ..core.digests import FileChangedError, sha256_bytes
 from ..core.partitions import compare_row_sets, make_stage, register_checked_stage
 from ..core.publish import ImmutabilityViolation, PublishIOError, publish_bytes
+from ..core.staging import staging_root
 from .common import (
     StateFailure, context_from_session, earlier_components, entry_gate, f4_state_spec, failure_text, is_placeholder,
     schema_packs, write_state_report,
@@ -32,8 +33,8 @@ from .common import (
 from .s2_priors import StringKeyLoader
 from .s3_tables import check_relation
 from .s5_digests import (
-    DIGEST_RULE, PWP_FILE, ComponentDigests, component_digests_for_run, masked_zone_alloc_digest, parquet_scan,
-    universe_hash_document, write_pwp,
+    DIGEST_RULE, PWP_FILE, ComponentDigests, component_digests_for_run, kept_masked_frame, masked_zone_alloc_digest,
+    parquet_scan, universe_hash_document, write_pwp, write_pwp_from_masked,
 )
 
 CODES = {
@@ -265,11 +266,14 @@ def check_output_templates(ctx) -> None:
 
 
 def universe_digests(session, masked_relation) -> pa.Table:
-    """The five components of §1.3 and routing_universe_hash, as one row."""
+    """The five components of §1.3 and routing_universe_hash, as one row. The masked
+    frame's file is kept, in the run root's staging folder (swept when a build starts),
+    for `zone_alloc_checked` to write the final frame from."""
     ctx = context_from_session(session, SPEC)
     check_output_templates(ctx)
     try:
-        digests = component_digests_for_run(ctx, session, masked_relation)
+        digests = component_digests_for_run(ctx, session, masked_relation,
+                                            scratch=staging_root(ctx.path("zone_alloc")), keep_masked=True)
     except (OSError, FileChangedError) as exc:
         raise infrastructure("zone_alloc_build", "component digests could not be computed", exc) from None
     return pa.Table.from_pylist([digests.as_dict()])
@@ -281,16 +285,20 @@ def digests_from(table: pa.Table) -> ComponentDigests:
 
 
 # --------------------------------------------------------------------------- §1.3 finalising
-def zone_alloc_checked(session, rows_relation) -> pa.Table:
+def zone_alloc_checked(session, rows_relation, digests_table: pa.Table) -> pa.Table:
     """The final frame (hash written) validated against its anchor with path<->embed
     equality (006), and compared with a zone_alloc partition already published (007),
     before anything is published. The frame is written once as the PWP file it will be
     published as, in a stage beside the target, and the checks read that file: each of
     their scans of the frame itself would repeat the join and sort behind it. The
-    checked stage is then left for zone_alloc's post-hook, which publishes it by rename
+    frame is written from the masked frame's file `universe_digests` kept in this
+    process when its bytes still give the masked digest (the same rows, in the same
+    order), else from `rows_relation`; the bytes are the same either way. The checked
+    stage is then left for zone_alloc's post-hook, which publishes it by rename
     (`seg3a_publish_partition(..., checked=true)`) instead of writing the rows again;
     a failed check removes it."""
     ctx = context_from_session(session, SPEC)
+    digests = digests_from(digests_table)
     phase = "zone_alloc_build"
     tokens = ctx.tokens
     target = ctx.path("zone_alloc")
@@ -300,8 +308,8 @@ def zone_alloc_checked(session, rows_relation) -> pa.Table:
         raise infrastructure(phase, "zone_alloc could not be staged for its checks", exc) from None
     try:
         try:
-            write_pwp(session, rows_relation, stage / PWP_FILE)
-        except OSError as exc:
+            written_from = _write_final_frame(session, rows_relation, digests, stage / PWP_FILE)
+        except (OSError, FileChangedError) as exc:
             raise infrastructure(phase, "zone_alloc could not be staged for its checks", exc) from None
         written = session.sql(f"select * from {parquet_scan(stage / PWP_FILE)}")
         check = check_relation(schema_packs(str(ctx.catalogue.root)), anchor_of(ctx, "zone_alloc", phase), written,
@@ -317,7 +325,19 @@ def zone_alloc_checked(session, rows_relation) -> pa.Table:
         shutil.rmtree(stage, ignore_errors=True)
         raise
     register_checked_stage(target, stage)
-    return pa.table({"rows_checked": pa.array([rows], pa.int64())})
+    return pa.table({"rows_checked": pa.array([rows], pa.int64()),
+                     "written_from": pa.array([written_from], pa.string())})
+
+
+def _write_final_frame(session, rows_relation, digests: ComponentDigests, target: Path) -> str:
+    """The final frame as a PWP file at `target`; says what it was written from:
+    `masked_frame` (the kept file of the masked digest) or `frame` (the rows view)."""
+    with kept_masked_frame(digests.zone_alloc_parquet_digest) as masked_file:
+        if masked_file is not None:
+            write_pwp_from_masked(session, masked_file, digests.routing_universe_hash, target)
+            return "masked_frame"
+    write_pwp(session, rows_relation, target)
+    return "frame"
 
 
 def _compare_existing_zone_alloc(ctx, target: Path, stage: Path) -> None:
