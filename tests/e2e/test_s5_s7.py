@@ -224,15 +224,9 @@ def test_member_moved_out_of_its_dictionary_path_fails_verify(full, capsys):
 
 
 # ----------------------------------------------------------------------------- determinism
-@pytest.mark.e2e
-def test_rerun_is_byte_identical(full):
-    first = run_files(full.run_root)
-    assert any(rel.endswith(f"/{FLAG_NAME}") for rel in first)
-    result = build(full, *SEGMENT)
-    assert result.ok, result.output[-4000:]
-    assert run_files(full.run_root) == first
-    for state in ("S5", "S7"):
-        assert full.report(state)["status"] == "PASS"
+# A rerun of the whole build on the full snapshot leaves every file byte-identical and S5
+# and S7 PASS: tests/e2e/test_stale_staging.py, whose rerun also sweeps the stale stages a
+# killed run may leave (outside every published file), asserts it.
 
 
 @pytest.mark.e2e
