@@ -34,7 +34,7 @@ def failure_report(output: str) -> list[str]:
     "Done." line (the failed nodes, their messages and fixes, the counts), without clock
     times and durations. N is left out: besides the failed model it counts skipped data
     tests whose ephemeral inputs dbt compiled meanwhile, which depends on the timing of its
-    threads (1, 2 and 7 seen for the same failed gate)."""
+    threads (the command gave 1 and 7 for the same failed gate)."""
     lines = [CLOCK_TIME.sub("", line) for line in output.splitlines()]
     start = next(i for i, line in enumerate(lines) if line.startswith("Completed with "))
     end = next(i for i in range(start, len(lines)) if lines[i].startswith("Done. "))
