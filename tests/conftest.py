@@ -24,6 +24,7 @@ from seg3a.core.context import RunContext
 from seg3a.core.identity import RECEIPT_NAME, parse_receipt
 from seg3a.core.paths import default_external_root
 from seg3a.world.testing import ensure_reference, shared_world
+from tests import schedule_log
 
 SMALL_PAIRS = 300
 LOCK_DIR = Path(__file__).resolve().parents[1] / "build" / "locks"
@@ -120,6 +121,9 @@ class _GroupSuffix:
 def pytest_configure(config) -> None:
     if config.pluginmanager.has_plugin("xdist"):
         config.pluginmanager.register(_GroupSuffix(), "seg3a-xdist-group-suffix")
+    if os.environ.get(schedule_log.VARIABLE) and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(schedule_log.ScheduleLog(os.environ[schedule_log.VARIABLE]),
+                                      "seg3a-schedule-log")
 
 
 # ------------------------------------------------------------------ worlds

@@ -1,8 +1,9 @@
 """The tests' dbt fork server (tests/e2e/dbt_forkserver.py) behaves as the `dbt` command:
 a whole build publishes the same bytes, a failed build gives the same exit code and
-coded message, a killed build reports the kill. Each case runs both ways on copies of
-the same small world; the forked whole build is the suite's shared one (`two_runs`, seed
-42, built through the fork server), so only the command's build is paid for here."""
+failure report (failed nodes, coded messages, fixes), a killed build reports the kill.
+Each case runs both ways on copies of the same small world; the forked whole build is
+the suite's shared one (`two_runs`, seed 42, built through the fork server), so only the
+command's build is paid for here."""
 from __future__ import annotations
 
 import json
@@ -12,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from seg3a.core.faults import FAULT_VARIABLE
-from seg3a.world import corrupt as corruption
-from tests.conftest import context_of, copy_run
+from tests.conftest import copy_run
 from tests.e2e.built_runs import engine_commit_of, full_build_results
 from tests.e2e.dbt_runner import PROCESS_SWITCH, run_dbt
+from tests.e2e.test_readable_failures import assert_readable, break_gate, failure_report
 from tests.e2e.test_s3_s4 import engine_commit, environment
 from tests.e2e.test_s5_s7 import run_files
 
@@ -58,13 +59,17 @@ def node_statuses(run_results: Path) -> dict[str, str]:
 
 
 def test_a_failed_build_gives_the_same_code_and_message(small_world, tmp_path):
-    def break_gate(run_root):
-        corruption.apply(corruption.parse("flipped_byte:1B"), context_of(run_root).path("validation_bundle_1B"))
-
+    """The failed gate of tests/e2e/test_readable_failures.py, whose cases run through the
+    fork server: the command prints the same failure report, readable, with no traceback."""
     (forked, _), (command, _) = both_ways(small_world, tmp_path, SEGMENT, break_gate)
     assert forked.returncode == command.returncode == 1
     coded = "E3A_S0_001_UPSTREAM_GATE_FAILED"
     assert coded in forked.output and coded in command.output
+    assert_readable(command, tmp_path / "command", coded, "regenerate the world (make world)")
+    reports = [failure_report(result.output.replace(str(tmp_path / way), "<work>"))
+               for way, result in (("forked", forked), ("command", command))]
+    assert reports[0] == reports[1], f"forked:\n{forked.output[-3000:]}\ncommand:\n{command.output[-3000:]}"
+    assert any(coded in line for line in reports[0])
 
 
 def test_a_killed_build_reports_the_kill(small_world, tmp_path):

@@ -26,7 +26,7 @@ from seg3a.core.faults import FAULT_VARIABLE, TRACE_VARIABLE
 from tests.conftest import copy_run
 from tests.e2e.conftest import Seg3aProject, s1s2_session  # noqa: F401  (fixture)
 from tests.e2e.test_s3_s4 import BASELINE, baseline_digests, build, environment
-from tests.e2e.test_s5_s7 import FULL, S6_BUILT, SEGMENT, VOLATILE, snapshot_after
+from tests.e2e.test_s5_s7 import FULL, S6_BUILT, SEGMENT, VOLATILE, full_build_trace, snapshot_after
 
 KILLED = -9
 STATES_3A = "data/layer1/3A"
@@ -111,20 +111,12 @@ def test_s0_survives_a_kill(small_world, tmp_path, s0_reference, fault):
 
 # ----------------------------------------------------------------------------- S1-S7 (dbt)
 def traced_points(project: Seg3aProject) -> list[tuple[str, str]]:
-    """(point, target relative to the run root) of one clean full build, in order."""
-    trace = project.work / "fault-trace.txt"
-    if not trace.is_file():
-        project.restore("pristine")
-        partial = trace.with_suffix(".partial")
-        partial.unlink(missing_ok=True)
-        with environment(**{TRACE_VARIABLE: str(partial)}):
-            result = build(project, *SEGMENT)
-        os.environ.pop(TRACE_VARIABLE, None)
-        assert result.ok, result.output[-4000:]
-        partial.rename(trace)
+    """(point, target relative to the run root) of one clean full build (the build of
+    snapshot s0_s7_full, traced as it was made), in order."""
+    snapshot_after(project, FULL)
     root = project.run_root.as_posix() + "/"
     points = []
-    for line in trace.read_text().splitlines():
+    for line in full_build_trace(project).read_text().splitlines():
         point, target = line.split(" ", 1)
         points.append((point, target.replace(root, "")))
     return points

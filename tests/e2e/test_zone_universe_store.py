@@ -5,10 +5,13 @@ SEG3A_ZONE_UNIVERSE_REBUILD=1 or when the reference data change.
 
 Each run root shadows the reference polygons with a few Benelux countries and their
 zones (files under `<run root>/reference/` take precedence), so the overlay takes seconds
-and its key is this test's own; the store is a private folder (SEG3A_ZONE_UNIVERSE_CACHE)."""
+and its key is this test's own; the store is a private folder (SEG3A_ZONE_UNIVERSE_CACHE).
+The run roots are copies of the session's small world; the first build into an empty
+store is made once for both tests."""
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -16,9 +19,8 @@ import pytest
 
 from seg3a.core.context import RunContext
 from seg3a.core.duck import connect
-from seg3a.core.paths import default_external_root
-from seg3a.world.generate import generate_world
 from seg3a.zones.cache import DIGEST_MEMO, REBUILD_ENV, STORE_ENV, store_dir_for_run
+from tests.conftest import copy_run
 from tests.e2e.conftest import run_dbt
 from tests.e2e.test_s3_s4 import environment
 
@@ -49,11 +51,11 @@ def shadow_reference(run_root: Path, countries: tuple[str, ...]) -> None:
         conn.close()
 
 
-def make_run(base: Path, countries: tuple[str, ...] = COUNTRIES) -> tuple[Path, Path]:
-    runs = base / "runs"
-    run_root = generate_world(42, 300, runs, default_external_root(), progress=lambda _line: None)
+def make_run(small_world: Path, base: Path, countries: tuple[str, ...] = COUNTRIES) -> tuple[Path, Path]:
+    """A copy of the small world whose reference polygons are shadowed by `countries`."""
+    run_root = copy_run(small_world, base)
     shadow_reference(run_root, countries)
-    return runs, run_root
+    return run_root.parent, run_root
 
 
 def build(runs: Path, database: Path, work: Path) -> str:
@@ -73,16 +75,38 @@ def table_rows(database: Path) -> list[tuple]:
     return rows(f"select * from {MODEL}", database)
 
 
-def test_overlay_is_computed_once_then_reused_until_a_rebuild_is_forced(tmp_path):
-    store_root = tmp_path / "store"
+@dataclass(frozen=True)
+class FirstBuild:
+    runs: Path
+    run_root: Path
+    store_root: Path
+    stored: Path
+    output: str
+    rows: list[tuple]
+    store_after: Path  # a copy of the store as this build left it
+
+
+@pytest.fixture(scope="module")
+def first_build(small_world, tmp_path_factory) -> FirstBuild:
+    """The first build of a run with its own reference data, in an empty store: made once,
+    continued by the reuse test, and the store it left is where the other-reference test
+    starts."""
+    base = tmp_path_factory.mktemp("first-build")
+    store_root = base / "store"
     with environment(**{STORE_ENV: str(store_root)}):
-        runs, run_root = make_run(tmp_path / "a")
+        runs, run_root = make_run(small_world, base / "a")
         stored = store_dir_for_run(run_root) / f"{MODEL}.parquet"
         assert stored.parent.parent == store_root and not stored.exists()
+        output = build(runs, base / "first" / DATABASE, base / "w1")
+    shutil.copytree(store_root, base / "store-after")
+    return FirstBuild(runs, run_root, store_root, stored, output, table_rows(base / "first" / DATABASE),
+                      base / "store-after")
 
-        output = build(runs, tmp_path / "first" / DATABASE, tmp_path / "w1")
-        assert f"{MODEL}: computed and stored as {stored}" in output
-        computed = table_rows(tmp_path / "first" / DATABASE)
+
+def test_overlay_is_computed_once_then_reused_until_a_rebuild_is_forced(first_build, tmp_path):
+    runs, stored, computed = first_build.runs, first_build.stored, first_build.rows
+    with environment(**{STORE_ENV: str(first_build.store_root)}):
+        assert f"{MODEL}: computed and stored as {stored}" in first_build.output
         assert {row[0] for row in computed} == set(COUNTRIES) and len(computed) >= len(COUNTRIES)
         assert rows(f"select * from read_parquet('{stored}')") == computed
         assert [p.name for p in stored.parent.iterdir()] == [stored.name]  # no staged file left behind
@@ -109,17 +133,17 @@ def test_overlay_is_computed_once_then_reused_until_a_rebuild_is_forced(tmp_path
         assert rows(f"select * from read_parquet('{stored}')") == computed
 
 
-def test_other_reference_data_get_their_own_stored_overlay(tmp_path):
+def test_other_reference_data_get_their_own_stored_overlay(first_build, small_world, tmp_path):
     store_root = tmp_path / "store"
+    shutil.copytree(first_build.store_after, store_root)  # the first run's overlay stored
     with environment(**{STORE_ENV: str(store_root)}):
-        runs, run_root = make_run(tmp_path / "a")
-        build(runs, tmp_path / "a" / DATABASE, tmp_path / "wa")
-        other_runs, other_root = make_run(tmp_path / "b", COUNTRIES[:2])
+        other_runs, other_root = make_run(small_world, tmp_path / "b", COUNTRIES[:2])
         other = store_dir_for_run(other_root)
-        assert other != store_dir_for_run(run_root)
+        first = store_dir_for_run(first_build.run_root)
+        assert other != first and (first / f"{MODEL}.parquet").is_file()
         output = build(other_runs, tmp_path / "b" / DATABASE, tmp_path / "wb")
         assert f"{MODEL}: computed and stored as {other / MODEL}.parquet" in output
         assert {row[0] for row in table_rows(tmp_path / "b" / DATABASE)} == set(COUNTRIES[:2])
         folders = sorted(p.name for p in store_root.iterdir() if p.is_dir())
-        assert folders == sorted([other.name, store_dir_for_run(run_root).name])
+        assert folders == sorted([other.name, first.name])
         assert {p.name for p in store_root.iterdir() if not p.is_dir()} <= {DIGEST_MEMO}  # the key's digest memo

@@ -44,13 +44,26 @@ def test_help(module, capsys):
     assert "--out" in capsys.readouterr().out
 
 
-def test_score_writes_reports_and_plots_deterministically(runs_root, tmp_path):
+@pytest.fixture(scope="module")
+def certified(runs_root, population, tmp_path_factory) -> tuple[Path, dict, list[str]]:
+    """The seedpack's certification with every plot drawn (output folder, document,
+    progress lines): made once, read by the certify test and, for seed 42, by the score
+    test, which compares it with a score of its own."""
+    out = tmp_path_factory.mktemp("certified")
+    roots = [p.parent for p in sorted(runs_root.glob(f"*/{RECEIPT_NAME}"))]
+    lines: list[str] = []
+    doc = certify.certify(roots, out, population=population, progress=lines.append)
+    return out, doc, lines
+
+
+def test_score_writes_reports_and_plots_deterministically(runs_root, tmp_path, certified):
+    """`seg3a realism score` of seed 42 writes the same bytes as another computation of
+    that score from the same run: the certification's folder for seed 42."""
     run_id = next(p.parent.name for p in sorted(runs_root.glob(f"*/{RECEIPT_NAME}"))
                   if parse_receipt(p).seed == 42)
     args = ["--runs-root", str(runs_root), "--run-id", run_id]
     assert score.main(args + ["--out", str(tmp_path / "a")]) == 0
-    assert score.main(args + ["--out", str(tmp_path / "b")]) == 0
-    first, second = _files(tmp_path / "a"), _files(tmp_path / "b")
+    first, second = _files(tmp_path / "a"), _files(certified[0] / "seed=42")
     assert first == second
     assert {"score.json", "score.md", *RUN_PLOTS} <= set(first)
     doc = json.loads(first["score.json"])
@@ -92,22 +105,21 @@ def test_score_survives_a_missing_dataset(runs_root, tmp_path, population):
     assert (tmp_path / "out" / "population_vs_allocation.png").is_file()
 
 
-def test_certify_seedpack(runs_root, tmp_path, population):
+def test_certify_seedpack(runs_root, certified):
+    out, doc, lines = certified
     roots = [p.parent for p in sorted(runs_root.glob(f"*/{RECEIPT_NAME}"))]
-    lines: list[str] = []
-    doc = certify.certify(roots, tmp_path / "a", population=population, progress=lines.append)
     # One line as each seed starts and one as it ends, in seedpack order.
     assert [line.split(":")[1].strip() for line in lines] == [f"seed {s}" for s in gates.SEEDPACK for _ in (0, 1)]
     assert all(line.startswith("certify: ") for line in lines)
     by_callable = certify.resolve_runs(lambda s: certify.newest_runs(runs_root, [s])[s], gates.SEEDPACK)
     assert by_callable == certify.resolve_runs(roots, gates.SEEDPACK)
-    assert (tmp_path / "a" / "certification.json").read_bytes() == cj_bytes(doc)
+    assert (out / "certification.json").read_bytes() == cj_bytes(doc)
     assert doc["verdict"] in ("PASS_BPLUS", "PASS_B", "FAIL_REALISM")
     assert set(doc["runs"]) == {"42", "7", "101", "202"}
     assert [r["metric"] for r in doc["cross_seed"]] == list(gates.PRIMARY_MEDIANS)
     for s in gates.SEEDPACK:
-        assert (tmp_path / "a" / f"seed={s}" / "score.json").is_file()
-        assert RUN_PLOTS <= {p.name for p in (tmp_path / "a" / f"seed={s}").glob("*.png")}
+        assert (out / f"seed={s}" / "score.json").is_file()
+        assert RUN_PLOTS <= {p.name for p in (out / f"seed={s}").glob("*.png")}
     # Priors are parameter-scoped: identical across seeds, so their CV is 0.
     assert next(r for r in doc["cross_seed"] if r["metric"] == "S2-top1.median")["value"] == 0.0
     # Every gate on S2..S5 carries the population truth's value on every seed; S1 and CONS none.
@@ -117,7 +129,7 @@ def test_certify_seedpack(runs_root, tmp_path, population):
     # The truth's priors are parameter-scoped like the run's: one S2-top1 truth on every seed.
     s2 = next(r for r in doc["gate_table"] if r["gate"] == "S2-top1.median")
     assert len({c["truth_value"] for c in s2["seeds"].values()}) == 1
-    text = (tmp_path / "a" / "certification.md").read_text()
+    text = (out / "certification.md").read_text()
     assert text.startswith(f"# Realism certification: **{doc['verdict']}**")
     section = text.split("## Every gate against the population truth")[1].split("## Gates per seed")[0]
     assert sum(line.startswith("- **") for line in section.splitlines()) == len(gates.all_gates())
