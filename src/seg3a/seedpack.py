@@ -313,7 +313,8 @@ def _coordinate(seeds: list[int], out: Path, pairs: int | None, lanes: int, thre
     # Each lane's DuckDB gets the lane's share of the cores too, unless SEG3A_DUCKDB_THREADS
     # says otherwise: lanes that each run DuckDB on every core only contend (measured: ~4 %
     # more CPU per build at the default size). Outputs are the same bytes under any setting.
-    os.environ.setdefault(RESOURCE_SETTINGS["threads"], str(lanes_threads(lanes)))
+    if not os.environ.get(RESOURCE_SETTINGS["threads"], "").strip():  # empty counts as unset, as for DuckDB
+        os.environ[RESOURCE_SETTINGS["threads"]] = str(lanes_threads(lanes))
     timings["duckdb_threads"] = os.environ[RESOURCE_SETTINGS["threads"]]
     builds_started = time.perf_counter()
     with _forked_pool(lanes) as pool:
