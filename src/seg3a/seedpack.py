@@ -311,8 +311,9 @@ def _coordinate(seeds: list[int], out: Path, pairs: int | None, lanes: int, thre
         with _forked_pool(1) as pool:
             timings["zone_universe_computed"] = pool.submit(store_zone_universe, seeds[0], str(out), quiet).result()
     # Each lane's DuckDB gets the lane's share of the cores too, unless SEG3A_DUCKDB_THREADS
-    # says otherwise: lanes that each run DuckDB on every core only contend (measured: ~4 %
-    # more CPU per build at the default size). Outputs are the same bytes under any setting.
+    # says otherwise: lanes that each run DuckDB on every core only contend (measured: about
+    # 10 % more CPU for the pack at the default size). Outputs are the same bytes under any
+    # setting.
     if not os.environ.get(RESOURCE_SETTINGS["threads"], "").strip():  # empty counts as unset, as for DuckDB
         os.environ[RESOURCE_SETTINGS["threads"]] = str(lanes_threads(lanes))
     timings["duckdb_threads"] = os.environ[RESOURCE_SETTINGS["threads"]]
