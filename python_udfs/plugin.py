@@ -160,8 +160,8 @@ def run_database_path(run: RunContext | None, database_dir: str) -> Path:
 
 
 def sql_literal(value: Any) -> str:
-    """DuckDB literal of a run variable: VARCHAR, DOUBLE (parsed from its shortest repr,
-    so the value is exact), BIGINT, VARCHAR[] or MAP(VARCHAR, VARCHAR)."""
+    """DuckDB literal of a run value: VARCHAR, DOUBLE (parsed from its shortest repr, so
+    the value is exact), BIGINT or VARCHAR[]."""
     if isinstance(value, str):
         return "'" + value.replace("'", "''") + "'"
     if isinstance(value, bool):
@@ -172,12 +172,6 @@ def sql_literal(value: Any) -> str:
         return f"CAST('{value!r}' AS DOUBLE)"
     if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
         return "CAST([" + ", ".join(sql_literal(item) for item in value) + "] AS VARCHAR[])"
-    if isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        # MAP(keys, values) of two list literals binds in half the time of a MAP {k: v, ...}
-        # literal of ~45 entries, and this statement runs on every cursor of a build.
-        keys = ", ".join(sql_literal(k) for k in value)
-        values = ", ".join(sql_literal(v) for v in value.values())
-        return f"CAST(MAP([{keys}], [{values}]) AS MAP(VARCHAR, VARCHAR))"
     raise PluginConfigError(f"E3A_PLUGIN_CONFIG: unsupported variable value {value!r}")
 
 
