@@ -1,8 +1,9 @@
 """dbt-duckdb plugin: loads the spatial extension from the installed wheel (never INSTALL),
-registers every seg3a UDF from one registry table, and exposes the run identity and the
-physical locations of every dictionary dataset as DuckDB variables on each cursor, so that
-SQL models read `getvariable('seg3a_loc')['<dataset_id>']` (macro `seg3a_location`)
-instead of literal paths."""
+registers every seg3a UDF from one registry table, and exposes the selected run: its
+identity and Z(c) rule values as DuckDB variables on each cursor, and the physical location
+of every dictionary dataset as a DuckDB macro `seg3a_loc__<dataset_id>()` of the run's
+database, created once per database, so that SQL models read the macro (Jinja macro
+`seg3a_location`) instead of literal paths."""
 from __future__ import annotations
 
 import os
@@ -123,12 +124,16 @@ class Plugin(BasePlugin):
                 type="arrow", side_effects=udf.side_effects, null_handling="special",
             )
         self.variables = run_variables(self.runs_root, self.run_id)
-        self._batch = set_variables_statement(self.variables)
+        # The locations are macros of the database, seen by every cursor of it; the other
+        # values are DuckDB variables, which belong to one cursor.
+        conn.execute(location_macros_statement(self.variables))
+        self._batch = set_variables_statement(cursor_variables(self.variables))
 
     def configure_cursor(self, cursor) -> None:
-        # dbt opens a cursor per node (and more for hooks and Python models): one execute
-        # of a few statements, the dataset locations being a single MAP, keeps this at about
-        # a millisecond (one statement per location cost ~10 ms per cursor).
+        # dbt opens a cursor per node (and more for hooks and Python models), about 126 per
+        # build: each statement here costs about 0.2 ms of CPU on every one of them, which
+        # is why the ~40 dataset locations are macros of the database instead (a MAP
+        # variable of them cost ~1.1 ms per cursor).
         if self._batch:
             cursor.execute(self._batch)
 
@@ -155,8 +160,8 @@ def run_database_path(run: RunContext | None, database_dir: str) -> Path:
 
 
 def sql_literal(value: Any) -> str:
-    """DuckDB literal of a run variable: VARCHAR, DOUBLE (parsed from its shortest repr,
-    so the value is exact), BIGINT, VARCHAR[] or MAP(VARCHAR, VARCHAR)."""
+    """DuckDB literal of a run value: VARCHAR, DOUBLE (parsed from its shortest repr, so
+    the value is exact), BIGINT or VARCHAR[]."""
     if isinstance(value, str):
         return "'" + value.replace("'", "''") + "'"
     if isinstance(value, bool):
@@ -167,13 +172,56 @@ def sql_literal(value: Any) -> str:
         return f"CAST('{value!r}' AS DOUBLE)"
     if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
         return "CAST([" + ", ".join(sql_literal(item) for item in value) + "] AS VARCHAR[])"
-    if isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        # MAP(keys, values) of two list literals binds in half the time of a MAP {k: v, ...}
-        # literal of ~45 entries, and this statement runs on every cursor of a build.
-        keys = ", ".join(sql_literal(k) for k in value)
-        values = ", ".join(sql_literal(v) for v in value.values())
-        return f"CAST(MAP([{keys}], [{values}]) AS MAP(VARCHAR, VARCHAR))"
     raise PluginConfigError(f"E3A_PLUGIN_CONFIG: unsupported variable value {value!r}")
+
+
+# The run value holding the dataset locations (dataset id -> path); the plugin turns it into
+# the location macros, not into a variable.
+LOCATIONS = "seg3a_loc"
+LOCATION_MACRO_PREFIX = "seg3a_loc__"
+
+
+def cursor_variables(variables: dict[str, Any]) -> dict[str, Any]:
+    """The run values that are set as DuckDB variables (all but the locations)."""
+    return {name: value for name, value in variables.items() if name != LOCATIONS}
+
+
+def location_macros_statement(variables: dict[str, Any], temp: bool = False) -> str:
+    """`CREATE OR REPLACE MACRO seg3a_loc__<dataset_id>() AS '<path>'` for every dictionary
+    dataset of the run (`temp`: macros of the session only, which shadow the database's,
+    as the DuckDB shell needs). Without a usable run every dataset of the dictionary gets a
+    macro that fails with the reason (the run values' context error)."""
+    from seg3a.core.context import CONTEXT_ERROR_VARIABLE
+
+    locations = variables.get(LOCATIONS) or {}
+    problem = variables.get(CONTEXT_ERROR_VARIABLE)
+    if problem:
+        locations = {dataset_id: None for dataset_id in dictionary_dataset_ids()}
+    kind = "TEMP MACRO" if temp else "MACRO"
+    statements = []
+    for dataset_id, path in locations.items():
+        if not dataset_id.replace("_", "").isalnum():
+            raise PluginConfigError(f"E3A_PLUGIN_CONFIG: invalid dataset id {dataset_id!r}")
+        body = (sql_literal(path) if path is not None
+                else f"error({sql_literal(f'E3A: no location for {dataset_id}: {problem}')})")
+        statements.append(f"CREATE OR REPLACE {kind} {LOCATION_MACRO_PREFIX}{dataset_id}() AS {body}")
+    return "; ".join(statements)
+
+
+def run_values_statement(variables: dict[str, Any]) -> str:
+    """What a session outside dbt runs to read the run as the models do (the DuckDB shell,
+    the Spark target's hand-over): the variables and the locations as session macros."""
+    return "; ".join(s for s in (set_variables_statement(cursor_variables(variables)),
+                                 location_macros_statement(variables, temp=True)) if s)
+
+
+def dictionary_dataset_ids() -> list[str]:
+    """The 3A dataset ids that have a location per run (paths without a `{utc_day}`)."""
+    from seg3a.core.catalogue import Catalogue
+    from seg3a.core.paths import contracts_root
+
+    return [dataset_id for dataset_id, entry in Catalogue(contracts_root()).dictionary_entries["3A"].items()
+            if "{utc_day}" not in entry["path"]]
 
 
 def set_variables_statement(variables: dict[str, Any]) -> str:
@@ -198,12 +246,11 @@ def run_variables(runs_root: str | None, run_id: str | None) -> dict[str, Any]:
         wanted = run_id or os.environ.get("SEG3A_RUN_ID") or None
         return {
             CONTEXT_ERROR_VARIABLE: run_selection_problem(runs_root or default_runs_root(), wanted, exc),
-            "seg3a_runs_root": str(runs_root or ""),
-            "seg3a_loc": {},
+            LOCATIONS: {},
             **zone_rule_variables(contracts_root()),
         }
+    # Only what the models read: every variable is set on every cursor (~0.2 ms of CPU each).
     variables = {
-        "seg3a_runs_root": str(ctx.run_root.parent),
         RUN_ROOT_VARIABLE: str(ctx.run_root),
         "seg3a_run_id": ctx.tokens.run_id,
         "seg3a_seed": str(ctx.tokens.seed),
@@ -211,7 +258,7 @@ def run_variables(runs_root: str | None, run_id: str | None) -> dict[str, Any]:
         "seg3a_manifest_fingerprint": ctx.tokens.manifest_fingerprint,
     }
     variables.update(zone_rule_variables(ctx.catalogue.root))
-    variables["seg3a_loc"] = {
+    variables[LOCATIONS] = {
         entry["id"]: str(ctx.path(entry["id"]))
         for entry in ctx.catalogue.dictionary_entries["3A"].values()
         if "{utc_day}" not in entry["path"]

@@ -1,10 +1,11 @@
 {#
-  The steps the project's table materializations (`seg3a_table`, `seg3a_stored_table`)
-  share around their main statement, so that both treat an existing relation, hooks,
+  The steps the project's materializations (`seg3a_table`, `seg3a_stored_table`, `view`)
+  share around their main statement, so that all treat an existing relation, hooks,
   enforced contracts and the commit alike:
-    seg3a_table_begin()               drops a view of the model's name (an earlier
+    seg3a_table_begin(relation_type)  drops a relation of the model's name that is not a
+                                      `relation_type` ('table', or 'view'; an earlier
                                       materialization), runs the pre-hooks; returns the
-                                      table relation to create
+                                      relation to create
     seg3a_create_table(relation, sql) `create or replace table` from `sql`; with an
                                       enforced contract as dbt's `table` applies it: the
                                       select's columns asserted against the YAML, the
@@ -12,14 +13,14 @@
                                       constraints, the rows inserted
     seg3a_table_end()                 runs the post-hooks around the commit
 #}
-{% macro seg3a_table_begin() -%}
+{% macro seg3a_table_begin(relation_type='table') -%}
     {%- set existing_relation = load_cached_relation(this) -%}
-    {%- if existing_relation is not none and not existing_relation.is_table -%}
+    {%- if existing_relation is not none and existing_relation.type != relation_type -%}
         {{ adapter.drop_relation(existing_relation) }}
     {%- endif -%}
     {{ run_hooks(pre_hooks, inside_transaction=False) }}
     {{ run_hooks(pre_hooks, inside_transaction=True) }}
-    {{ return(this.incorporate(type='table')) }}
+    {{ return(this.incorporate(type=relation_type)) }}
 {%- endmacro %}
 
 

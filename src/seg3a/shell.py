@@ -7,8 +7,9 @@ The shell starts on an in-memory database and runs an init script that
   while a build (or any process) has the file open for writing, DuckDB cannot attach it
   and the shell stops with E3A_BUILD_LOCKED naming that process (`--no-database` opens
   the run's files alone),
-- sets the run variables the seg3a dbt plugin sets (run identity, dataset locations), which
-  the staging views read,
+- sets the run values the seg3a dbt plugin sets (the run identity as variables, the dataset
+  locations as `seg3a_loc__<dataset id>()` macros of the session), which the staging views
+  read,
 - creates a temporary view per input and per published dataset under its contract name,
   reading the run's files (`outlet_catalogue`, `zone_alloc`, `s6_issue_table_3A`, ...).
 """
@@ -83,13 +84,13 @@ def published_views(ctx: RunContext) -> dict[str, str]:
 
 def init_script(ctx: RunContext, database: Path | None) -> str:
     """The SQL the shell runs before anything else."""
-    from python_udfs.plugin import run_variables, set_variables_statement
+    from python_udfs.plugin import run_values_statement, run_variables
 
     lines = [f"LOAD {_quote(spatial_extension_path().as_posix())};"]
     if database is not None:
         lines += [f"ATTACH {_quote(str(database))} AS seg3a (READ_ONLY);", "USE seg3a;"]
     variables = run_variables(str(ctx.run_root.parent), ctx.tokens.run_id)
-    lines.append(set_variables_statement(variables) + ";")
+    lines.append(run_values_statement(variables) + ";")
     views = {**source_views(), **published_views(ctx)}
     for name, reader in views.items():
         lines.append(f'CREATE OR REPLACE TEMP VIEW "{name}" AS SELECT * FROM {reader};')

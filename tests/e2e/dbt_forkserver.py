@@ -57,8 +57,10 @@ def parse_project(first: dict[str, Any], work: Path):
     if not parsed.success or parsed.result is None:
         raise RuntimeError(f"dbt parse failed: {parsed.exception}")
     from seg3a.core.duck import verify_spatial
+    from seg3a.dbt_in_process import warm_macro_templates
 
     verify_spatial()  # the spatial extension's signature checked here once, not in every child's build
+    warm_macro_templates(parsed.result)  # and the macro templates compiled once, not in every child
     return parsed.result
 
 

@@ -1,7 +1,8 @@
 """The `seg3a_table` materialization (macros/materializations/seg3a_table.sql) on a small
 fixture project: tables replaced in place by SQL and Python models, a view of the same
 name replaced, and an enforced contract applied (a breaking build fails and leaves the
-table as it was)."""
+table as it was); and the project's `view` materialization (seg3a_view.sql): a view
+replaced in place, a table of the same name replaced, its post-hook run after it."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -60,3 +61,15 @@ def test_a_broken_contract_fails_and_keeps_the_table(fixture_dbt):
     assert fixture_dbt.rows("select data_type from information_schema.columns "
                             "where table_name = 'contracted'") == [("INTEGER",)]
 
+
+
+def test_views_are_replaced_in_place_and_run_their_hooks(fixture_dbt):
+    with duckdb.connect(str(fixture_dbt.database)) as connection:  # an older table of the same name
+        connection.execute("create table main.viewed as select 'old' as n")
+    for n in (1, 2):
+        built = fixture_dbt("build", "--select", "viewed", n=n)
+        assert built.ok, built.output[-3000:]
+        assert fixture_dbt.rows("select n from main.viewed") == [(n,)]
+        assert fixture_dbt.rows("select n from main.viewed_by_hook") == [(n,)]
+    kinds = dict(fixture_dbt.rows("select table_name, table_type from information_schema.tables"))
+    assert kinds == {"viewed": "VIEW", "viewed_by_hook": "BASE TABLE"}

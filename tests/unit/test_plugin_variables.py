@@ -1,26 +1,30 @@
-"""The run variables the plugin sets on every cursor: one execute gives each variable the
-value and DuckDB type of its Python value (strings with quotes, exact doubles, string
-lists, the dataset-location map)."""
+"""The run values the plugin exposes: the variables it sets on every cursor (one execute
+gives each variable the value and DuckDB type of its Python value: strings with quotes,
+exact doubles, integers, string lists) and the dataset locations, macros
+`seg3a_loc__<dataset id>()` created once per database, which every cursor of it sees."""
 from __future__ import annotations
 
 import duckdb
 import pytest
 
-from python_udfs.plugin import PluginConfigError, set_variables_statement
+from python_udfs.plugin import (
+    LOCATIONS, PluginConfigError, cursor_variables, dictionary_dataset_ids, location_macros_statement,
+    run_values_statement, set_variables_statement,
+)
 
 VARIABLES = {
     "seg3a_run_id": "r'1",
     "seg3a_zone_rule__min_overlap_km2": 0.1 + 0.2,
     "seg3a_zone_rule__uninhabited_countries": ["AQ", "B'V"],
     "seg3a_count": 2**40,
-    "seg3a_loc": {"zone_alloc": "/runs/x/zone_alloc", "s6_receipt_3A": "/runs/it's/receipt.json"},
 }
+RUN_VALUES = {**VARIABLES, "seg3a_loc": {"zone_alloc": "/runs/x/zone_alloc", "s6_receipt_3A": "/runs/it's/receipt.json"}}
 
 
 @pytest.fixture()
 def cursor():
     connection = duckdb.connect()
-    connection.execute(set_variables_statement(VARIABLES))
+    connection.execute(set_variables_statement(cursor_variables(RUN_VALUES)))
     yield connection
     connection.close()
 
@@ -38,22 +42,56 @@ def test_types(cursor):
         "seg3a_zone_rule__min_overlap_km2": "DOUBLE",
         "seg3a_zone_rule__uninhabited_countries": "VARCHAR[]",
         "seg3a_count": "BIGINT",
-        "seg3a_loc": "MAP(VARCHAR, VARCHAR)",
     }
 
 
-def test_location_lookup_and_unknown_dataset(cursor):
-    assert cursor.execute("select getvariable('seg3a_loc')['s6_receipt_3A']").fetchone()[0] == "/runs/it's/receipt.json"
-    assert cursor.execute("select getvariable('seg3a_loc')['no_such_dataset'] is null").fetchone()[0] is True
-
-
-def test_empty_location_map_when_the_context_failed():
-    connection = duckdb.connect()
-    connection.execute(set_variables_statement({"seg3a_loc": {}, "seg3a_context_error": "no receipt"}))
-    assert connection.execute("select getvariable('seg3a_loc')['zone_alloc'] is null").fetchone()[0] is True
-
-
-@pytest.mark.parametrize("bad", [{"bad name": "x"}, {"seg3a_x": True}, {"seg3a_x": [1, 2]}, {"seg3a_x": {"a": 1}}])
+@pytest.mark.parametrize("bad", [{"bad name": "x"}, {"seg3a_x": True}, {"seg3a_x": [1, 2]}, {"seg3a_x": {"a": "b"}}])
 def test_rejects_what_it_cannot_render(bad):
     with pytest.raises(PluginConfigError, match="E3A_PLUGIN_CONFIG"):
         set_variables_statement(bad)
+
+
+def test_locations_are_not_cursor_variables(cursor):
+    assert cursor_variables(RUN_VALUES) == VARIABLES and LOCATIONS in RUN_VALUES
+    assert cursor.execute("select getvariable('seg3a_loc')").fetchone()[0] is None
+
+
+def test_location_macros_are_seen_by_every_cursor_of_the_database(tmp_path):
+    """Created once on the connection, as the plugin does: a cursor opened afterwards (dbt
+    opens one per node) reads them, also where DuckDB wants a constant (read_parquet)."""
+    data = tmp_path / "it's.parquet"
+    connection = duckdb.connect(str(tmp_path / "seg3a.duckdb"))
+    connection.execute(f"copy (select 7 as x) to '{str(data).replace(chr(39), chr(39) * 2)}' (format parquet)")
+    connection.execute(location_macros_statement({"seg3a_loc": {"zone_alloc": str(data), "s6_receipt_3A": "/r"}}))
+    cursor = connection.cursor()
+    assert cursor.execute("select seg3a_loc__zone_alloc(), seg3a_loc__s6_receipt_3A()").fetchone() == (str(data), "/r")
+    assert cursor.execute("select x from read_parquet(seg3a_loc__zone_alloc())").fetchall() == [(7,)]
+    with pytest.raises(duckdb.CatalogException, match="seg3a_loc__no_such_dataset"):
+        cursor.execute("select seg3a_loc__no_such_dataset()")
+    connection.close()
+
+
+def test_session_macros_shadow_the_databases(tmp_path):
+    """The shell attaches a database built for a run and sets the run it opens on top."""
+    connection = duckdb.connect(str(tmp_path / "seg3a.duckdb"))
+    connection.execute(location_macros_statement({"seg3a_loc": {"zone_alloc": "/built"}}))
+    connection.execute(run_values_statement({"seg3a_run_id": "r", "seg3a_loc": {"zone_alloc": "/opened"}}))
+    assert connection.execute("select seg3a_loc__zone_alloc(), getvariable('seg3a_run_id')").fetchone() == ("/opened", "r")
+    assert connection.cursor().execute("select seg3a_loc__zone_alloc()").fetchone() == ("/built",)
+    connection.close()
+
+
+def test_every_location_fails_with_the_reason_when_the_context_failed():
+    connection = duckdb.connect()
+    connection.execute(location_macros_statement({"seg3a_loc": {}, "seg3a_context_error": "no receipt under /x"}))
+    ids = dictionary_dataset_ids()
+    assert "zone_alloc" in ids and "s6_receipt_3A" in ids
+    for dataset_id in ids:
+        with pytest.raises(duckdb.Error, match=f"E3A: no location for {dataset_id}: no receipt under /x"):
+            connection.execute(f"select seg3a_loc__{dataset_id}()")
+    connection.close()
+
+
+def test_rejects_a_dataset_id_it_cannot_name():
+    with pytest.raises(PluginConfigError, match="E3A_PLUGIN_CONFIG"):
+        location_macros_statement({"seg3a_loc": {"zone alloc; drop table x": "/p"}})

@@ -219,14 +219,14 @@ class SparkBuild:
 
     def hand_to_spark(self, session, relations: list[str]) -> None:
         """Each DuckDB relation a Spark wave reads, as a Parquet table of the Spark schema."""
-        from python_udfs.plugin import run_variables, set_variables_statement
+        from python_udfs.plugin import run_values_statement, run_variables
         from seg3a.core.duck import connect
 
         inputs = self.work_dir / "inputs"
         con = connect(str(self.database()))
         try:
-            # the staging views read the run's files through the run variables, as in dbt
-            con.execute(set_variables_statement(run_variables(*run_selection_from_environment())))
+            # the staging views read the run's files through the run values, as in dbt
+            con.execute(run_values_statement(run_variables(*run_selection_from_environment())))
             for name in relations:
                 folder = inputs / name
                 shutil.rmtree(folder, ignore_errors=True)
