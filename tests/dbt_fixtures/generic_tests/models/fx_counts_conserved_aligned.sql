@@ -1,12 +1,3 @@
-with
-
-fixture_rows as (
-    select *
-    from (
-        values
-        (1::ubigint, 'AA', 'Area/X', 1::bigint, 3::bigint, 3::bigint),
-        (1, 'AA', 'Area/Y', 2, 3, 3)
-    ) as fixture_rows (merchant_id, legal_country_iso, tzid, zone_site_count, zone_site_count_sum, site_count)
-)
-
-select * from fixture_rows
+-- The rows of fx_counts_conserved, in its order, as a relation of their own: the
+-- positional proof compares two relations that hold the same rows row by row.
+select * from {{ ref('fx_counts_conserved') }}
