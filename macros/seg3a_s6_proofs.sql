@@ -11,36 +11,16 @@
 
 {#
   seg3a_s6_key_order_unproven(relation, columns, row_condition=none): the rows (after
-  `row_condition`) are not read in strictly increasing order of `columns`. Strictly
-  increasing rows hold every combination once (the S3/S4 files are written in key
-  order), so uniqueness needs no grouping. A null compared counts as a break (null
-  keys fall to the full query, which groups them as equal), and so does the first row
-  (it has no previous one), hence `> 1`.
+  `row_condition`) are not read in strictly increasing order of `columns`
+  (seg3a_keys_strictly_increasing). Strictly increasing rows hold every combination once
+  (the S3/S4 files are written in key order), so uniqueness needs no grouping.
 #}
 {% macro seg3a_s6_key_order_unproven(relation, columns, row_condition=none) -%}
-    {%- set ns = namespace(after=none) -%}
-    {%- for column in columns | reverse -%}
-        {%- set previous = 'previous_' ~ (columns | length - loop.index) -%}
-        {%- if ns.after is none -%}
-            {%- set ns.after = column ~ ' > ' ~ previous -%}
-        {%- else -%}
-            {%- set ns.after = column ~ ' > ' ~ previous ~ ' or (' ~ column ~ ' = ' ~ previous ~ ' and ('
-                ~ ns.after ~ '))' -%}
-        {%- endif -%}
-    {%- endfor -%}
 select 1
 from (
-    select
-        {%- for column in columns %}
-        {{ column }},
-        lag({{ column }}) over () as previous_{{ loop.index0 }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    from {{ relation }}
-    {%- if row_condition %}
-    where {{ row_condition }}
-    {%- endif %}
-) as rows_with_previous
-having count(*) filter (where ({{ ns.after }}) is not true) > 1
+    {{ seg3a_keys_strictly_increasing(relation, columns, row_condition) }}
+) as key_order
+where not keys_strictly_increasing
 {%- endmacro %}
 
 {#
