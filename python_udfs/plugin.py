@@ -215,12 +215,15 @@ def run_values_statement(variables: dict[str, Any]) -> str:
                                  location_macros_statement(variables, temp=True)) if s)
 
 
-def dictionary_dataset_ids() -> list[str]:
-    """The 3A dataset ids that have a location per run (paths without a `{utc_day}`)."""
-    from seg3a.core.catalogue import Catalogue
-    from seg3a.core.paths import contracts_root
+def dictionary_dataset_ids(catalogue=None) -> list[str]:
+    """The 3A dataset ids that have a location per run (paths without a `{utc_day}`), of
+    `catalogue` or else of the project's contracts."""
+    if catalogue is None:
+        from seg3a.core.catalogue import Catalogue
+        from seg3a.core.paths import contracts_root
 
-    return [dataset_id for dataset_id, entry in Catalogue(contracts_root()).dictionary_entries["3A"].items()
+        catalogue = Catalogue(contracts_root())
+    return [dataset_id for dataset_id, entry in catalogue.dictionary_entries["3A"].items()
             if "{utc_day}" not in entry["path"]]
 
 
@@ -259,9 +262,7 @@ def run_variables(runs_root: str | None, run_id: str | None) -> dict[str, Any]:
     }
     variables.update(zone_rule_variables(ctx.catalogue.root))
     variables[LOCATIONS] = {
-        entry["id"]: str(ctx.path(entry["id"]))
-        for entry in ctx.catalogue.dictionary_entries["3A"].values()
-        if "{utc_day}" not in entry["path"]
+        dataset_id: str(ctx.path(dataset_id)) for dataset_id in dictionary_dataset_ids(ctx.catalogue)
     }
     return variables
 
