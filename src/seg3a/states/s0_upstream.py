@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 from ..core import duck, yaml_io
 from ..core.digests import list_files, sha256_concat
 from ..core.schemas import SchemaPacks, arrow_type_matches
-from .s3_tables import key_order
+from .s3_tables import all_equal_proof, bound_proof, finite_proof, key_order, no_row_proof, not_null_proof
 
 EXAMPLES = 3
 DATA_FILE = re.compile(r"part-[0-9]{5}\.parquet")
@@ -159,8 +159,9 @@ class RowCheck:
     values only; it is then tried on their distinct value tuples first (patterns, enums,
     country codes, site ids), far fewer than the rows. `proof`: an aggregate over the
     view that is true only when no row violates (a bound against the column's min or
-    max, a path token against both, `count(column)` against `count(*)`), cheaper than
-    a filtered count; without one the filtered count itself is the proof."""
+    max, a path token against both, `count(column)` against `count(*)`: the
+    `seg3a.states.s3_tables` proofs), cheaper than a filtered count; without one the
+    filtered count itself is the proof."""
     column: str | None
     check: str
     predicate: str
@@ -169,12 +170,7 @@ class RowCheck:
     proof: str | None = None
 
     def zero_proof(self) -> str:
-        return self.proof or f"count(*) filter (where coalesce({self.predicate}, false)) = 0"
-
-
-def _all_equal_proof(column: str, value: Any) -> str:
-    """True when every non-null value of `column` is `value` (min and max are both it)."""
-    return f"coalesce(min({column}) = {_sql_literal(value)} and max({column}) = {_sql_literal(value)}, true)"
+        return self.proof or no_row_proof(self.predicate)
 
 
 def column_checks(column: dict, token: Any = None) -> list[RowCheck]:
@@ -186,16 +182,16 @@ def column_checks(column: dict, token: Any = None) -> list[RowCheck]:
     checks = []
     if not column.get("nullable", False):
         checks.append(RowCheck(name, "null", f"{col} is null", "null in a non-nullable column",
-                               proof=f"count({col}) = count(*)"))
-    if ctype == "float64":  # DuckDB orders NaN above +inf, so a NaN is the max and fails the proof
+                               proof=not_null_proof(col)))
+    if ctype == "float64":
         checks.append(RowCheck(name, "non_finite", f"not isfinite({col})", "non-finite value",
-                               proof=f"coalesce(isfinite(min({col})) and isfinite(max({col})), true)"))
-    for keyword, operator, extreme, holds in (("minimum", "<", "min", ">="), ("exclusiveMinimum", "<=", "min", ">"),
-                                              ("maximum", ">", "max", "<="), ("exclusiveMaximum", ">=", "max", "<")):
+                               proof=finite_proof(col)))
+    for keyword, operator in (("minimum", "<"), ("exclusiveMinimum", "<="), ("maximum", ">"),
+                              ("exclusiveMaximum", ">=")):
         if keyword in column:
             checks.append(RowCheck(name, keyword, f"{col} {operator} {column[keyword]!r}",
                                    f"{keyword} {column[keyword]} violated",
-                                   proof=f"coalesce({extreme}({col}) {holds} {column[keyword]!r}, true)"))
+                                   proof=bound_proof(col, keyword, repr(column[keyword]))))
     if "pattern" in column:
         mismatch = f"not regexp_matches({col}, {_sql_literal(column['pattern'])})"
         if token is None:
@@ -204,7 +200,7 @@ def column_checks(column: dict, token: Any = None) -> list[RowCheck]:
         else:  # a CASE, not an AND: DuckDB evaluates both sides of an AND in an aggregate filter
             mismatch = f"case when {col} <> {_sql_literal(token)} then {mismatch} else false end"
             checks.append(RowCheck(name, "pattern", mismatch, f"does not match {column['pattern']}",
-                                   proof=_all_equal_proof(col, token)))
+                                   proof=all_equal_proof(col, _sql_literal(token))))
     if "minLength" in column:
         checks.append(RowCheck(name, "minLength", f"length({col}) < {column['minLength']}", "too short"))
     if "maxLength" in column:
@@ -331,7 +327,7 @@ class TableValidator:
         """Column rules, path tokens, primary key (unless `key_proven_unique`)."""
         checks = [check for column in self.columns for check in column_checks(column, identity.get(column["name"]))]
         checks += [RowCheck(name, "path_embed", f"{_ident(name)} <> {_sql_literal(value)}",
-                            f"differs from the path token {value}", proof=_all_equal_proof(_ident(name), value))
+                            f"differs from the path token {value}", proof=all_equal_proof(_ident(name), _sql_literal(value)))
                    for name, value in identity.items()]
         self.run_row_checks(checks)
         if not key_proven_unique:
