@@ -176,3 +176,25 @@ def test_site_timezones_row_repeated_is_a_primary_key_refusal(tmp_path):
     assert (refused.check, refused.violation_count) == ("primary_key", 1), refused
     example = refused.example_keys[0]
     assert (example["merchant_id"], example["legal_country_iso"], example["site_order"]) == (1, "US", 1)
+
+
+def test_a_count_differing_within_a_pair_names_the_pair_and_its_spread(tmp_path):
+    refused = refusal(tmp_path, edited(outlets(), "final_country_outlet_count", [2], 4))
+    assert (refused.check, refused.violation_count) == ("pair_count_constant", 1), refused
+    assert refused.example_keys == [{"merchant_id": 1, "legal_country_iso": "US", "row_count": 3, "n_min": 3,
+                                     "n_max": 4, "site_order_min": 1, "site_order_max": 3}]
+
+
+def test_a_home_country_differing_between_a_merchants_pairs_is_a_merchant_constant_refusal(tmp_path):
+    refused = refusal(tmp_path, edited(outlets(), "home_country_iso", [0], "FR"))
+    assert (refused.check, refused.violation_count) == ("merchant_constant", 1), refused
+    assert refused.example_keys == [{
+        "merchant_id": 1, "raw_nb_outlet_draw_min": 4, "raw_nb_outlet_draw_max": 4, "home_country_iso_min": "FR",
+        "home_country_iso_max": "US", "single_vs_multi_flag_min": True, "single_vs_multi_flag_max": True}]
+
+
+def test_a_draw_differing_within_one_pair_is_a_merchant_constant_refusal(tmp_path):
+    refused = refusal(tmp_path, edited(outlets(), "raw_nb_outlet_draw", [6], 3))
+    assert (refused.check, refused.violation_count) == ("merchant_constant", 1), refused
+    assert refused.example_keys[0]["merchant_id"] == 3
+    assert (refused.example_keys[0]["raw_nb_outlet_draw_min"], refused.example_keys[0]["raw_nb_outlet_draw_max"]) == (2, 3)
