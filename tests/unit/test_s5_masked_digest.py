@@ -13,9 +13,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from seg3a.core.digests import sha256_file
+from seg3a.states import s5_digests
 from seg3a.states.s5_digests import (
     PWP_FILE, PWP_OPTIONS, Z64, _in_writer_sort, kept_masked_frame, masked_zone_alloc_digest, parquet_scan,
-    write_pwp_from_masked,
+    remember_in_writer_sort, write_pwp_from_masked,
 )
 
 ROWS = """
@@ -142,3 +144,42 @@ def test_a_kept_masked_frame_whose_bytes_changed_is_not_taken(conn, tmp_path):
     with kept_masked_frame(digest) as masked_file:
         assert masked_file is None
     assert list(scratch.iterdir()) == []
+
+
+@pytest.fixture()
+def order_passes(monkeypatch):
+    """The files the masked digest ran its own writer-sort pass on."""
+    passes = []
+
+    def counted(conn, source_sql):
+        passes.append(source_sql)
+        return _in_writer_sort(conn, source_sql)
+
+    monkeypatch.setattr(s5_digests, "_in_writer_sort", counted)
+    return passes
+
+
+def test_bytes_proven_in_writer_sort_are_written_as_read_without_another_pass(conn, tmp_path, order_passes):
+    proven = _write(conn, tmp_path / "proven" / PWP_FILE, KEYS)
+    remember_in_writer_sort(proven, sha256_file(proven))
+    assert masked_zone_alloc_digest(conn, proven.parent) == _expected_masked(conn, proven, tmp_path / "expected")
+    assert order_passes == []
+
+
+def test_the_order_proof_is_kept_for_those_bytes_only(conn, tmp_path, order_passes):
+    proven = _write(conn, tmp_path / "proven" / PWP_FILE, KEYS)
+    remember_in_writer_sort(proven, sha256_file(proven))
+    # other bytes, out of writer sort (an order no other test masks: masked bytes are remembered per process)
+    shuffled = _write(conn, tmp_path / "shuffled" / PWP_FILE, "legal_country_iso, " + KEYS)
+    assert masked_zone_alloc_digest(conn, shuffled.parent) == _expected_masked(conn, shuffled, tmp_path / "expected")
+    assert len(order_passes) == 1  # its own pass, which found it out of order: sorted
+
+
+def test_bytes_changed_since_their_order_was_proven_are_not_remembered(conn, tmp_path, order_passes):
+    path = _write(conn, tmp_path / "zone_alloc" / PWP_FILE, KEYS)
+    checked = sha256_file(path)
+    # out of order, same name, bytes no other test masks
+    _write(conn, tmp_path / "other" / PWP_FILE, "zone_site_count desc, " + KEYS).replace(path)
+    remember_in_writer_sort(path, checked)
+    assert masked_zone_alloc_digest(conn, path.parent) == _expected_masked(conn, path, tmp_path / "expected")
+    assert len(order_passes) == 1

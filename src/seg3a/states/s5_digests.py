@@ -93,10 +93,12 @@ def parquet_scan(path: Path) -> str:
     return f"read_parquet('{_sql_text(pattern)}', hive_partitioning = false)"
 
 
-def write_pwp(conn: duckdb.DuckDBPyConnection, source: Source, target: Path, *, masked: bool = False) -> None:
+def write_pwp(conn: duckdb.DuckDBPyConnection, source: Source, target: Path, *, masked: bool = False,
+              proven_in_writer_sort: bool = False) -> None:
     """Write one PWP file of `source` (masked or as it is) to `target`. A relation is the
     S5 frame, whose rows come in writer sort (int_s5__zone_alloc_masked); a file or table
-    is sorted unless it is read in writer sort already."""
+    is sorted unless it is read in writer sort already (`proven_in_writer_sort`: its
+    bytes were proven so in this process, see `remember_in_writer_sort`)."""
     routing_universe_hash = Z64 if masked else None
     if isinstance(source, duckdb.DuckDBPyRelation):
         source.query("zone_alloc_source",
@@ -104,7 +106,7 @@ def write_pwp(conn: duckdb.DuckDBPyConnection, source: Source, target: Path, *, 
         return
     source_sql = parquet_scan(source) if isinstance(source, Path) else source
     conn.execute(_copy_sql(source_sql, target, routing_universe_hash,
-                           in_writer_sort=_in_writer_sort(conn, source_sql)))
+                           in_writer_sort=proven_in_writer_sort or _in_writer_sort(conn, source_sql)))
 
 
 def write_pwp_from_masked(conn: duckdb.DuckDBPyConnection, masked_file: Path, routing_universe_hash: str,
@@ -134,7 +136,7 @@ def masked_zone_alloc_digest(conn: duckdb.DuckDBPyConnection, source: Source, sc
         Path(scratch).mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="_tmp.masked.", dir=scratch))
     try:
-        write_pwp(conn, source, workdir / PWP_FILE, masked=True)
+        write_pwp(conn, source, workdir / PWP_FILE, masked=True, proven_in_writer_sort=_proven_in_writer_sort(content))
         digest = sha256_parquet(workdir)[0]
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -158,6 +160,34 @@ def masked_zone_alloc_digest(conn: duckdb.DuckDBPyConnection, source: Source, sc
 _MASKED_BY_CONTENT: dict[tuple, str] = {}
 _MASKED_LOCK = threading.Lock()
 _MASKED_REMEMBERED = 16
+
+
+# Parquet files whose rows were proven in writer sort in this process, by the SHA-256 of
+# their bytes: S5's check of the staged zone_alloc proves its keys strictly increasing in
+# the contract's sort keys (the writer sort) by a pass over the same bytes that the replay
+# check then reads back from the published partition (the stage, renamed). The replay's
+# own order pass would prove the same again; a changed byte is another key.
+_IN_WRITER_SORT: dict[str, None] = {}
+_IN_WRITER_SORT_REMEMBERED = 16
+
+
+def remember_in_writer_sort(path: Path, sha256_checked: str) -> None:
+    """Remember that the file at `path`, whose bytes hashed to `sha256_checked` when its
+    rows were proven in writer sort, is in writer sort: only if it still holds them."""
+    if sha256_file(Path(path)) != sha256_checked:
+        return
+    with _MASKED_LOCK:
+        _IN_WRITER_SORT[sha256_checked] = None
+        while len(_IN_WRITER_SORT) > _IN_WRITER_SORT_REMEMBERED:
+            _IN_WRITER_SORT.pop(next(iter(_IN_WRITER_SORT)))
+
+
+def _proven_in_writer_sort(content: tuple | None) -> bool:
+    """A scan of exactly one file whose bytes were proven in writer sort in this process."""
+    if content is None or len(content) != 1:
+        return False
+    with _MASKED_LOCK:
+        return content[0][1] in _IN_WRITER_SORT
 
 
 # Masked frames S5 wrote for its digest, kept (digest -> directory) until S5 writes the

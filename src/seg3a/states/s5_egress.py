@@ -22,7 +22,7 @@ import yaml
 from ..core import yaml_io
 from ..core.catalogue import CatalogueError
 from ..core.cjson import cj_bytes
-from ..core.digests import FileChangedError, sha256_bytes
+from ..core.digests import FileChangedError, sha256_bytes, sha256_file
 from ..core.partitions import compare_row_sets, make_stage, register_checked_stage
 from ..core.publish import ImmutabilityViolation, PublishIOError, publish_bytes
 from ..core.staging import staging_root
@@ -33,8 +33,9 @@ from .common import (
 from .s2_priors import StringKeyLoader
 from .s3_tables import check_relation
 from .s5_digests import (
-    DIGEST_RULE, PWP_FILE, ComponentDigests, component_digests_for_run, kept_masked_frame, masked_zone_alloc_digest,
-    parquet_scan, universe_hash_document, write_pwp, write_pwp_from_masked,
+    DIGEST_RULE, PWP_FILE, WRITER_SORT, ComponentDigests, component_digests_for_run, kept_masked_frame,
+    masked_zone_alloc_digest, parquet_scan, remember_in_writer_sort, universe_hash_document, write_pwp,
+    write_pwp_from_masked,
 )
 
 CODES = {
@@ -311,14 +312,21 @@ def zone_alloc_checked(session, rows_relation, digests_table: pa.Table) -> pa.Ta
             written_from = _write_final_frame(session, rows_relation, digests, stage / PWP_FILE)
         except (OSError, FileChangedError) as exc:
             raise infrastructure(phase, "zone_alloc could not be staged for its checks", exc) from None
-        written = session.sql(f"select * from {parquet_scan(stage / PWP_FILE)}")
-        check = check_relation(schema_packs(str(ctx.catalogue.root)), anchor_of(ctx, "zone_alloc", phase), written,
+        staged = stage / PWP_FILE
+        staged_sha256 = sha256_file(staged)
+        written = session.sql(f"select * from {parquet_scan(staged)}")
+        packs, anchor = schema_packs(str(ctx.catalogue.root)), anchor_of(ctx, "zone_alloc", phase)
+        check = check_relation(packs, anchor, written,
                                {"seed": tokens.seed, "manifest_fingerprint": tokens.manifest_fingerprint})
         violations = check.schema + check.keys
         if violations:
             raise fail("006", phase, f"zone_alloc fails its schema: {violations[0]}", output_id="zone_alloc",
                        violation_count=sum(v.count for v in violations),
                        example_field=violations[0].path.removeprefix("columns."))
+        if check.in_writer_order and tuple(packs.table_spec(anchor)["sort_keys"]) == WRITER_SORT:
+            # keys strictly increasing in writer sort and never null (the check passed): the
+            # replay check reads these bytes back from the published partition
+            remember_in_writer_sort(staged, staged_sha256)
         _compare_existing_zone_alloc(ctx, target, stage)
         rows = written.aggregate("count(*)").fetchone()[0]
     except BaseException:
