@@ -61,6 +61,27 @@ def test_a_null_key_is_never_taken_as_sorted(conn, tmp_path):
     assert not _in_writer_sort(conn, parquet_scan(path))
 
 
+def _write_split(conn, directory: Path, halves: tuple[str, str]) -> Path:
+    """Two part files of many small row groups: the rows in writer sort split at the
+    middle, `halves` = which half (`low` or `high`) each file holds, in file order."""
+    directory.mkdir(parents=True)
+    sorted_rows = f"select *, row_number() over (order by {KEYS}) as n from (select distinct * from ({ROWS}))"
+    for number, half in enumerate(halves):
+        keep = "n <= 1500" if half == "low" else "n > 1500"
+        conn.execute(f"copy (select * exclude (n) from ({sorted_rows}) where {keep} order by n) "
+                     f"to '{(directory / f'part-{number:05d}.parquet').as_posix()}' "
+                     f"(format parquet, row_group_size 64)")
+    return directory
+
+
+def test_the_order_judged_is_the_stored_order_of_many_files_and_row_groups(conn, tmp_path):
+    # Several threads scan the row groups; the verdict must be that of the rows as stored
+    # (files in name order, row groups in file order), the order a COPY writes them in.
+    conn.execute("set threads = 4")
+    assert _in_writer_sort(conn, parquet_scan(_write_split(conn, tmp_path / "in_order", ("low", "high"))))
+    assert not _in_writer_sort(conn, parquet_scan(_write_split(conn, tmp_path / "swapped", ("high", "low"))))
+
+
 def test_the_digest_is_that_of_the_rows_in_writer_sort_whatever_the_file_order(conn, tmp_path):
     sorted_file = _write(conn, tmp_path / "sorted" / "part-00000.parquet", KEYS)
     shuffled = _write(conn, tmp_path / "shuffled" / "part-00000.parquet", "zone_site_count, tzid desc, merchant_id")

@@ -253,6 +253,8 @@ def key_order(relation, key: list[str]) -> tuple[bool, bool]:
         if batch.num_rows == 0:
             continue
         first = tuple(batch.column(k)[0].as_py() for k in key)
+        if None in first:  # a null key is a break, as within a batch
+            return False, False
         if last is not None:
             sorted_so_far &= last <= first
             strict_so_far &= last < first

@@ -23,6 +23,7 @@ import duckdb
 
 from ..core.catalogue import Tokens
 from ..core.digests import sha256_file, sha256_hexcat, sha256_parquet
+from .s3_tables import key_order
 
 # The options of the `seg3a_publish_partition` COPY (macros/seg3a_publish_partition.sql).
 PWP_OPTIONS = "format parquet, compression zstd, row_group_size 122880"
@@ -69,16 +70,13 @@ def _copy_sql(source_sql: str, target: Path, routing_universe_hash: str | None, 
 
 
 def _in_writer_sort(conn: duckdb.DuckDBPyConnection, source_sql: str) -> bool:
-    """True when the rows of `source_sql`, as read, are in writer sort (no key null, no
-    row after one with a greater key): a narrow streaming pass instead of a wide sort."""
-    columns = ", ".join(f"{key}, lag({key}) over () as previous_{key}" for key in WRITER_SORT)
-    after = "false"
-    for key in reversed(WRITER_SORT):  # (previous keys) > (keys), lexicographically
-        after = f"(previous_{key} > {key} or (previous_{key} = {key} and {after}))"
-    null_key = " or ".join(f"{key} is null" for key in WRITER_SORT)
-    out_of_order = conn.execute(
-        f"select count(*) from (select {columns} from {source_sql}) where {null_key} or {after}").fetchone()[0]
-    return out_of_order == 0
+    """True when the rows of `source_sql`, in the order they are stored (the order the
+    COPY writes them in), are in writer sort with no key null: a narrow streaming pass
+    instead of a wide sort. The pass reads batches in stored order on purpose: a window
+    such as `lag() over ()` has no defined order over a parallel scan (over 14 files it
+    was seen to report breaks in rows stored in order), so it could also take rows
+    stored out of order for sorted ones, and the COPY would then write them unsorted."""
+    return key_order(conn.sql(f"select * from {source_sql}"), list(WRITER_SORT))[0]
 
 
 def _sql_text(text: str) -> str:
