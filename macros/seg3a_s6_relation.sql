@@ -20,3 +20,20 @@
         {{ exceptions.raise_compiler_error("E3A_S6_002_CATALOGUE_MALFORMED: cannot inline " ~ name) }}
     {%- endif -%}
 {%- endmacro %}
+
+
+{#
+  seg3a_s6_shared_inputs() -> {input: inlined select} of the S6 inputs that several
+  check queries read and that cost a JSON parse each time: the RNG event log (five
+  queries; the trace log, read by two, costs more to keep than to parse twice). Each
+  value is exactly the text seg3a_s6_relation(<read model>, inline=true) puts into a
+  query, so int_s6__checks_evaluated can read it once into a table of the session and
+  let the queries read that table instead (same rows).
+#}
+{% macro seg3a_s6_shared_inputs() -%}
+    {%- set shared = {} -%}
+    {%- for input in ['rng_events'] -%}
+        {%- do shared.update({input: seg3a_s6_relation('int_s6__' ~ input ~ '_read', inline=true)}) -%}
+    {%- endfor -%}
+    {{ return(shared) }}
+{%- endmacro %}

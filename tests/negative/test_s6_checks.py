@@ -580,3 +580,31 @@ def test_build_and_test_end_every_s6_test_alike(s5_done):
     assert in_build["chk_state_status_consistency"][0] == "warn"
     assert {name for name, (status, _) in in_build.items() if status == "pass"} == \
         set(in_build) - {"chk_s3_shares_sum_to_one", "chk_state_status_consistency"}
+
+
+@pytest.mark.e2e
+def test_build_reads_the_event_log_once_and_ends_the_rng_tests_as_dbt_test(s5_done):
+    """In `dbt build` int_s6__checks_evaluated reads the RNG event log once into a table
+    of its session for the queries that read it (shared_inputs of int_s6__check_queries).
+    With events removed and others of another run, every S6 test ends as under `dbt
+    test`, which runs each query on the file itself, with the same issue rows (the
+    republication by `dbt test` keeps the same bytes, else it would be E3A_S6_006)."""
+    expected_missing = CASE_BY_NAME["rng_event_removed"].corrupt(s5_done)
+    expected_foreign = CASE_BY_NAME["rng_event_of_another_run"].corrupt(s5_done)
+    built = s5_done.build_s6()
+    in_build, issues_in_build = s6_test_outcomes(s5_done), s5_done.issues()
+    with duckdb.connect(str(s5_done.database), read_only=True) as conn:
+        queries = conn.execute("select test_name, shared_inputs from int_s6__check_queries").fetchall()
+    readers = {name for name, shared in queries if "rng_events" in json.loads(shared)}
+    assert readers == {"chk_s3_rng_escalated_pairs_have_events", "chk_s3_rng_events_for_escalated_pairs",
+                       "chk_s3_rng_events_of_this_run", "chk_s3_rng_one_event_per_pair", "chk_s3_rng_trace_reconciles"}
+    tested = s5_done.validate()
+    assert not built.ok and not tested.ok and "E3A_S6_" not in tested.output, tested.output[-3000:]
+    assert s6_test_outcomes(s5_done) == in_build and s5_done.issues() == issues_in_build
+    by_code = {}
+    for issue in issues_in_build:
+        by_code.setdefault(issue["issue_code"], []).append((issue["merchant_id"], issue["legal_country_iso"],
+                                                            issue["tzid"]))
+    assert sorted(by_code["S3_RNG_EVENT_MISSING"]) == sorted(expected_missing)
+    assert sorted(by_code["S3_RNG_IDENTITY_MISMATCH"]) == sorted(expected_foreign)
+    assert in_build["chk_s3_rng_events_of_this_run"][0] == "fail"

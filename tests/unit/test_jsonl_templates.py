@@ -192,8 +192,10 @@ def test_integer_range_patterns_hold_exactly_their_range(low):
             assert pattern is None
             continue
         regex = re.compile(pattern)
+        followed = re.compile(pattern + b" ?, ?")  # as in a template: a separator after the number
         values = [*range(0, 1200), high - 1, high, high + 1, high * 10, 10 ** len(str(high))]
         assert [v for v in values if regex.fullmatch(str(v).encode())] == [v for v in values if low <= v <= high]
+        assert [v for v in values if followed.fullmatch(b"%d, " % v)] == [v for v in values if low <= v <= high]
         assert not any(regex.fullmatch(text) for text in (b"", b"00", b"01", b"-1", b"+1", b"1.0", b"1e3"))
 
 

@@ -2,24 +2,35 @@
 -- depends_on: {{ ref('int_s6__inputs_verified') }}
 -- One row per S6 data test: its check and its SQL, rendered from the test's own macro
 -- and YAML arguments with the `int_s6__*_read` models inlined (seg3a_s6_render_test).
+-- `shared_inputs`: the inlined selects of the inputs several queries parse
+-- (seg3a_s6_shared_inputs) that occur in the query, as a JSON object {input: inlined
+-- select}; int_s6__checks_evaluated reads each such select once.
 -- This model must not ref the read models: dbt skips every descendant of a failed test,
 -- and the report of a FAIL verdict must still be published.
 with
 
 s6_tests as (
     {%- set tests = seg3a_s6_test_nodes() %}
+    {%- set shared = seg3a_s6_shared_inputs() %}
     {%- for node in tests %}
+    {%- set query = seg3a_s6_render_test(node) %}
+    {%- set used = {} %}
+    {%- for input, inlined in shared.items() if inlined in query %}
+    {%- do used.update({input: inlined}) %}
+    {%- endfor %}
     select
         '{{ node.name }}' as test_name,
         '{{ node.config.meta.seg3a_check_id }}' as check_id,
-        '{{ seg3a_s6_render_test(node) | replace("'", "''") }}' as query
+        '{{ query | replace("'", "''") }}' as query,
+        '{{ tojson(used, sort_keys=true) | replace("'", "''") }}' as shared_inputs
     {{ 'union all' if not loop.last }}
     {%- endfor %}
     {%- if not tests %}
     select
         cast(null as varchar) as test_name,
         cast(null as varchar) as check_id,
-        cast(null as varchar) as query
+        cast(null as varchar) as query,
+        cast(null as varchar) as shared_inputs
     where false
     {%- endif %}
 )

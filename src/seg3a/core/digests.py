@@ -56,11 +56,16 @@ def list_files(root: Path, suffix: str | None = None) -> list[str]:
 
 def sha256_concat(root: Path, relpaths: Iterable[str]) -> tuple[str, int]:
     """SHA-256 of the files' bytes concatenated in the given order; returns (hex, bytes hashed)."""
+    digest, sizes = sha256_concat_sizes(root, relpaths)
+    return digest, sum(sizes)
+
+
+def sha256_concat_sizes(root: Path, relpaths: Iterable[str]) -> tuple[str, tuple[int, ...]]:
+    """SHA-256 of the files' bytes concatenated in the given order, and the bytes hashed
+    of each file."""
     hasher = hashlib.sha256()
-    total = 0
-    for rel in relpaths:
-        total += _feed(hasher, Path(root) / rel)
-    return hasher.hexdigest(), total
+    sizes = tuple(_feed(hasher, Path(root) / rel) for rel in relpaths)
+    return hasher.hexdigest(), sizes
 
 
 def sha256_dir(root: Path) -> str:

@@ -166,7 +166,12 @@ def _integer_pattern(node: Mapping) -> bytes | None:
 
 
 def integer_range_pattern(low: int, high: int) -> bytes | None:
-    """Decimal integers from `low` (0 or 1) to `high`, without sign or leading zero."""
+    """Decimal integers from `low` (0 or 1) to `high`, without sign or leading zero.
+    The form for fewer digits than `high` takes its digits possessively: without it,
+    a number of `high`'s width made the regex engine give the digits back one at a time
+    before trying the next form (most RNG counters have 20 digits). A digit given back
+    could only be matched by what follows the number, and neither the end of the text
+    nor a template's separators start with a digit, so the same texts match."""
     if low not in (0, 1) or high < low:
         return None
     forms = [b"0"] if low == 0 else []
@@ -174,7 +179,7 @@ def integer_range_pattern(low: int, high: int) -> bytes | None:
         digits = str(high)
         width = len(digits)
         if width > 1:  # fewer digits than `high`
-            forms.append(b"[1-9]" + (b"[0-9]{0,%d}" % (width - 2) if width > 2 else b""))
+            forms.append(b"[1-9]" + (b"[0-9]{0,%d}+" % (width - 2) if width > 2 else b""))
         for i, digit in enumerate(digits):  # width digits, below `high` first at position i
             first, last = (1 if i == 0 else 0), int(digit) - 1
             if last >= first:

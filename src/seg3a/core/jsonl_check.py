@@ -16,6 +16,11 @@ only certainly valid records match, for the key order of the batch's first line)
 valid as a whole, at a fraction of the cost of parsing and checking each line; any
 other batch is scanned line by line as described, so the verdict, the first invalid
 line, its number and its message are the same either way.
+
+A log whose every line a template proved, scanned in this process, is remembered by the
+SHA-256 of the bytes scanned (`remember_proven` / `proven_records`): a later reader in the
+same process that hashed the same bytes (S7, which digests every log it bundles) knows
+them valid without parsing them again.
 """
 from __future__ import annotations
 
@@ -25,7 +30,9 @@ import os
 import re
 import subprocess
 import sys
-from dataclasses import asdict, dataclass
+import threading
+import weakref
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -49,15 +56,20 @@ class RangeScan:
     records: int
     invalid_line: int | None = None
     problem: str | None = None
+    # Every batch proven by a template: how the verdict was reached, not part of it.
+    proven: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)
 class LogScan:
-    """A whole file: its non-blank lines, or the first invalid line (1-based) and why."""
+    """A whole file: its non-blank lines, or the first invalid line (1-based) and why.
+    `proven_bytes` is the number of bytes fed to the caller's digest when the file was
+    scanned in this process and a template proved every line, else None."""
 
     records: int
     invalid_line: int | None = None
     problem: str | None = None
+    proven_bytes: int | None = None
 
 
 def line_aligned_ranges(path: Path, range_bytes: int | None = None) -> list[tuple[int, int]]:
@@ -182,22 +194,27 @@ def _key_order(line: bytes) -> tuple[str, ...] | None:
     return tuple(keys) if isinstance(keys, list) and all(isinstance(k, str) for k in keys) else None
 
 
-def scan_range(contracts_root: str, anchor: str, path: str, start: int, end: int) -> RangeScan:
+def scan_range(contracts_root: str, anchor: str, path: str, start: int, end: int, digest=None) -> RangeScan:
     """Validate the lines of one range against `anchor`, up to the first invalid one:
-    batch by batch, each proven by a template or else scanned line by line."""
+    batch by batch, each proven by a template or else scanned line by line. `digest`
+    (a hashlib object), when given, is fed every byte of the range as it is judged."""
     packs = SchemaPacks.load(contracts_root)  # one instance per process and pack bytes
     valid = packs.validity_predicate(anchor)
     proof = TemplateProof(packs, anchor)
     lines = records = 0
+    all_proven = True
     with open(path, "rb") as handle:
         for batch in range_batches(handle, start, end):
+            if digest is not None:
+                digest.update(batch)
             proven = proof.valid_lines(batch)
             scan = RangeScan(proven, proven) if proven is not None else scan_lines(packs, valid, anchor, batch)
             if scan.invalid_line is not None:
                 return RangeScan(lines + scan.lines, records + scan.records, lines + scan.invalid_line, scan.problem)
             lines += scan.lines
             records += scan.records
-    return RangeScan(lines, records)
+            all_proven = all_proven and proven is not None
+    return RangeScan(lines, records, proven=all_proven)
 
 
 def scan_lines(packs: SchemaPacks, valid: Callable[[Any], bool], anchor: str, batch: bytes) -> RangeScan:
@@ -216,15 +233,23 @@ def scan_lines(packs: SchemaPacks, valid: Callable[[Any], bool], anchor: str, ba
 
 
 def scan_log(contracts_root: str, anchor: str, path: Path, *, workers: int | None = None,
-             range_bytes: int | None = None) -> LogScan:
+             range_bytes: int | None = None, digest=None) -> LogScan:
     """The first invalid line of a JSON-lines file (as a serial scan finds it) or its
     record count, the file cut into equal ranges, one per worker (default: the cores this
-    process may use), none under `range_bytes`. OSError of the file propagates."""
+    process may use), none under `range_bytes`. OSError of the file propagates.
+
+    `digest` (a hashlib object) is fed the file's bytes when the file is scanned in this
+    process (one range); `proven_bytes` then says how many, if templates proved them all.
+    Ranges scanned by workers feed nothing (their bytes never reach this process)."""
     size = os.path.getsize(path)
     parts = max(1, min(workers or _usable_cores(), size // (range_bytes or RANGE_BYTES)))
     ranges = line_aligned_ranges(path, -(-size // parts))
     if len(ranges) <= 1:
-        return _merge(scan_range(contracts_root, anchor, str(path), start, end) for start, end in ranges)
+        fed = _CountingDigest(digest)
+        scans = [scan_range(contracts_root, anchor, str(path), start, end, fed) for start, end in ranges]
+        scan = _merge(iter(scans))
+        proven = digest is not None and scan.invalid_line is None and all(s.proven for s in scans)
+        return replace(scan, proven_bytes=fed.size if proven else None)
     commands = [[sys.executable, "-m", __name__, contracts_root, anchor, str(path), str(start), str(end)]
                 for start, end in ranges]
     running = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_worker_environment())
@@ -262,6 +287,46 @@ def _merge(scans: Iterator[RangeScan]) -> LogScan:
         lines += scan.lines
         records += scan.records
     return LogScan(records)
+
+
+class _CountingDigest:
+    """Feeds a hashlib object (if any) and counts the bytes fed."""
+
+    def __init__(self, digest) -> None:
+        self.digest, self.size = digest, 0
+
+    def update(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.digest is not None:
+            self.digest.update(data)
+
+
+# ------------------------------------------------------------------ proven logs
+# Logs proven valid in this process, per packs instance (one per pack bytes, so a change
+# of the schemas is a different instance), keyed by anchor, the SHA-256 of the bytes the
+# proof read and the byte size of each file in order (the same concatenation cut into
+# other files would be other lines). The value is the record count.
+_PROVEN: "weakref.WeakKeyDictionary[SchemaPacks, dict[tuple, int]]" = weakref.WeakKeyDictionary()
+_PROVEN_LOCK = threading.Lock()
+_PROVEN_PER_PACKS = 32
+
+
+def remember_proven(packs: SchemaPacks, anchor: str, sha256_hex: str, file_sizes: tuple[int, ...],
+                    records: int) -> None:
+    """Record that the files whose concatenated bytes have this SHA-256 and whose sizes
+    are `file_sizes` hold `records` lines, every one proven valid against `anchor` by a
+    line template in this process (a proof implies the validator's verdict)."""
+    with _PROVEN_LOCK:
+        known = _PROVEN.setdefault(packs, {})
+        if len(known) >= _PROVEN_PER_PACKS:
+            known.clear()
+        known[(anchor, sha256_hex, tuple(file_sizes))] = records
+
+
+def proven_records(packs: SchemaPacks, anchor: str, sha256_hex: str, file_sizes: tuple[int, ...]) -> int | None:
+    """The record count of files with these bytes proven valid against `anchor`, or None."""
+    with _PROVEN_LOCK:
+        return _PROVEN.get(packs, {}).get((anchor, sha256_hex, tuple(file_sizes)))
 
 
 def _usable_cores() -> int:

@@ -12,6 +12,7 @@ on-run-end publication each need it within one process.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from ..core.catalogue import CatalogueError
 from ..core.context import RunContext
 from ..core import duck
 from ..core.digests import list_files, sha256_artefact
-from ..core.jsonl_check import scan_log
+from ..core.jsonl_check import remember_proven, scan_log
 from ..core.schemas import SchemaPackError, SchemaPacks
 from ..core import yaml_io
 from .common import schema_packs, start_clock
@@ -261,11 +262,15 @@ class _Reader:
             raise fail("001", "rng_logs", f"{log_id} does not resolve at {rel}", component="RNG_LOGS",
                        reason="missing", logical_id=log_id, path=rel)
         anchor = self.anchor(log_id, "rng_logs")
-        self.packs().validity_predicate(anchor)  # an unusable pack or anchor fails here, before any worker
+        packs = self.packs()
+        packs.validity_predicate(anchor)  # an unusable pack or anchor fails here, before any worker
         records = 0
+        # The bytes scanned, hashed as they are judged: a log proven line by line by the
+        # templates is remembered under their SHA-256 for S7, which hashes what it bundles.
+        content, proven_sizes = hashlib.sha256(), []
         for path in files:
             try:
-                scan = scan_log(str(self.ctx.catalogue.root), anchor, path)
+                scan = scan_log(str(self.ctx.catalogue.root), anchor, path, digest=content)
             except FileNotFoundError:
                 raise fail("001", "rng_logs", f"{rel} is missing", component="RNG_LOGS", reason="missing",
                            path=rel) from None
@@ -277,10 +282,13 @@ class _Reader:
                            reason="schema_invalid", component="RNG_LOGS", logical_id=log_id, file=path.name,
                            line=scan.invalid_line)
             records += scan.records
+            proven_sizes.append(scan.proven_bytes)
         may_be_empty = nothing_escalated and log_id != "rng_audit_log"
         if records == 0 and not may_be_empty:
             raise fail("001", "rng_logs", f"{log_id} has no row", component="RNG_LOGS", reason="empty",
                        logical_id=log_id, path=rel)
+        if None not in proven_sizes:
+            remember_proven(packs, anchor, content.hexdigest(), tuple(proven_sizes), records)
 
 
 def _io_failure(phase: str, message: str, exc: BaseException, path: str | None):

@@ -121,17 +121,75 @@ def _run_queries(session, rows: list[dict]) -> tuple[list[pa.Table], list[tuple[
     issue columns, so the evaluated table does not depend on the scan order."""
     columns = ", ".join(ISSUE_COLUMNS)
     parts, broken = [], []
-    for row in rows:
-        try:
-            found = session.execute(
-                f"select {columns} from ({row['query']}) as validation_errors order by all").arrow()
-        except Exception as exc:  # any SQL fault inside a check
-            broken.append((row["check_id"], row["test_name"], str(exc).splitlines()[0][:300]))
-            continue
-        found = pa.table(found)
-        if found.num_rows:
-            parts.append(_evaluated_rows(row["test_name"], row["check_id"], found))
+    with SharedInputs(session, rows) as shared:
+        for index, row in enumerate(rows):
+            try:
+                found = session.execute(f"select {columns} from ({shared.query(index, row)}) as validation_errors "
+                                        "order by all").arrow()
+            except Exception as exc:  # any SQL fault inside a check
+                broken.append((row["check_id"], row["test_name"], str(exc).splitlines()[0][:300]))
+                continue
+            found = pa.table(found)
+            if found.num_rows:
+                parts.append(_evaluated_rows(row["test_name"], row["check_id"], found))
     return parts, broken
+
+
+class SharedInputs:
+    """The inputs several queries read and parse each time (the RNG logs: the
+    `shared_inputs` of int_s6__check_queries, {input: inlined select}), each read once
+    into a temporary table of the session, in the same node and from the same files, just
+    before the first query that reads it; a query reads the table where its text has the
+    inlined select (`(<select>)` and a table of its rows are the same relation), and the
+    table is dropped after the last such query. An input read by one query only, or whose
+    table cannot be made, stays inline: the query runs as rendered, and fails or passes as
+    it would have (E3A_S6_003 with its own message)."""
+
+    PREFIX = "seg3a_s6_shared__"
+
+    def __init__(self, session, rows: list[dict]) -> None:
+        self.session = session
+        readers: dict[str, list[int]] = {}
+        self.selects: dict[str, str] = {}
+        for index, row in enumerate(rows):
+            for input_name, select in json.loads(row.get("shared_inputs") or "{}").items():
+                self.selects[input_name] = select
+                readers.setdefault(input_name, []).append(index)
+        self.readers = {name: indexes for name, indexes in readers.items() if len(indexes) > 1}
+        self.made: set[str] = set()
+        self.failed: set[str] = set()
+
+    def __enter__(self) -> "SharedInputs":
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        for input_name in list(self.made):
+            self._drop(input_name)
+
+    def query(self, index: int, row: dict) -> str:
+        """The row's query, reading the shared tables it may, made when first needed;
+        tables whose last reader this is are dropped on the next call."""
+        for input_name in [name for name in self.made if self.readers[name][-1] < index]:
+            self._drop(input_name)
+        text = row["query"]
+        for input_name, indexes in self.readers.items():
+            if index in indexes and self._made(input_name):
+                text = text.replace(self.selects[input_name], self.PREFIX + input_name)
+        return text
+
+    def _made(self, input_name: str) -> bool:
+        if input_name not in self.made and input_name not in self.failed:
+            try:
+                self.session.execute(f"create or replace temp table {self.PREFIX}{input_name} as "
+                                     f"select * from {self.selects[input_name]} as shared_rows")
+                self.made.add(input_name)
+            except Exception:  # noqa: BLE001 - the queries then read the input themselves
+                self.failed.add(input_name)
+        return input_name in self.made
+
+    def _drop(self, input_name: str) -> None:
+        self.made.discard(input_name)
+        self.session.execute(f"drop table if exists {self.PREFIX}{input_name}")
 
 
 def _evaluated_rows(test_name: str, check_id: str, found: pa.Table) -> pa.Table:

@@ -26,6 +26,7 @@ from ..core.catalogue import CatalogueError
 from ..core.cjson import cj_bytes
 from ..core.digests import sha256_bytes
 from ..core.hashgate import flag_bytes
+from ..core.jsonl_check import proven_records
 from ..core.faults import checkpoint
 from ..core.partitions import make_stage
 from ..core.staging import rename_into_place
@@ -203,6 +204,7 @@ class MemberEntry:
     location: Path
     sha256_hex: str = ""
     size_bytes: int = 0
+    file_sizes: tuple[int, ...] = ()
     data: bytes | None = field(default=None, repr=False)
 
     def index_row(self) -> dict:
@@ -253,7 +255,7 @@ def digest_members(entries: list[MemberEntry]) -> None:
             raise _missing(entry, exc.detail, exc.reason) from None
         except OSError as exc:
             raise io_failure("members", "read", entry.path, exc) from None
-        entry.sha256_hex, entry.size_bytes = digest.sha256_hex, digest.size_bytes
+        entry.sha256_hex, entry.size_bytes, entry.file_sizes = digest.sha256_hex, digest.size_bytes, digest.file_sizes
 
 
 # --------------------------------------------------------------------------- member validation
@@ -386,7 +388,28 @@ def validate_log(packs: SchemaPacks, entry: MemberEntry, nothing_escalated: bool
                  batch_bytes: int = LOG_BATCH_BYTES) -> None:
     """Every line against the record schema, batch by batch. The rules hold per line, so
     a log with a failing line has a failing batch; only then is the log read whole and
-    checked at once, so that verdict and message are exactly those of the whole log."""
+    checked at once, so that verdict and message are exactly those of the whole log.
+
+    Bytes this process already proved valid line by line against the same anchor (S6's
+    RNG log check, by its line templates: every such line is a valid record) are known
+    by the digest just taken of them and not parsed again; any other bytes are."""
+    proven = proven_records(packs, entry.schema_ref, entry.sha256_hex, entry.file_sizes) \
+        if entry.file_sizes else None
+    if proven is not None:
+        has_lines, lines = proven > 0, []
+    else:
+        has_lines, lines = _unproven_log_lines(packs, entry, batch_bytes)
+    allowed_empty = nothing_escalated and entry.member.logical_id in EMPTY_WHEN_NOTHING_ESCALATED
+    if not has_lines and not allowed_empty:
+        raise _missing(entry, "log has no line", "missing")
+    problems = log_violations(packs, entry.schema_ref, lines) if lines else []
+    if problems:
+        raise _missing(entry, f"log line fails {entry.schema_ref}: {problems[0]}", "schema_invalid")
+
+
+def _unproven_log_lines(packs: SchemaPacks, entry: MemberEntry, batch_bytes: int) -> tuple[bool, list[bytes]]:
+    """Whether the log has a line, and, when a batch has a violation, all its non-blank
+    lines (else none)."""
     files = log_files(entry.location)
     has_lines = suspect = False
     try:
@@ -398,12 +421,7 @@ def validate_log(packs: SchemaPacks, entry: MemberEntry, nothing_escalated: bool
         lines = [line for f in files for line in f.read_bytes().split(b"\n") if line.strip()] if suspect else []
     except OSError as exc:
         raise io_failure("members", "read", entry.path, exc) from None
-    allowed_empty = nothing_escalated and entry.member.logical_id in EMPTY_WHEN_NOTHING_ESCALATED
-    if not has_lines and not allowed_empty:
-        raise _missing(entry, "log has no line", "missing")
-    problems = log_violations(packs, entry.schema_ref, lines) if lines else []
-    if problems:
-        raise _missing(entry, f"log line fails {entry.schema_ref}: {problems[0]}", "schema_invalid")
+    return has_lines, lines
 
 
 def validate_members(ctx, packs: SchemaPacks, entries: list[MemberEntry], s6_report: dict) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.cjson import cj_bytes
-from ..core.digests import sha256_concat, sha256_hexcat, sha256_parquet
+from ..core.digests import sha256_concat_sizes, sha256_hexcat, sha256_parquet
 
 INDEX_NAME = "index.json"
 FLAG_NAME = "_passed.flag"
@@ -61,6 +61,7 @@ MEMBER_BY_ID = {member.logical_id: member for member in MEMBERS}
 class MemberDigest:
     sha256_hex: str
     size_bytes: int
+    file_sizes: tuple[int, ...] = ()  # a log's: the bytes hashed of each file, in order
 
 
 class MemberUnreadable(Exception):
@@ -101,8 +102,8 @@ def member_digest(member: Member, location: Path) -> MemberDigest:
         files = log_files(location)
         if not files:
             raise MemberUnreadable(member.logical_id, "missing", f"no log file at {location.name}")
-        digest, size = sha256_concat(location.parent, [f.name for f in files])
-        return MemberDigest(digest, size)
+        digest, sizes = sha256_concat_sizes(location.parent, [f.name for f in files])
+        return MemberDigest(digest, sum(sizes), sizes)
     if not location.exists():
         raise MemberUnreadable(member.logical_id, "missing", "not found")
     if member.rule == "json":
