@@ -15,7 +15,8 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml requirements.lock
+# The C helper is compiled by the install, so a changed helper source reinstalls too.
+$(VENV)/.installed: pyproject.toml requirements.lock python_udfs/_libm_vec.c
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade-strategy only-if-needed -r requirements.lock
 	$(PY) -m pip install --quiet --no-deps -e .

@@ -1,4 +1,5 @@
-"""ctypes loader for `_libm_vec.c`: C-library log, cos and pow over NumPy arrays.
+"""ctypes loader for `_libm_vec.c`: C-library log, cos and pow over NumPy arrays, and the
+gamma engine (`gamma_rows`) that draws every component of many substreams in C.
 
 The samplers need the C library's scalar results bit-for-bit (spec 03 §0) and NumPy's
 vector kernels do not guarantee them. The shared object is compiled when the package is
@@ -15,7 +16,7 @@ import numpy as np
 
 from ._libm_build import LibmBuildError, library_name
 
-__all__ = ["LibmBuildError", "vlog", "vcos", "vpow", "library_path"]
+__all__ = ["LibmBuildError", "vlog", "vcos", "vpow", "gamma_rows", "library_path"]
 
 
 def _load() -> ctypes.CDLL:
@@ -36,6 +37,8 @@ def _load() -> ctypes.CDLL:
     lib.seg3a_vpow.restype = None
     lib.seg3a_vpow_scalar.argtypes = [ctypes.c_void_p, ctypes.c_double, ctypes.c_void_p, ctypes.c_size_t]
     lib.seg3a_vpow_scalar.restype = None
+    lib.seg3a_gamma_rows.argtypes = [ctypes.c_void_p] * 5 + [ctypes.c_size_t] + [ctypes.c_void_p] * 3
+    lib.seg3a_gamma_rows.restype = None
     return lib
 
 
@@ -79,6 +82,28 @@ def vpow(x, y) -> np.ndarray:
         raise ValueError(f"vpow: shapes differ {x.shape} vs {y.shape}")
     _LIB.seg3a_vpow(x.ctypes.data, y.ctypes.data, out.ctypes.data, x.size)
     return out
+
+
+def gamma_rows(key: np.ndarray, hi0: np.ndarray, lo0: np.ndarray, alpha: np.ndarray,
+               offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gamma(alpha_i, 1) of every component, row r's components (alpha[offsets[r]:offsets[r+1]])
+    drawn in order from its substream (key[r], counter (hi0[r], lo0[r])): (values, blocks
+    per row, attempts per row). The caller validates: uint64 key/hi0/lo0 of one length n,
+    float64 alpha finite and > 0, int64 offsets of length n + 1 from 0 to len(alpha),
+    non-decreasing."""
+    key, hi0, lo0 = (np.ascontiguousarray(a, dtype=np.uint64) for a in (key, hi0, lo0))
+    alpha = _as_input(alpha)
+    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+    n_rows = offsets.size - 1
+    if not (key.size == hi0.size == lo0.size == n_rows and offsets[0] == 0 and offsets[-1] == alpha.size):
+        raise ValueError("gamma_rows: key, hi0, lo0 and offsets do not describe the same rows of alpha")
+    values = np.empty_like(alpha)
+    blocks = np.empty(n_rows, dtype=np.uint64)
+    attempts = np.empty(n_rows, dtype=np.uint64)
+    _LIB.seg3a_gamma_rows(key.ctypes.data, hi0.ctypes.data, lo0.ctypes.data, alpha.ctypes.data,
+                          offsets.ctypes.data, n_rows, values.ctypes.data, blocks.ctypes.data,
+                          attempts.ctypes.data)
+    return values, blocks, attempts
 
 
 def _self_check() -> None:

@@ -2,13 +2,14 @@
 
 Implements spec 03 §1 (RNG core, keying, u01, lane policy, Box-Muller,
 Marsaglia-Tsang gamma with the alpha < 1 boost, Dirichlet, accounting) and the
-`s3_dispersion` effective-shape transform of §3.3, bit-for-bit, vectorised with
-NumPy across pairs.  Every pair owns a fresh substream, so pairs are independent
-and a batch of them advances in lock-step; boolean masks select which pairs take
-which branch of the rejection loops.  `log`, `cos` and `pow` come from the C
-library through `_libm` (NumPy's SIMD kernels differ in the last bit); `sqrt`
-and + - * / are IEEE binary64 in NumPy, which never fuses separate operations.
-Every expression keeps the operand order the spec writes.
+`s3_dispersion` effective-shape transform of §3.3, bit-for-bit.  Every pair owns a
+fresh substream, so pairs are independent.  The gamma rejection loops run in the C
+helper (`_libm.gamma_rows`: each stream's components in order, as §1.8 writes them);
+the NumPy functions here (Philox, u01, Box-Muller) are the same steps over arrays,
+for keying, the scalar `Stream` and tests.  `log`, `cos` and `pow` come from the C
+library (NumPy's SIMD kernels differ in the last bit); `sqrt` and + - * / are IEEE
+binary64 in NumPy and in the helper, built without contraction, so neither fuses
+separate operations.  Every expression keeps the operand order the spec writes.
 
 Main entry point: `dirichlet_batch`.  Building blocks: `philox2x64_10`, `u01`,
 `single`/`pair`/`normal`, `gamma_batch`, `effective_alphas`, keying helpers,
@@ -16,16 +17,13 @@ and the scalar `Stream` for step-by-step use.
 """
 # Decisions where spec 03 leaves room (binding for this implementation):
 #
-# Speculative windows (an implementation choice that must not change results).
-# A pair stuck in a long rejection chain (tiny alpha on the boost path needs
-# about 1/(744*alpha) attempts: ~1,300 at alpha = 1e-6) would cost one lock-step
-# iteration per attempt.  Each iteration therefore evaluates, per pair, a window
-# of W possible attempt start positions of the current component (W = 1
-# normally, doubling while the component stays unfinished, total per iteration
-# capped); an attempt's outcome depends only on the blocks at its own position,
-# so the chain actually taken is followed afterwards by pointer doubling.
-# Blocks evaluated past the chain's end are discarded and never counted: draws,
-# `blocks` and `draws` are exactly those of the sequential §1.8-§1.9 algorithm.
+# Gamma engine in C (an implementation choice that must not change results).
+# The rejection loops are sequential per stream (a tiny alpha on the boost path
+# needs about 1/(744*alpha) attempts: ~1,300 at alpha = 1e-6), so the C helper
+# follows each stream's chain one attempt at a time, exactly as §1.8-§1.9 read,
+# instead of advancing many streams in lock-step with NumPy masks (which cost
+# about ten times the CPU).  Draws, `blocks` and `draws` are those of the
+# sequential algorithm; tests compare them with a scalar Python reference.
 #
 # Boost acceptance "x finite and x > 0" (§1.8).  A subnormal x is > 0 and is
 # accepted, because §0 forbids flush-to-zero; only x == 0 (underflow), inf or
@@ -95,7 +93,6 @@ W0 = 0x9E3779B97F4A7C15
 TAU = float.fromhex("0x1.921fb54442d18p+2")
 TWO_POW_M64 = float.fromhex("0x1.0000000000000p-64")
 U01_MAX = float.fromhex("0x1.fffffffffffffp-1")
-ONE_THIRD = 1.0 / 3.0
 
 _U64 = np.uint64
 _MASK32 = _U64(0xFFFFFFFF)
@@ -106,9 +103,6 @@ _M0_HI = _U64(M0 >> 32)
 _W0 = _U64(W0)
 _ROUNDS = 10
 _PHILOX_CHUNK = 16384  # keeps the ~8 working arrays of one chunk in L2 cache
-_WINDOW_MAX = 4096
-_ROW_CHUNK = 8192  # streams advanced together by the gamma engine
-_WINDOW_BUDGET = 1 << 18  # attempt slots per iteration: bounds memory when many streams are stuck
 
 _MASTER_TAG = "mlr:3A.master"
 _SUBSTREAM_TAG = "mlr:3A.zone_dirichlet"
@@ -337,153 +331,17 @@ def normal(key, ctr_hi, ctr_lo) -> np.ndarray:
 # --------------------------------------------------------------------------- gamma engine
 
 
-@dataclass(frozen=True)
-class _ShapeParams:
-    """Per-component constants of Marsaglia-Tsang, with the alpha < 1 boost folded in."""
-
-    d: np.ndarray
-    c: np.ndarray
-    boost: np.ndarray
-    inv_alpha: np.ndarray
-
-    @classmethod
-    def from_alpha(cls, alpha: np.ndarray) -> "_ShapeParams":
-        boost = alpha < 1.0
-        shape = np.where(boost, alpha + 1.0, alpha)
-        d = shape - ONE_THIRD
-        c = 1.0 / np.sqrt(9.0 * d)
-        return cls(d=d, c=c, boost=boost, inv_alpha=1.0 / alpha)
-
-    def take(self, index: np.ndarray) -> "_ShapeParams":
-        return _ShapeParams(self.d[index], self.c[index], self.boost[index], self.inv_alpha[index])
-
-
-def _segments(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For segment lengths: (start of each segment, segment of each item, index within segment)."""
-    starts = np.zeros(lengths.size, dtype=np.int64)
-    np.cumsum(lengths[:-1], out=starts[1:])
-    owner = np.repeat(np.arange(lengths.size), lengths)
-    local = np.arange(owner.size, dtype=np.int64) - starts[owner]
-    return starts, owner, local
-
-
-@dataclass(frozen=True)
-class _WindowOutcome:
-    blocks: np.ndarray    # blocks consumed by the followed chain (int64)
-    attempts: np.ndarray  # Marsaglia-Tsang attempts (= normals) in the chain (int64)
-    done: np.ndarray      # the component's gamma value was produced
-    value: np.ndarray     # the value where done
-
-
-def _attempt_outcomes(U0, L0, U1, blk, p: _ShapeParams):
-    """Outcome of one gamma attempt starting at each block index `blk`.
-
-    Block blk gives the normal (pair), blk + 1 the acceptance uniform (single),
-    blk + 2 the boost uniform (single, boost components only).
-    Returns (advance in blocks, done, value).
-    """
-    z = box_muller(None, U1[blk], ln_u1=L0[blk])
-    v = _libm.vpow(1.0 + p.c * z, 3.0)
-    positive = v > 0.0
-    accept = np.zeros(blk.size, dtype=bool)
-    i = np.flatnonzero(positive)
-    zi, di, vi = z[i], p.d[i], v[i]
-    bound = ((((0.5 * zi) * zi) + di) - di * vi) + di * _libm.vlog(vi)
-    accept[i] = L0[blk[i] + 1] < bound
-    value = p.d * v
-    advance = np.where(positive, 2, 1)
-    done = accept.copy()
-    j = np.flatnonzero(accept & p.boost)
-    x = value[j] * _libm.vpow(U0[blk[j] + 2], p.inv_alpha[j])
-    value[j] = x
-    done[j] = np.isfinite(x) & (x > 0.0)
-    advance[j] = 3
-    return advance, done, value
-
-
-def _evaluate_windows(key, base_hi, base_lo, consumed, params: _ShapeParams, window) -> _WindowOutcome:
-    """Run the current component of each stream over a window of `window` attempt starts."""
-    n_blocks = window + 1 + params.boost.astype(np.int64)
-    block_start, block_owner, block_local = _segments(n_blocks)
-    offset = consumed[block_owner] + block_local.astype(np.uint64)
-    ctr_hi, ctr_lo = u128_add(base_hi[block_owner], base_lo[block_owner], offset)
-    x0, x1 = philox2x64_10(key[block_owner], ctr_hi, ctr_lo)
-    U0, U1 = u01(x0), u01(x1)
-    L0 = _libm.vlog(U0)  # ln of the x0 lane serves both Box-Muller and acceptance tests
-
-    slot_start, slot_owner, slot_local = _segments(window)
-    blk = block_start[slot_owner] + slot_local
-    advance, done, value = _attempt_outcomes(U0, L0, U1, blk, params.take(slot_owner))
-
-    end = slot_local + advance
-    terminal = done | (end >= window[slot_owner])
-    slots = np.arange(blk.size, dtype=np.int64)
-    nxt = np.where(terminal, slots, slots + advance)
-    steps = (~terminal).astype(np.int64)
-    # Pointer doubling: after r rounds nxt jumps 2^r attempts (terminals self-loop).
-    for _ in range(int(window.max() - 1).bit_length()):
-        steps = steps + steps[nxt]
-        nxt = nxt[nxt]
-    last = nxt[slot_start]
-    return _WindowOutcome(
-        blocks=end[last], attempts=steps[slot_start] + 1, done=done[last], value=value[last]
-    )
-
-
 def _draw_components(key, base_hi, base_lo, alpha: np.ndarray, offsets: np.ndarray):
     """Gamma(alpha_i) for every component, components of a stream drawn in order.
 
     Streams are rows of the ragged `alpha` (row r = alpha[offsets[r]:offsets[r+1]]);
-    each row's components consume its substream sequentially from its base counter.
-    Returns (gamma values, blocks per row, draws per row).
+    each row's components consume its substream sequentially from its base counter,
+    in the C helper (`_libm.gamma_rows`, the §1.8 loop as written, one stream after
+    another). Returns (gamma values, blocks per row, draws per row).
     """
-    n_rows = offsets.size - 1
-    if n_rows <= _ROW_CHUNK:
-        return _draw_component_rows(key, base_hi, base_lo, alpha, offsets)
-    values = np.empty(alpha.size, dtype=np.float64)
-    blocks = np.empty(n_rows, dtype=np.uint64)
-    draws = np.empty(n_rows, dtype=np.uint64)
-    # Rows are independent; finishing one cache-sized chunk at a time is faster
-    # than sweeping every row's working arrays through memory each iteration.
-    for first in range(0, n_rows, _ROW_CHUNK):
-        rows = slice(first, min(first + _ROW_CHUNK, n_rows))
-        lo_item, hi_item = int(offsets[rows.start]), int(offsets[rows.stop])
-        part = _draw_component_rows(
-            key[rows], base_hi[rows], base_lo[rows], alpha[lo_item:hi_item],
-            offsets[rows.start:rows.stop + 1] - lo_item,
-        )
-        values[lo_item:hi_item], blocks[rows], draws[rows] = part
-    return values, blocks, draws
-
-
-def _draw_component_rows(key, base_hi, base_lo, alpha: np.ndarray, offsets: np.ndarray):
-    lengths = ragged_lengths(offsets)
-    params = _ShapeParams.from_alpha(alpha)
-    values = np.empty(alpha.size, dtype=np.float64)
-    component = np.zeros(lengths.size, dtype=np.int64)
-    consumed = np.zeros(lengths.size, dtype=np.uint64)
-    attempts = np.zeros(lengths.size, dtype=np.uint64)
-    window = np.ones(lengths.size, dtype=np.int64)
-    active = np.flatnonzero(lengths > 0)
-    with np.errstate(all="ignore"):
-        while active.size:
-            element = offsets[active] + component[active]
-            cap = max(1, _WINDOW_BUDGET // active.size)
-            outcome = _evaluate_windows(
-                key[active], base_hi[active], base_lo[active], consumed[active],
-                params.take(element), np.minimum(window[active], cap),
-            )
-            consumed[active] += outcome.blocks.astype(np.uint64)
-            attempts[active] += outcome.attempts.astype(np.uint64)
-            finished = active[outcome.done]
-            values[element[outcome.done]] = outcome.value[outcome.done]
-            component[finished] += 1
-            window[finished] = 1
-            stuck = active[~outcome.done]
-            window[stuck] = np.minimum(window[stuck] * 2, _WINDOW_MAX)
-            active = active[component[active] < lengths[active]]
+    values, blocks, attempts = _libm.gamma_rows(key, base_hi, base_lo, alpha, offsets)
     # Each attempt draws one normal, so draws = blocks + normals (§1.10).
-    return values, consumed, consumed + attempts
+    return values, blocks, blocks + attempts
 
 
 @dataclass(frozen=True)

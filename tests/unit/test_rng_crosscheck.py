@@ -273,20 +273,30 @@ def test_libm_wrappers_equal_math_module():
     assert _libm.vpow(u, exps).tolist() == [math.pow(a, b) for a, b in zip(u.tolist(), exps.tolist())]
 
 
-def test_window_sizes_do_not_change_draws(monkeypatch):
-    # Tiny windows and a tiny per-iteration budget follow the same chains as
-    # the defaults: speculation must never change what is drawn or counted.
-    merchants = list(range(1, 41))
-    countries = ["US"] * 40
-    rows = [[1e-6, 0.3, 4.0] if m % 4 == 0 else [0.02, 1.5] for m in merchants]
-    alphas = [a for row in rows for a in row]
-    offsets = [0]
-    for row in rows:
-        offsets.append(offsets[-1] + len(row))
-    for window_max, budget in [(1, 1), (4, 16), (4096, 64)]:
-        monkeypatch.setattr(rng_module, "_WINDOW_MAX", window_max)
-        monkeypatch.setattr(rng_module, "_WINDOW_BUDGET", budget)
-        assert_batch_matches_reference(77, merchants, countries, alphas, offsets, None)
+@pytest.mark.parametrize(("hi", "lo"), [
+    (7, MASK64 - 2),          # the low counter word carries into the high word mid-stream
+    (MASK64, MASK64 - 1),     # the whole u128 counter wraps to zero mid-stream
+])
+def test_gamma_engine_counters_carry_like_the_reference(hi, lo):
+    # The C engine adds the blocks consumed to the base counter as a u128: every
+    # component after the carry must read the blocks the reference reads.
+    alphas = [0.3, 2.5, 1e-3, 7.0, 0.9]
+    key = 0x0123456789ABCDEF
+    batch = rng_module.gamma_batch([key] * len(alphas), [hi] * len(alphas), [lo] * len(alphas), alphas)
+    stream = RefStream(key, hi, lo)
+    values = [stream.gamma(a) for a in alphas]
+    # One stream per alpha here (gamma_batch), so compare each with a fresh reference stream.
+    for i, alpha in enumerate(alphas):
+        ref = RefStream(key, hi, lo)
+        assert float(batch.values[i]) == ref.gamma(alpha)
+        assert (int(batch.blocks[i]), int(batch.draws[i])) == (ref.blocks, ref.draws)
+    # And all of them in one stream, in order, through the Dirichlet row path.
+    drawn, blocks, draws = rng_module._draw_components(
+        np.array([key], dtype=np.uint64), np.array([hi], dtype=np.uint64), np.array([lo], dtype=np.uint64),
+        np.array(alphas), np.array([0, len(alphas)]))
+    assert drawn.tolist() == values
+    assert (int(blocks[0]), int(draws[0])) == (stream.blocks, stream.draws)
+    assert stream.blocks > 2  # the chain really crossed the carry
 
 
 def test_large_batch_crosses_row_chunks():

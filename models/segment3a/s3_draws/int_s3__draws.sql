@@ -1,7 +1,7 @@
 {{ config(materialized='seg3a_table', meta={'seg3a_phase': 'sampling', 'seg3a_engine': 'spark'}) }}
 -- One row per escalated pair: the Dirichlet draw of spec 03 §1.9 and §3.3-§3.4 through
--- the s3a_dirichlet_draw UDF (event fields, S, share_sum, shares in tzid order) and the
--- country's tzids. Pairs reach the UDF in small chunks; DuckDB hands it up to 2048
+-- the s3a_dirichlet_draw UDF (event fields, S, share_sum, shares in tzid order), checked
+-- against the country's tzids. Pairs reach the UDF in small chunks; DuckDB hands it up to 2048
 -- chunks per call and all pairs of a call are one sampler call, so the sampler sees
 -- batches of thousands of pairs while Python never holds more than about
 -- 2048 x `s3_batch_pairs` pairs (default 16: ~32k pairs, tens of MB) whatever the world's
@@ -174,7 +174,26 @@ draws_guard as (
 ),
 
 draws_checked as (
-    select draws_flattened.*
+    -- The tzids served the zone check only: s3_zone_shares takes them from
+    -- int_s3__country_zone_lists (a list per pair made this table's sort and write
+    -- about twice as costly).
+    select
+        draws_flattened.merchant_id,
+        draws_flattened.legal_country_iso,
+        draws_flattened.rng_stream_id,
+        draws_flattened.rng_counter_before_hi,
+        draws_flattened.rng_counter_before_lo,
+        draws_flattened.rng_counter_after_hi,
+        draws_flattened.rng_counter_after_lo,
+        draws_flattened.blocks,
+        draws_flattened.draws,
+        draws_flattened.zone_count,
+        draws_flattened.alpha_sum_country,
+        draws_flattened.alpha_min,
+        draws_flattened.alpha_max,
+        draws_flattened.gamma_sum,
+        draws_flattened.share_sum,
+        draws_flattened.shares
     from draws_flattened
     inner join draws_guard on draws_guard.passed
 )

@@ -1,6 +1,7 @@
 {{ config(materialized='view', meta={'seg3a_phase': 'sampling'}) }}
 -- s3_zone_shares (spec 03 §3.5): one row per escalated pair x zone of Z(c), the K
--- shares of each draw unnested against the pair's tzids. A view over int_s3__draws:
+-- shares of each draw unnested against its country's tzids (int_s3__country_zone_lists).
+-- A view over int_s3__draws:
 -- writing long, mostly repeated strings (fingerprint, stream id, lineage) per zone row
 -- into the database would cost more than everything that reads them. Rows usually
 -- stream in key order (draws are stored in pair order, tzids ascend within a pair), but
@@ -28,7 +29,6 @@ int_s3__draws as (
     select
         merchant_id,
         legal_country_iso,
-        tzids,
         shares,
         share_sum,
         alpha_sum_country,
@@ -36,16 +36,24 @@ int_s3__draws as (
     from {{ ref('int_s3__draws') }}
 ),
 
+int_s3__country_zone_lists as (
+    select tzids_by_country
+    from {{ ref('int_s3__country_zone_lists') }}
+),
+
 zones_unnested as (
+    -- A cross join with the one-row table keeps the draws' stored order (a join on the
+    -- country would not); int_s3__draws checked every pair's K against these tzids.
     select
-        merchant_id,
-        legal_country_iso,
-        unnest(tzids) as tzid,
-        unnest(shares) as share_drawn,
-        share_sum,
-        alpha_sum_country,
-        rng_stream_id
+        int_s3__draws.merchant_id,
+        int_s3__draws.legal_country_iso,
+        unnest(int_s3__country_zone_lists.tzids_by_country[int_s3__draws.legal_country_iso]) as tzid,
+        unnest(int_s3__draws.shares) as share_drawn,
+        int_s3__draws.share_sum,
+        int_s3__draws.alpha_sum_country,
+        int_s3__draws.rng_stream_id
     from int_s3__draws
+    cross join int_s3__country_zone_lists
 ),
 
 share_rows as (
