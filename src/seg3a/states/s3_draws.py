@@ -73,6 +73,13 @@ POLICY_IDS = ("zone_mixture_policy", "country_zone_alphas", "zone_floor_policy")
 MIXTURE_POLICY = "zone_mixture_policy"
 EPSILON = 1e-12
 SHARE_KEY = ("merchant_id", "legal_country_iso", "tzid")
+# Columns the s3_zone_shares view gives one value per run (its cross-joined one-row
+# inputs and literals): the write repeats them on the Arrow side instead of converting
+# millions of copies, after proving every row holds them (s3_publish.write_part_file).
+SHARE_RUN_CONSTANTS = (
+    "seed", "manifest_fingerprint", "prior_pack_id", "prior_pack_version", "floor_policy_id",
+    "floor_policy_version", "rng_module", "rng_substream_label", "rng_event_id", "notes",
+)
 U64_MAX = (1 << 64) - 1
 SAMPLE = 3
 
@@ -364,7 +371,8 @@ def zone_shares_checked(session, shares_relation, draws_relation) -> pa.Table:
     anchor = anchor_of(ctx, "s3_zone_shares", phase)
     check = table_schema_check(ctx, "s3_zone_shares", anchor,
                                lambda message, **context: fail("009", phase, message, **context))
-    stage_checked(session, ctx, SHARE_PUBLISH, "s3_zone_shares", shares_relation, list(SHARE_KEY), check)
+    stage_checked(session, ctx, SHARE_PUBLISH, "s3_zone_shares", shares_relation, list(SHARE_KEY), check,
+                  run_constants=SHARE_RUN_CONSTANTS)
     return pa.table({
         "rows_checked": pa.array([rows], pa.int64()),
     })
