@@ -105,6 +105,14 @@ def test_rows_out_of_key_order_are_sorted_with_the_constants_repeated(con, tmp_p
     assert len(writes) == 1 and writes[0]  # the sorted rows' proof holds: no streamed rewrite
 
 
+def test_a_key_column_named_as_a_constant_stays_streamed(con, tmp_path, writes):
+    # Every row here has merchant_id 1: a constant, but also a key column.
+    one_merchant = con.sql("select * replace (1::ubigint as merchant_id) from share_rows where merchant_id = 3")
+    digest = written(one_merchant, tmp_path / "keyed.parquet", ("merchant_id", "seed"))
+    assert digest == written(one_merchant, tmp_path / "plain.parquet")
+    assert writes == [["seed"], []]
+
+
 def test_a_duplicate_key_is_refused_with_constants_repeated(con, tmp_path):
     con.execute("insert into share_rows select * from share_rows where merchant_id = 7 and tzid = 'Zone/02'")
     with pytest.raises(DuplicateKey):

@@ -135,8 +135,9 @@ def _first_row_constants(relation, run_constants: Sequence[str]) -> dict[str, pa
     first = relation.project(", ".join(quoted(c) for c in run_constants)).limit(1).to_arrow_table()
     if first.num_rows == 0:
         return {}
-    return {name: first.column(name).combine_chunks() for name in run_constants
-            if first.column(name)[0].as_py() is None or isinstance(first.column(name)[0].as_py(), (str, int, bool))}
+    values = {name: first.column(name).combine_chunks() for name in run_constants}
+    return {name: value for name, value in values.items()
+            if value[0].as_py() is None or isinstance(value[0].as_py(), (str, int, bool))}
 
 
 def _holds_constants(constants: dict[str, pa.Array]) -> str:
@@ -155,7 +156,8 @@ def write_part_file(relation, key: list[str], path: Path, schema: pa.Schema,
     returns the rows. Columns of `run_constants` are proven equal to their first row's
     value on every row and repeated by the writer instead of streamed; if a row differs,
     the file is written again with every column streamed. Same bytes either way."""
-    constants = _first_row_constants(relation, run_constants)
+    # Key columns are streamed whatever the caller names: the key-order proof reads them.
+    constants = _first_row_constants(relation, [c for c in run_constants if c not in key])
     if constants:
         streamed = [c for c in relation.columns if c not in constants]
         proven = relation.project(", ".join([*(quoted(c) for c in streamed),
