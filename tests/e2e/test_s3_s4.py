@@ -27,6 +27,7 @@ from seg3a.core.identity import git_commit_bytes
 from seg3a.core.paths import project_root
 from seg3a.core.schemas import SchemaPacks
 from seg3a.states.s3_concentration import SiteCountConcentration
+from seg3a.states.s4_integerise import COUNT_RUN_CONSTANTS
 from tests.e2e.conftest import Seg3aProject, s1s2_session  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.e2e
@@ -259,6 +260,18 @@ def test_zone_counts_satisfy_the_s4_invariants(s3s4):
     assert counters["pairs_count_conserved"] == len(per_pair) == counters["pairs_escalated"]
     assert counters["pairs_count_conservation_violations"] == 0
     assert counters["zones_zero_allocated"] == sum(r["zone_site_count"] == 0 for r in counts)
+
+
+def test_s4_run_constants_hold_one_value_in_the_published_counts(s3s4):
+    # The checked write repeats these columns instead of streaming them from DuckDB; a
+    # name that is not a column, or a column that varies, would send every build down
+    # the slower path that streams all columns (or fail it): each holds one value.
+    counts = pq.read_table(s3s4.path("s4_zone_counts"))
+    assert counts.num_rows > 0
+    assert set(COUNT_RUN_CONSTANTS) <= set(counts.column_names)
+    for name in COUNT_RUN_CONSTANTS:
+        assert len(set(counts.column(name).to_pylist())) == 1, name
+    assert counts.column("seed")[0].as_py() == s3s4.ctx.tokens.seed
 
 
 # ----------------------------------------------------------------------------- idempotence

@@ -68,6 +68,13 @@ RUN_REPORT_ANCHOR = "schemas.layer1.yaml#/run_report/segment_state_run"
 PAIR = ("merchant_id", "legal_country_iso")
 # Publishing s4_zone_counts (§4.3): a key seen twice is 007, a differing partition 008.
 COUNT_PUBLISH = PublishCodes(SPEC, immutability="008", duplicate_key="007", phase="integerisation")
+# Columns the s4_zone_counts view gives one value per run (its cross-joined one-row
+# inputs and the null notes): the checked write repeats them on the Arrow side after
+# proving every row holds them (s3_publish.write_part_file).
+COUNT_RUN_CONSTANTS = (
+    "seed", "manifest_fingerprint", "prior_pack_id", "prior_pack_version", "floor_policy_id",
+    "floor_policy_version", "notes",
+)
 EPSILON = 1e-12
 SAMPLE = 3
 SHARE_BATCH_ROWS = 1_000_000
@@ -333,7 +340,8 @@ def zone_counts_checked(session, counts_relation) -> pa.Table:
     anchor = anchor_of(ctx, "s4_zone_counts", phase)
     check = table_schema_check(ctx, "s4_zone_counts", anchor,
                                lambda message, **context: fail("006", phase, message, **context))
-    rows = stage_checked(session, ctx, COUNT_PUBLISH, "s4_zone_counts", counts_relation, [*PAIR, "tzid"], check)
+    rows = stage_checked(session, ctx, COUNT_PUBLISH, "s4_zone_counts", counts_relation, [*PAIR, "tzid"], check,
+                         run_constants=COUNT_RUN_CONSTANTS)
     return pa.table({
         "rows_checked": pa.array([rows], pa.int64()),
     })
