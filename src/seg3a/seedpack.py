@@ -43,7 +43,7 @@ import resource
 import shutil
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
@@ -283,14 +283,20 @@ def _worlds_beside_parse(seeds: list[int], out: Path, pairs: int | None, lanes: 
     with _forked_pool(max(1, lanes - 1)) as pool:
         world_futures = [pool.submit(generate, seed, pairs, out, quiet) for seed in seeds]
         started, cpu = time.perf_counter(), _cpu_s()
-        _PARSED = _DbtSession(out / "dbt" / "parse", threads)
-        _import_all(BUILD_MODULES, BUILD_PACKAGES)
-        # Every lane would compile the same ~160 macro templates on its first build, and
-        # every build the ~150 templates of the nodes' code.
-        warm_macro_templates(_PARSED.manifest)
-        remember_compiled_templates()
-        warm_node_templates(_PARSED.manifest)
-        verify_spatial()  # once here, not in every build (seg3a.core.duck)
+        # The spatial extension's signature is checked once here, not in every build
+        # (seg3a.core.duck). DuckDB hashes its 81 MB without holding Python's lock, so a
+        # thread does it beside dbt's import and parse, on the core the worlds leave idle
+        # once done; the thread has ended before anything forks from here again.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="seg3a-verify-spatial") as checker:
+            spatial_verified = checker.submit(verify_spatial)
+            _PARSED = _DbtSession(out / "dbt" / "parse", threads)
+            _import_all(BUILD_MODULES, BUILD_PACKAGES)
+            # Every lane would compile the same ~160 macro templates on its first build,
+            # and every build the ~150 templates of the nodes' code.
+            warm_macro_templates(_PARSED.manifest)
+            remember_compiled_templates()
+            warm_node_templates(_PARSED.manifest)
+            spatial_verified.result()
         timings["start_up"] = _span(started, cpu)
         _say(quiet)(f"dbt loaded and project parsed in {timings['start_up']['wall_s']:.1f} s")
         return [future.result() for future in world_futures]
