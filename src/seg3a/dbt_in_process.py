@@ -139,3 +139,37 @@ def warm_node_templates(manifest: Any) -> int:
     for source in sources:
         get_template(source, {})
     return len(sources)
+
+
+# The SQL dbt gave for a model's SQL and ephemeral CTEs (see remember_injected_ctes).
+_INJECTED_SQL: dict[tuple, str] = {}
+INJECTED_SQL_LIMIT = 1024
+
+
+def remember_injected_ctes() -> None:
+    """Makes dbt in this process remember the SQL it gives when it injects ephemeral models'
+    CTEs into a model's SQL (`dbt.compilation.inject_ctes_into_sql`, which parses the
+    whole SQL with sqlparse: 25-60 ms for each of the five models of a seed build that
+    read an ephemeral). The result depends only on the SQL, the CTEs and sqlparse's
+    grouping limits, which are the key; the compiled SQL is the same for every seed, so a
+    lane's later builds reuse it. A failing injection is not remembered. Idempotent."""
+    import dbt.compilation as compilation
+    import sqlparse.engine.grouping as grouping
+
+    if getattr(compilation.inject_ctes_into_sql, "remembers_result", False):
+        return
+    inject = compilation.inject_ctes_into_sql
+
+    def inject_ctes_into_sql(sql, ctes):
+        key = (sql, tuple((cte.id, cte.sql) for cte in ctes), grouping.MAX_GROUPING_DEPTH,
+               grouping.MAX_GROUPING_TOKENS)
+        injected = _INJECTED_SQL.get(key)
+        if injected is None:
+            injected = inject(sql, ctes)
+            if len(_INJECTED_SQL) >= INJECTED_SQL_LIMIT:
+                _INJECTED_SQL.clear()
+            _INJECTED_SQL[key] = injected
+        return injected
+
+    inject_ctes_into_sql.remembers_result = True
+    compilation.inject_ctes_into_sql = inject_ctes_into_sql

@@ -47,8 +47,8 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
-from .dbt_in_process import (close_duckdb, invoke_parsed, remember_compiled_templates, warm_macro_templates,
-                             warm_node_templates)
+from .dbt_in_process import (close_duckdb, invoke_parsed, remember_compiled_templates, remember_injected_ctes,
+                             warm_macro_templates, warm_node_templates)
 
 SEEDPACK = (42, 7, 101, 202)
 
@@ -296,6 +296,7 @@ def _worlds_beside_parse(seeds: list[int], out: Path, pairs: int | None, lanes: 
             warm_macro_templates(_PARSED.manifest)
             remember_compiled_templates()
             warm_node_templates(_PARSED.manifest)
+            remember_injected_ctes()  # a lane's later builds reuse its first build's injections
             spatial_verified.result()
         timings["start_up"] = _span(started, cpu)
         _say(quiet)(f"dbt loaded and project parsed in {timings['start_up']['wall_s']:.1f} s")
