@@ -292,7 +292,7 @@ def _worlds_beside_parse(seeds: list[int], out: Path, pairs: int | None, lanes: 
             _PARSED = _DbtSession(out / "dbt" / "parse", threads)
             _import_all(BUILD_MODULES, BUILD_PACKAGES)
             # Every lane would compile the same ~160 macro templates on its first build,
-            # and every build the ~150 templates of the nodes' code.
+            # and every build the 97 templates of the nodes' code again.
             warm_macro_templates(_PARSED.manifest)
             remember_compiled_templates()
             warm_node_templates(_PARSED.manifest)
@@ -314,7 +314,7 @@ def _coordinate(seeds: list[int], out: Path, pairs: int | None, lanes: int, thre
     timings: dict[str, Any] = {"seeds": list(seeds), "lanes": lanes, "threads": threads, "pairs": pairs or "default"}
     # The coordinator's objects (dbt, the parsed project, what a build imports) live as long
     # as the workers: no garbage collection runs over them while they are made (its
-    # passes cost ~0.6 of the ~4 CPU s of the start-up, on the path every lane waits for),
+    # passes cost ~0.5 of the ~3.5 CPU s of the start-up, on the path every lane waits for),
     # and they are frozen before the lanes fork, so that the lanes' collections skip them
     # and do not copy their pages by touching them (Python's documented recipe for fork:
     # gc.disable early, gc.freeze before fork, gc.enable in the children). The little
