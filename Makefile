@@ -38,7 +38,7 @@ build: venv ## run S0..S7 with dbt on the newest generated world (SEED or RUN_ID
 	$(SELECT_RUN) $(VENV)/bin/dbt build --select segment3a
 	$(SELECT_RUN) $(SEG3A) summary
 
-shell: venv ## DuckDB shell on the newest run (RUN_ID=<id> or SEED for another): views, spatial, run variables
+shell: venv ## DuckDB shell on the newest run (RUN_ID=<id> or SEED for another): views, spatial, run values
 	$(SELECT_RUN) $(SEG3A) shell
 
 report: venv ## one HTML page for the newest run (RUN_ID / SEED to pick one) in build/report/index.html

@@ -29,7 +29,7 @@
     {%- if outcomes -%}
         select s3a_report_failed_states(
             '{{ outcomes | tojson | replace("'", "''") }}',
-            getvariable('seg3a_run_root')
+            seg3a_run_root()
         ) as seg3a_failed_states
     {%- else -%}
         select 'seg3a: no failed state' as seg3a_failed_states

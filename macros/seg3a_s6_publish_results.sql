@@ -78,7 +78,7 @@
             select s3a_s6_publish(
                 '{{ tests | tojson | replace("'", "''") }}',
                 (select coalesce(cast(to_json(list(stored_failures)) as varchar), '[]') from stored_failures),
-                getvariable('seg3a_run_root')
+                seg3a_run_root()
             ) as outcome
         {%- endset -%}
         {%- set outcome = run_query(publication).columns[0].values()[0] -%}

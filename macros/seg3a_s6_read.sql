@@ -113,7 +113,7 @@
         json_extract_string(recomputed.doc, '$.zone_alloc_parquet_digest') as zone_alloc_parquet_digest,
         json_extract_string(recomputed.doc, '$.routing_universe_hash') as routing_universe_hash
     from (
-        select cast(s3a_s6_universe_components(getvariable('seg3a_run_root')) as json) as doc
+        select cast(s3a_s6_universe_components(seg3a_run_root()) as json) as doc
     ) as recomputed
     {%- elif input == 'rng_events' %}
     select

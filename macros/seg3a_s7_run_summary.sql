@@ -7,7 +7,7 @@
 #}
 {% macro seg3a_s7_run_summary() -%}
     {%- if execute and flags.WHICH in ('build', 'run') -%}
-        select s3a_run_summary(getvariable('seg3a_run_root')) as seg3a_run_summary
+        select s3a_run_summary(seg3a_run_root()) as seg3a_run_summary
     {%- else -%}
         select 'seg3a: no summary' as seg3a_run_summary
     {%- endif -%}

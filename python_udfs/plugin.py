@@ -1,8 +1,9 @@
 """dbt-duckdb plugin: loads the spatial extension from the installed wheel (never INSTALL),
-registers every seg3a UDF from one registry table, and exposes the selected run: its
-identity and Z(c) rule values as DuckDB variables on each cursor, and the physical location
-of every dictionary dataset as a DuckDB macro `seg3a_loc__<dataset_id>()` of the run's
-database, created once per database, so that SQL models read the macro (Jinja macro
+registers every seg3a UDF from one registry table, and exposes the selected run as DuckDB
+macros of the run's database, created once per database and seen by every cursor of it:
+its identity and Z(c) rule values, `<name>()` (`seg3a_run_id()`,
+`seg3a_zone_rule__min_overlap_km2()`, ...), and the physical location of every dictionary
+dataset, `seg3a_loc__<dataset_id>()`, so that SQL models read the macro (Jinja macro
 `seg3a_location`) instead of literal paths."""
 from __future__ import annotations
 
@@ -75,7 +76,6 @@ class Plugin(BasePlugin):
         self.resources = resource_settings({k: plugin_config.get(k, "") for k in RESOURCE_SETTINGS})
         self.database_dir = plugin_config.get("database_dir") or None
         self.variables: dict[str, Any] = {}
-        self._batch = ""
         self._opened = None  # the connection update_connection_config opened (see there)
         # Decided once per plugin (one database file): DuckDB refuses a second connection to
         # a file it has open under other settings, so a build never changes them midway.
@@ -124,18 +124,12 @@ class Plugin(BasePlugin):
                 type="arrow", side_effects=udf.side_effects, null_handling="special",
             )
         self.variables = run_variables(self.runs_root, self.run_id)
-        # The locations are macros of the database, seen by every cursor of it; the other
-        # values are DuckDB variables, which belong to one cursor.
+        # Macros of the database, seen by every cursor of it. dbt opens a cursor per node
+        # (and more for hooks and Python models), about 126 per build, and DuckDB variables
+        # belong to one cursor: setting the nine values as variables on each cost about
+        # 1.6 ms of CPU per cursor (a MAP variable of the ~40 locations another 1.1 ms).
         conn.execute(location_macros_statement(self.variables))
-        self._batch = set_variables_statement(cursor_variables(self.variables))
-
-    def configure_cursor(self, cursor) -> None:
-        # dbt opens a cursor per node (and more for hooks and Python models), about 126 per
-        # build: each statement here costs about 0.2 ms of CPU on every one of them, which
-        # is why the ~40 dataset locations are macros of the database instead (a MAP
-        # variable of them cost ~1.1 ms per cursor).
-        if self._batch:
-            cursor.execute(self._batch)
+        conn.execute(value_macros_statement(self.variables))
 
 
 def run_database_path(run: RunContext | None, database_dir: str) -> Path:
@@ -161,7 +155,9 @@ def run_database_path(run: RunContext | None, database_dir: str) -> Path:
 
 def sql_literal(value: Any) -> str:
     """DuckDB literal of a run value: VARCHAR, DOUBLE (parsed from its shortest repr, so
-    the value is exact), BIGINT or VARCHAR[]."""
+    the value is exact), BIGINT or VARCHAR[]; None is a VARCHAR NULL."""
+    if value is None:
+        return "CAST(NULL AS VARCHAR)"
     if isinstance(value, str):
         return "'" + value.replace("'", "''") + "'"
     if isinstance(value, bool):
@@ -181,9 +177,27 @@ LOCATIONS = "seg3a_loc"
 LOCATION_MACRO_PREFIX = "seg3a_loc__"
 
 
-def cursor_variables(variables: dict[str, Any]) -> dict[str, Any]:
-    """The run values that are set as DuckDB variables (all but the locations)."""
-    return {name: value for name, value in variables.items() if name != LOCATIONS}
+def identity_values() -> tuple[str, ...]:
+    """The run values every build's SQL may read besides the Z(c) rule values: NULL macros
+    when there is no usable run (the context error says why), so that the SQL still binds
+    and S0 reports the reason."""
+    from seg3a.core.context import CONTEXT_ERROR_VARIABLE, RUN_ROOT_VARIABLE
+
+    return (RUN_ROOT_VARIABLE, "seg3a_run_id", "seg3a_seed", "seg3a_parameter_hash", "seg3a_manifest_fingerprint",
+            CONTEXT_ERROR_VARIABLE)
+
+
+def value_macros_statement(variables: dict[str, Any], temp: bool = False) -> str:
+    """`CREATE OR REPLACE MACRO <name>() AS <literal>` for every run value but the locations
+    (`temp`: macros of the session only, which shadow the database's), the identity values
+    a run lacks returning NULL."""
+    values = dict.fromkeys(identity_values())
+    values.update((name, value) for name, value in variables.items() if name != LOCATIONS)
+    kind = "TEMP MACRO" if temp else "MACRO"
+    for name in values:
+        if not name.replace("_", "").isalnum():
+            raise PluginConfigError(f"E3A_PLUGIN_CONFIG: invalid run value name {name!r}")
+    return "; ".join(f"CREATE OR REPLACE {kind} {name}() AS {sql_literal(value)}" for name, value in values.items())
 
 
 def location_macros_statement(variables: dict[str, Any], temp: bool = False) -> str:
@@ -210,8 +224,8 @@ def location_macros_statement(variables: dict[str, Any], temp: bool = False) -> 
 
 def run_values_statement(variables: dict[str, Any]) -> str:
     """What a session outside dbt runs to read the run as the models do (the DuckDB shell,
-    the Spark target's hand-over): the variables and the locations as session macros."""
-    return "; ".join(s for s in (set_variables_statement(cursor_variables(variables)),
+    the Spark target's hand-over): the values and the locations as session macros."""
+    return "; ".join(s for s in (value_macros_statement(variables, temp=True),
                                  location_macros_statement(variables, temp=True)) if s)
 
 
@@ -225,14 +239,6 @@ def dictionary_dataset_ids(catalogue=None) -> list[str]:
         catalogue = Catalogue(contracts_root())
     return [dataset_id for dataset_id, entry in catalogue.dictionary_entries["3A"].items()
             if "{utc_day}" not in entry["path"]]
-
-
-def set_variables_statement(variables: dict[str, Any]) -> str:
-    """One `SET VARIABLE name = literal` statement per variable, `;`-joined."""
-    for name in variables:
-        if not name.replace("_", "").isalnum():
-            raise PluginConfigError(f"E3A_PLUGIN_CONFIG: invalid variable name {name!r}")
-    return "; ".join(f"SET VARIABLE {name} = {sql_literal(value)}" for name, value in variables.items())
 
 
 def run_variables(runs_root: str | None, run_id: str | None) -> dict[str, Any]:
@@ -252,7 +258,7 @@ def run_variables(runs_root: str | None, run_id: str | None) -> dict[str, Any]:
             LOCATIONS: {},
             **zone_rule_variables(contracts_root()),
         }
-    # Only what the models read: every variable is set on every cursor (~0.2 ms of CPU each).
+    # Only what the models read.
     variables = {
         RUN_ROOT_VARIABLE: str(ctx.run_root),
         "seg3a_run_id": ctx.tokens.run_id,

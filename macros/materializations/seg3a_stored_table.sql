@@ -15,7 +15,7 @@
     {%- set target_relation = seg3a_table_begin() -%}
     {%- set lookup = run_query(
         "select path, s3a_stored_file_reusable(path) from (select s3a_stored_file("
-        ~ "getvariable('seg3a_run_root'), '" ~ this.identifier ~ "') as path)") -%}
+        ~ "seg3a_run_root(), '" ~ this.identifier ~ "') as path)") -%}
     {%- set stored_file = lookup.rows[0][0] -%}
     {%- set reusable = lookup.rows[0][1] -%}
     {%- set staged_file = stored_file ~ '.' ~ invocation_id ~ '.tmp' -%}

@@ -11,7 +11,7 @@
     seg3a docs columns         column docs of the published datasets, from the contracts
     seg3a runs                 the runs with their seed and DuckDB database
     seg3a report               one HTML page for a run (summary, S6 checks, realism gates and plots)
-    seg3a shell                the DuckDB CLI on one run (views, spatial, run variables)
+    seg3a shell                the DuckDB CLI on one run (views, spatial, run values)
     seg3a realism score|certify  realism metrics, gates and certification
     seg3a seedpack run         generate and build the seedpack (42, 7, 101, 202), one runs root per seed
 """
@@ -40,7 +40,7 @@ COMMANDS = {
     ("docs", "columns"): ("seg3a.docs.columns", "regenerate the column docs of the published datasets from the contracts"),
     ("runs",): ("seg3a.runs", "list the runs with their seed and DuckDB database"),
     ("report",): ("seg3a.report", "one self-contained HTML page for a run (summary, S6 checks, realism, plots)"),
-    ("shell",): ("seg3a.shell", "DuckDB CLI on a run: views under contract names, spatial, run variables"),
+    ("shell",): ("seg3a.shell", "DuckDB CLI on a run: views under contract names, spatial, run values"),
     ("realism", "score"): ("seg3a.realism.score", "score one finished run against the realism gates"),
     ("realism", "certify"): ("seg3a.realism.certify", "certify the seedpack (42, 7, 101, 202)"),
     ("seedpack", "run"): ("seg3a.seedpack", "generate and build the seedpack worlds (dbt in-process, 2 lanes)"),

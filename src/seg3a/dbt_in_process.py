@@ -3,6 +3,7 @@ Spark target's phases and the tests' dbt fork server share."""
 from __future__ import annotations
 
 import gc
+from types import CodeType
 from typing import Any, Callable
 
 
@@ -70,3 +71,105 @@ def warm_macro_templates(manifest: Any) -> int:
         compiled.add(unique_id)
         wanted.update(macro.depends_on.macros)
     return len(compiled)
+
+
+# Compiled Jinja code of the template strings dbt renders (see remember_compiled_templates),
+# by environment configuration and source; cleared when it reaches the limit.
+_TEMPLATE_CODE: dict[tuple, CodeType] = {}
+TEMPLATE_CODE_LIMIT = 4096
+
+
+def _environment_key(environment: Any) -> tuple:
+    """What of a Jinja environment the compiled code of a template depends on: its class
+    (dbt's text or native code generator), extensions, syntax and compiler options, and
+    the names of its filters and tests (the compiler checks those exist)."""
+    return (type(environment), tuple(environment.extensions), environment.block_start_string,
+            environment.block_end_string, environment.variable_start_string, environment.variable_end_string,
+            environment.comment_start_string, environment.comment_end_string, environment.line_statement_prefix,
+            environment.line_comment_prefix, environment.trim_blocks, environment.lstrip_blocks,
+            environment.newline_sequence, environment.keep_trailing_newline, environment.optimized,
+            environment.autoescape, frozenset(environment.filters), frozenset(environment.tests))
+
+
+def remember_compiled_templates() -> None:
+    """Makes dbt's Jinja environments in this process reuse the compiled code of a template
+    string they compiled before. dbt renders each node's SQL, the Python models' postfix
+    and each generic test's arguments through a new template per node and command
+    (`Environment.from_string`), so every build parsed and compiled the same ~150 sources
+    again (about 7 % of a seed build's Python time); the macros already have dbt's own
+    template cache. The code of a template depends only on its source and the
+    environment's configuration (`_environment_key`), not on the context it is rendered
+    in, which `from_string` binds afresh to the code each time. Idempotent."""
+    import jinja2
+    from dbt_common.clients.jinja import MacroFuzzEnvironment
+
+    if getattr(MacroFuzzEnvironment.compile, "remembers_code", False):
+        return
+    compile_source = jinja2.Environment.compile
+
+    @jinja2.utils.internalcode
+    def compile(self, source, name=None, filename=None, raw=False, defer_init=False):
+        if raw or not isinstance(source, str):
+            return compile_source(self, source, name, filename, raw, defer_init)
+        key = (_environment_key(self), source, name, filename, defer_init)
+        code = _TEMPLATE_CODE.get(key)
+        if code is None:
+            code = compile_source(self, source, name, filename, raw, defer_init)
+            if len(_TEMPLATE_CODE) >= TEMPLATE_CODE_LIMIT:
+                _TEMPLATE_CODE.clear()
+            _TEMPLATE_CODE[key] = code
+        return code
+
+    compile.remembers_code = True
+    MacroFuzzEnvironment.compile = compile
+
+
+# The template dbt renders for each Python model's compiled code (dbt.compilation).
+PYTHON_MODEL_POSTFIX = "{{ py_script_postfix(model) }}"
+
+
+def warm_node_templates(manifest: Any) -> int:
+    """Compiles the template of every SQL node's code and the Python models' postfix, as
+    dbt's compilation of the node will (remember_compiled_templates must be on), so that
+    processes forked afterwards find them compiled. Returns the number compiled."""
+    from dbt_common.clients.jinja import get_template
+
+    sources = {PYTHON_MODEL_POSTFIX}
+    sources.update(node.raw_code for node in manifest.nodes.values() if node.language == "sql" and node.raw_code)
+    for source in sources:
+        get_template(source, {})
+    return len(sources)
+
+
+# The SQL dbt gave for a model's SQL and ephemeral CTEs (see remember_injected_ctes).
+_INJECTED_SQL: dict[tuple, str] = {}
+INJECTED_SQL_LIMIT = 1024
+
+
+def remember_injected_ctes() -> None:
+    """Makes dbt in this process remember the SQL it gives when it injects ephemeral models'
+    CTEs into a model's SQL (`dbt.compilation.inject_ctes_into_sql`, which parses the
+    whole SQL with sqlparse: 25-60 ms for each of the five models of a seed build that
+    read an ephemeral). The result depends only on the SQL, the CTEs and sqlparse's
+    grouping limits, which are the key; the compiled SQL is the same for every seed, so a
+    lane's later builds reuse it. A failing injection is not remembered. Idempotent."""
+    import dbt.compilation as compilation
+    import sqlparse.engine.grouping as grouping
+
+    if getattr(compilation.inject_ctes_into_sql, "remembers_result", False):
+        return
+    inject = compilation.inject_ctes_into_sql
+
+    def inject_ctes_into_sql(sql, ctes):
+        key = (sql, tuple((cte.id, cte.sql) for cte in ctes), grouping.MAX_GROUPING_DEPTH,
+               grouping.MAX_GROUPING_TOKENS)
+        injected = _INJECTED_SQL.get(key)
+        if injected is None:
+            injected = inject(sql, ctes)
+            if len(_INJECTED_SQL) >= INJECTED_SQL_LIMIT:
+                _INJECTED_SQL.clear()
+            _INJECTED_SQL[key] = injected
+        return injected
+
+    inject_ctes_into_sql.remembers_result = True
+    compilation.inject_ctes_into_sql = inject_ctes_into_sql

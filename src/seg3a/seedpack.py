@@ -5,10 +5,11 @@ Each seed gets its own runs root `<out>/seed=<seed>/` and DuckDB file
 hands the run roots to `seg3a realism certify`.
 
 The pack runs in one coordinator process (a fresh interpreter), which imports what the
-worlds and the builds need once and forks the workers that do them, so no worker imports
-a module or parses the project again:
-1. Worlds: forked workers (`--lanes` minus one, at least one) run `seg3a world generate`
-   for every seed while the coordinator imports dbt and parses the project once.
+builds need once and forks the workers that do them, so no lane imports a module or
+parses the project again:
+1. Worlds: forked workers (`--lanes` minus one, at least one) import the world generator
+   and run `seg3a world generate` for every seed while the coordinator imports dbt and
+   parses the project once.
 2. Z(c): the spatial overlay is stored once per identity of the reference data and rule
    (`build/zone-universe-cache/<key>/`, seg3a.zones.cache), the same store plain `dbt
    build` uses. When the store lacks it, one worker builds `+zone_universe_candidates` on
@@ -42,21 +43,21 @@ import resource
 import shutil
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
-from .dbt_in_process import close_duckdb, invoke_parsed, warm_macro_templates
+from .dbt_in_process import (close_duckdb, invoke_parsed, remember_compiled_templates, remember_injected_ctes,
+                             warm_macro_templates, warm_node_templates)
 
 SEEDPACK = (42, 7, 101, 202)
 
-# Modules the workers would otherwise each import, imported once by the coordinator before
-# it forks them: what a world generation runs, then (while the worlds are generated) what
-# a seed build loads beyond dbt's parse: the models' and plugins' packages whole (their
-# modules load on first use, inside the models), dbt's build task and the DuckDB adapter,
-# and pandas, which pyarrow imports on the first conversion of an array to NumPy (S0's
-# key check). About 1 CPU s per lane.
-WORLD_MODULES = ("seg3a.world.generate",)
+# Modules the lanes would otherwise each import, imported once by the coordinator (while the
+# worlds are generated) before it forks them: what a seed build loads beyond dbt's parse:
+# the models' and plugins' packages whole (their modules load on first use, inside the
+# models), dbt's build task and the DuckDB adapter, and pandas, which pyarrow imports on
+# the first conversion of an array to NumPy (S0's key check). About 1 CPU s per lane. The
+# world generator is imported by the world worker itself, beside dbt's import here.
 BUILD_MODULES = ("dbt.task.build", "dbt.adapters.duckdb.impl", "dbt.adapters.duckdb.environments.local",
                  "sqlparse", "asyncio", "pandas")
 BUILD_PACKAGES = ("seg3a.states", "python_udfs")
@@ -262,8 +263,10 @@ def _import_all(modules: tuple[str, ...], packages: tuple[str, ...] = ()) -> Non
 
 def _forked_pool(workers: int) -> ProcessPoolExecutor:
     """Workers forked from this process (all at the first submit, before the pool starts a
-    thread), so they inherit its imports and parsed project."""
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+    thread), so they inherit its imports and parsed project; each runs with the garbage
+    collector on (the coordinator runs without it, see `_coordinate`)."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                               initializer=gc.enable)
 
 
 def _worlds_beside_parse(seeds: list[int], out: Path, pairs: int | None, lanes: int, threads: int,
@@ -273,18 +276,28 @@ def _worlds_beside_parse(seeds: list[int], out: Path, pairs: int | None, lanes: 
     global _PARSED
     from seg3a.core.duck import verify_spatial
 
-    _import_all(WORLD_MODULES)
     # The parse below keeps one core busy: the worlds get the others (at least one). Each
-    # world worker's first world also loads the country tables (about 1 CPU s), so fewer
-    # workers beside the parse finish no later and cost less.
+    # world worker imports the generator and, with its first world, loads the country
+    # tables (about 1.3 CPU s together), so fewer workers beside the parse finish no later
+    # and cost less.
     with _forked_pool(max(1, lanes - 1)) as pool:
         world_futures = [pool.submit(generate, seed, pairs, out, quiet) for seed in seeds]
         started, cpu = time.perf_counter(), _cpu_s()
-        _PARSED = _DbtSession(out / "dbt" / "parse", threads)
-        _import_all(BUILD_MODULES, BUILD_PACKAGES)
-        # Every lane would compile the same ~160 macro templates on its first build.
-        warm_macro_templates(_PARSED.manifest)
-        verify_spatial()  # once here, not in every build (seg3a.core.duck)
+        # The spatial extension's signature is checked once here, not in every build
+        # (seg3a.core.duck). DuckDB hashes its 81 MB without holding Python's lock, so a
+        # thread does it beside dbt's import and parse, on the core the worlds leave idle
+        # once done; the thread has ended before anything forks from here again.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="seg3a-verify-spatial") as checker:
+            spatial_verified = checker.submit(verify_spatial)
+            _PARSED = _DbtSession(out / "dbt" / "parse", threads)
+            _import_all(BUILD_MODULES, BUILD_PACKAGES)
+            # Every lane would compile the same ~160 macro templates on its first build,
+            # and every build the 97 templates of the nodes' code again.
+            warm_macro_templates(_PARSED.manifest)
+            remember_compiled_templates()
+            warm_node_templates(_PARSED.manifest)
+            remember_injected_ctes()  # a lane's later builds reuse its first build's injections
+            spatial_verified.result()
         timings["start_up"] = _span(started, cpu)
         _say(quiet)(f"dbt loaded and project parsed in {timings['start_up']['wall_s']:.1f} s")
         return [future.result() for future in world_futures]
@@ -299,11 +312,16 @@ def _coordinate(seeds: list[int], out: Path, pairs: int | None, lanes: int, thre
 
     started = time.perf_counter()
     timings: dict[str, Any] = {"seeds": list(seeds), "lanes": lanes, "threads": threads, "pairs": pairs or "default"}
+    # The coordinator's objects (dbt, the parsed project, what a build imports) live as long
+    # as the workers: no garbage collection runs over them while they are made (its
+    # passes cost ~0.5 of the ~3.5 CPU s of the start-up, on the path every lane waits for),
+    # and they are frozen before the lanes fork, so that the lanes' collections skip them
+    # and do not copy their pages by touching them (Python's documented recipe for fork:
+    # gc.disable early, gc.freeze before fork, gc.enable in the children). The little
+    # garbage the import and parse leave (~10k objects) stays with them.
+    gc.disable()
     worlds = _worlds_beside_parse(seeds, out, pairs, lanes, threads, quiet, timings)
     timings["worlds"] = {"wall_s": round(time.perf_counter() - started, 3), "seeds": worlds}
-    # The parsed project lives as long as the workers: the garbage collector's full passes
-    # skip it, and the forked workers do not copy its pages by touching it.
-    gc.collect()
     gc.freeze()
     zone_store = zone_universe_file(Path(worlds[0]["run_root"]))
     if rebuild_forced() or not zone_store.is_file():

@@ -7,9 +7,9 @@ The shell starts on an in-memory database and runs an init script that
   while a build (or any process) has the file open for writing, DuckDB cannot attach it
   and the shell stops with E3A_BUILD_LOCKED naming that process (`--no-database` opens
   the run's files alone),
-- sets the run values the seg3a dbt plugin sets (the run identity as variables, the dataset
-  locations as `seg3a_loc__<dataset id>()` macros of the session), which the staging views
-  read,
+- creates the run values the seg3a dbt plugin creates (the run identity and Z(c) rule values
+  as `<name>()`, e.g. `seg3a_run_id()`, the dataset locations as `seg3a_loc__<dataset id>()`)
+  as macros of the session, which the staging views read,
 - creates a temporary view per input and per published dataset under its contract name,
   reading the run's files (`outlet_catalogue`, `zone_alloc`, `s6_issue_table_3A`, ...).
 """
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     cli = argparse.ArgumentParser(
         prog="seg3a shell",
         description="Open the DuckDB CLI on one run: its dbt database attached read-only, spatial loaded, "
-                    "the run variables set and every input and published dataset available as a view "
+                    "the run values set and every input and published dataset available as a view "
                     "under its contract name. Extra arguments after `--` go to the DuckDB CLI.",
     )
     add_run_arguments(cli, "open")

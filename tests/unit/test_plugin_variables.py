@@ -1,42 +1,45 @@
-"""The run values the plugin exposes: the variables it sets on every cursor (one execute
-gives each variable the value and DuckDB type of its Python value: strings with quotes,
-exact doubles, integers, string lists) and the dataset locations, macros
-`seg3a_loc__<dataset id>()` created once per database, which every cursor of it sees."""
+"""The run values the plugin exposes, all macros of the run's database created once when
+it opens it, which every cursor of the database sees: the identity and Z(c) rule values,
+`<name>()` (one create gives each the value and DuckDB type of its Python value: strings
+with quotes, exact doubles, integers, string lists), and the dataset locations,
+`seg3a_loc__<dataset id>()`."""
 from __future__ import annotations
 
 import duckdb
 import pytest
 
 from python_udfs.plugin import (
-    LOCATIONS, PluginConfigError, cursor_variables, dictionary_dataset_ids, location_macros_statement,
-    run_values_statement, set_variables_statement,
+    PluginConfigError, dictionary_dataset_ids, identity_values, location_macros_statement, run_values_statement,
+    value_macros_statement,
 )
 
-VARIABLES = {
+VALUES = {
     "seg3a_run_id": "r'1",
     "seg3a_zone_rule__min_overlap_km2": 0.1 + 0.2,
     "seg3a_zone_rule__uninhabited_countries": ["AQ", "B'V"],
     "seg3a_count": 2**40,
 }
-RUN_VALUES = {**VARIABLES, "seg3a_loc": {"zone_alloc": "/runs/x/zone_alloc", "s6_receipt_3A": "/runs/it's/receipt.json"}}
+RUN_VALUES = {**VALUES, "seg3a_loc": {"zone_alloc": "/runs/x/zone_alloc", "s6_receipt_3A": "/runs/it's/receipt.json"}}
 
 
 @pytest.fixture()
-def cursor():
-    connection = duckdb.connect()
-    connection.execute(set_variables_statement(cursor_variables(RUN_VALUES)))
-    yield connection
+def cursor(tmp_path):
+    """A cursor opened after the values were created on the database's connection, as dbt's
+    are after the plugin's configure_connection."""
+    connection = duckdb.connect(str(tmp_path / "seg3a.duckdb"))
+    connection.execute(value_macros_statement(RUN_VALUES))
+    yield connection.cursor()
     connection.close()
 
 
 def test_values_round_trip(cursor):
-    for name, value in VARIABLES.items():
-        got = cursor.execute(f"select getvariable('{name}')").fetchone()[0]
+    for name, value in VALUES.items():
+        got = cursor.execute(f"select {name}()").fetchone()[0]
         assert got == value, name
 
 
 def test_types(cursor):
-    observed = {n: cursor.execute(f"select typeof(getvariable('{n}'))").fetchone()[0] for n in VARIABLES}
+    observed = {n: cursor.execute(f"select typeof({n}())").fetchone()[0] for n in VALUES}
     assert observed == {
         "seg3a_run_id": "VARCHAR",
         "seg3a_zone_rule__min_overlap_km2": "DOUBLE",
@@ -45,15 +48,23 @@ def test_types(cursor):
     }
 
 
+def test_identity_values_a_run_lacks_are_null(cursor):
+    """Without a usable run only the reason is known: the other identity values still bind."""
+    assert "seg3a_run_root" in identity_values() and "seg3a_context_error" in identity_values()
+    for name in identity_values():
+        if name not in VALUES:
+            assert cursor.execute(f"select {name}(), typeof({name}())").fetchone() == (None, "VARCHAR"), name
+
+
 @pytest.mark.parametrize("bad", [{"bad name": "x"}, {"seg3a_x": True}, {"seg3a_x": [1, 2]}, {"seg3a_x": {"a": "b"}}])
 def test_rejects_what_it_cannot_render(bad):
     with pytest.raises(PluginConfigError, match="E3A_PLUGIN_CONFIG"):
-        set_variables_statement(bad)
+        value_macros_statement(bad)
 
 
-def test_locations_are_not_cursor_variables(cursor):
-    assert cursor_variables(RUN_VALUES) == VARIABLES and LOCATIONS in RUN_VALUES
-    assert cursor.execute("select getvariable('seg3a_loc')").fetchone()[0] is None
+def test_locations_are_not_value_macros(cursor):
+    with pytest.raises(duckdb.CatalogException, match="seg3a_loc"):
+        cursor.execute("select seg3a_loc()")
 
 
 def test_location_macros_are_seen_by_every_cursor_of_the_database(tmp_path):
@@ -75,9 +86,10 @@ def test_session_macros_shadow_the_databases(tmp_path):
     """The shell attaches a database built for a run and sets the run it opens on top."""
     connection = duckdb.connect(str(tmp_path / "seg3a.duckdb"))
     connection.execute(location_macros_statement({"seg3a_loc": {"zone_alloc": "/built"}}))
+    connection.execute(value_macros_statement({"seg3a_run_id": "built"}))
     connection.execute(run_values_statement({"seg3a_run_id": "r", "seg3a_loc": {"zone_alloc": "/opened"}}))
-    assert connection.execute("select seg3a_loc__zone_alloc(), getvariable('seg3a_run_id')").fetchone() == ("/opened", "r")
-    assert connection.cursor().execute("select seg3a_loc__zone_alloc()").fetchone() == ("/built",)
+    assert connection.execute("select seg3a_loc__zone_alloc(), seg3a_run_id()").fetchone() == ("/opened", "r")
+    assert connection.cursor().execute("select seg3a_loc__zone_alloc(), seg3a_run_id()").fetchone() == ("/built", "built")
     connection.close()
 
 

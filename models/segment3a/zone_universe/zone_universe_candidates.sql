@@ -237,14 +237,14 @@ zone_inhabited_land as (
     from (
         select tzid, list_sum(list(piece_km2 order by piece_km2)) as land_km2
         from land_pieces
-        where not list_contains(getvariable('seg3a_zone_rule__uninhabited_countries'), country_iso)
+        where not list_contains(seg3a_zone_rule__uninhabited_countries(), country_iso)
         group by tzid
     ) as s
     left join (
         select tzid, list_sum(list(shared_km2 order by shared_km2)) as shared_km2
         from double_counted
-        where not list_contains(getvariable('seg3a_zone_rule__uninhabited_countries'), country_a)
-          and not list_contains(getvariable('seg3a_zone_rule__uninhabited_countries'), country_b)
+        where not list_contains(seg3a_zone_rule__uninhabited_countries(), country_a)
+          and not list_contains(seg3a_zone_rule__uninhabited_countries(), country_b)
         group by tzid
     ) as d on s.tzid = d.tzid
 ),
@@ -259,11 +259,11 @@ measured as (
             p.overlap_km2
             + coalesce(l.inhabited_km2, 0)
             - case
-                when list_contains(getvariable('seg3a_zone_rule__uninhabited_countries'), p.country_iso) then 0
+                when list_contains(seg3a_zone_rule__uninhabited_countries(), p.country_iso) then 0
                 else p.overlap_km2
             end
         ) as share_of_zone_land,
-        not starts_with(p.tzid, getvariable('seg3a_zone_rule__non_civil_tzid_prefix')) as is_civil
+        not starts_with(p.tzid, seg3a_zone_rule__non_civil_tzid_prefix()) as is_civil
     from pairs as p
     inner join country_area as a on p.country_iso = a.country_iso
     left join zone_inhabited_land as l on p.tzid = l.tzid
@@ -273,8 +273,8 @@ judged as (
     select
         *,
         is_civil
-            and overlap_km2 >= getvariable('seg3a_zone_rule__min_overlap_km2')
-            and share_of_zone_land >= getvariable('seg3a_zone_rule__min_share_of_zone_land')
+            and overlap_km2 >= seg3a_zone_rule__min_overlap_km2()
+            and share_of_zone_land >= seg3a_zone_rule__min_share_of_zone_land()
             as holds_zone_land,
         -- The fallback candidate: the largest civil overlap, or the largest
         -- overlap at all where the country touches no civil zone.

@@ -9,8 +9,8 @@ from .catalogue import Catalogue, Tokens, resolve_physical
 from .identity import RECEIPT_NAME, RunReceipt, parse_receipt, select_receipt
 from .paths import default_runs_root, project_root
 
-# DuckDB variables the seg3a dbt plugin (python_udfs/plugin.py) sets on every cursor: the
-# selected run's root, or why no run could be selected.
+# Run values the seg3a dbt plugin (python_udfs/plugin.py) exposes as DuckDB macros of the
+# build's database, `<name>()`: the selected run's root, or why no run could be selected.
 RUN_ROOT_VARIABLE = "seg3a_run_root"
 CONTEXT_ERROR_VARIABLE = "seg3a_context_error"
 
@@ -61,9 +61,14 @@ class RunContext:
     @classmethod
     def from_session(cls, session) -> "RunContext":
         """The run the seg3a plugin selected for this dbt invocation, read from the
-        DuckDB session's variables: RunSelectionError when there is none."""
-        run_root, error = session.execute(
-            f"select getvariable('{RUN_ROOT_VARIABLE}'), getvariable('{CONTEXT_ERROR_VARIABLE}')").fetchone()
+        DuckDB session's run value macros: RunSelectionError when there is none (also in
+        a session without them, i.e. not one of a seg3a build)."""
+        import duckdb
+
+        try:
+            run_root, error = session.execute(f"select {RUN_ROOT_VARIABLE}(), {CONTEXT_ERROR_VARIABLE}()").fetchone()
+        except duckdb.CatalogException:
+            run_root, error = None, None
         if not run_root:
             raise RunSelectionError(f"run receipt unusable: {error or 'no run selected'}")
         return cls.from_run_root(run_root)

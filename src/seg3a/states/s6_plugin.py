@@ -1,6 +1,6 @@
 """dbt-duckdb plugin of the S6 validator: registers the S6 UDFs (`s6_udfs.S6_UDFS`) on
 the connection. Listed in the profile's `plugins` after `python_udfs.plugin`, which
-loads spatial and exposes the run variables the S6 functions read."""
+loads spatial and exposes the run values the S6 functions read."""
 from __future__ import annotations
 
 from typing import Any

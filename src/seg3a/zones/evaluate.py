@@ -131,7 +131,7 @@ def bind_inputs(conn, world_countries: Path, tz_world: Path) -> None:
 def run_models(conn, rule: dict[str, Any], model_dir: Path = MODEL_DIR) -> dict[str, float]:
     """Materialise the three models as tables; returns seconds per model."""
     variables = {RULE_VAR: rule}
-    rule_module.set_rule_variables(conn, rule)
+    rule_module.create_rule_macros(conn, rule)
     seconds = {}
     for name in MODELS:
         sql = render_model(name, variables, model_dir)

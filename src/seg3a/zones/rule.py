@@ -1,8 +1,9 @@
-"""The Z(c) membership-rule parameters as DuckDB variables.
+"""The Z(c) membership-rule parameters as DuckDB macros.
 
 The contract file `contracts/zone_universe_rule.yaml` is the only place the values live.
-The dbt plugin sets them on every cursor and the evaluator on its own connection, so the
-SQL of `zone_universe_candidates` reads `getvariable('seg3a_zone_rule__<key>')` in both."""
+The dbt plugin creates them as macros of the build's database and the evaluator on its own
+connection, so the SQL of `zone_universe_candidates` reads `seg3a_zone_rule__<key>()` in
+both."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,6 +35,10 @@ def rule_variables(rule: dict[str, Any]) -> dict[str, Any]:
     return {f"{VARIABLE_PREFIX}{key}": rule[key] for key in RULE_KEYS}
 
 
-def set_rule_variables(conn, rule: dict[str, Any]) -> None:
+def create_rule_macros(conn, rule: dict[str, Any]) -> None:
+    """`<name>()` on `conn` for each rule value: a TEMP macro returning the connection's
+    variable of that name, set here with the value as a bound parameter (the evaluator runs
+    on this one connection)."""
     for name, value in rule_variables(rule).items():
         conn.execute(f"SET VARIABLE {name} = ?", [value])
+        conn.execute(f"CREATE OR REPLACE TEMP MACRO {name}() AS getvariable('{name}')")

@@ -1,6 +1,6 @@
 {#
   One issue when any row of the model has an identity field distinct from the run's:
-  `expected` maps each column to an SQL expression (e.g. getvariable('seg3a_run_id')).
+  `expected` maps each column to an SQL expression (e.g. seg3a_run_id()).
   Every differing field of every row adds one to the count in the details
   (`mismatched_fields=<n>`, 04 §2.3 idm_ev / idm_tr).
 #}

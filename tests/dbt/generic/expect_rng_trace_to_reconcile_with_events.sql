@@ -11,8 +11,8 @@
 #}
 {% test expect_rng_trace_to_reconcile_with_events(model, events, escalation, escalation_keys, escalation_condition,
                                                   missing_issue_code, missing_message, mismatch_issue_code,
-                                                  mismatch_message, run_id="getvariable('seg3a_run_id')",
-                                                  seed="getvariable('seg3a_seed')", inline=false) %}
+                                                  mismatch_message, run_id="seg3a_run_id()",
+                                                  seed="seg3a_seed()", inline=false) %}
 {%- set evaluated_rows = seg3a_s6_evaluated_rows(inline) %}
 {%- if evaluated_rows %}
 {{ evaluated_rows }}

@@ -5,7 +5,7 @@
 with
 
 precondition as (
-    select s3a_s6_preconditions(getvariable('seg3a_run_root')) as failure
+    select s3a_s6_preconditions(seg3a_run_root()) as failure
 ),
 
 validation_errors as (
