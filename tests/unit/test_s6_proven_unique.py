@@ -136,3 +136,34 @@ def test_another_process_runs_the_query(published):
     found = queue.get(timeout=120)
     child.join()
     assert found[0] > 0 and found[1:] == (0, [])
+
+
+def _declared_tests() -> dict[str, tuple[str, dict]]:
+    """{test name: (generic test, arguments)} of every S6 test declaring seg3a_unique_key_of."""
+    import yaml
+    from pathlib import Path
+    found = {}
+    for path in sorted((Path(__file__).resolve().parents[2] / "models" / "segment3a" / "s6_validation").glob("*.yml")):
+        for model in (yaml.safe_load(path.read_text()) or {}).get("models", []):
+            for column_or_model in [model, *model.get("columns", [])]:
+                for test in column_or_model.get("data_tests", column_or_model.get("tests", [])) or []:
+                    (generic, spec), = test.items()
+                    if isinstance(spec, dict) and "seg3a_unique_key_of" in spec.get("config", {}).get("meta", {}):
+                        found[spec["name"]] = (generic, spec["config"]["meta"]["seg3a_unique_key_of"],
+                                               spec.get("arguments", {}))
+    return found
+
+
+def test_declared_tests_are_whole_file_uniqueness_tests_on_the_key_the_write_proves():
+    """A declared test must say exactly "key K once in the file" on the key its dataset's
+    checked write streams in order, or the memo would answer another question (or never
+    be found)."""
+    from seg3a.states.s3_draws import SHARE_KEY
+    from seg3a.states.s4_integerise import PAIR
+    written_in_order = {"s3_zone_shares": list(SHARE_KEY), "s4_zone_counts": [*PAIR, "tzid"]}
+    declared = _declared_tests()
+    assert set(declared) == {"chk_s3_triplets_unique", "chk_s4_triplets_unique"}
+    for name, (generic, dataset, arguments) in declared.items():
+        assert generic == "expect_combination_to_be_unique", name
+        assert "row_condition" not in arguments, name
+        assert arguments["combination"] == written_in_order[dataset], name
