@@ -47,9 +47,13 @@ class ProvenByContent:
             return (fact, sha256_hex) in self._known
 
     def holds_for_file(self, fact: Hashable, path: Path) -> bool:
-        """True when the file at `path` now holds bytes proven to hold `fact`."""
+        """True when the file at `path` now holds bytes proven to hold `fact`. The file
+        is hashed only when some bytes were proven to hold `fact` in this process (a new
+        process, such as `dbt test` or a build of S6 alone, pays nothing)."""
+        with self._lock:
+            known = any(known_fact == fact for known_fact, _ in self._known)
         path = Path(path)
-        return path.is_file() and self.holds(fact, sha256_file(path))
+        return known and path.is_file() and self.holds(fact, sha256_file(path))
 
 
 # Parquet files whose rows were proven in strictly increasing order of a key (the fact is
