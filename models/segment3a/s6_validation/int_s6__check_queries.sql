@@ -18,11 +18,13 @@ s6_tests as (
     {%- for input, inlined in shared.items() if inlined in query %}
     {%- do used.update({input: inlined}) %}
     {%- endfor %}
+    {%- set proven = seg3a_s6_proven_unique(node) %}
     select
         '{{ node.name }}' as test_name,
         '{{ node.config.meta.seg3a_check_id }}' as check_id,
         '{{ query | replace("'", "''") }}' as query,
-        '{{ tojson(used, sort_keys=true) | replace("'", "''") }}' as shared_inputs
+        '{{ tojson(used, sort_keys=true) | replace("'", "''") }}' as shared_inputs,
+        '{{ (tojson(proven, sort_keys=true) if proven else '') | replace("'", "''") }}' as proven_unique
     {{ 'union all' if not loop.last }}
     {%- endfor %}
     {%- if not tests %}
@@ -30,7 +32,8 @@ s6_tests as (
         cast(null as varchar) as test_name,
         cast(null as varchar) as check_id,
         cast(null as varchar) as query,
-        cast(null as varchar) as shared_inputs
+        cast(null as varchar) as shared_inputs,
+        cast(null as varchar) as proven_unique
     where false
     {%- endif %}
 )

@@ -23,6 +23,7 @@ import duckdb
 
 from ..core.catalogue import Tokens
 from ..core.digests import sha256_file, sha256_hexcat, sha256_parquet
+from ..core.proven import KEY_ORDER
 from .s3_tables import key_order
 
 # The options of the `seg3a_publish_partition` COPY (macros/seg3a_publish_partition.sql).
@@ -160,32 +161,21 @@ _MASKED_LOCK = threading.Lock()
 _MASKED_REMEMBERED = 16
 
 
-# Parquet files whose rows were proven in writer sort in this process, by the SHA-256 of
-# their bytes: S5's check of the staged zone_alloc proves its keys strictly increasing in
-# the contract's sort keys (the writer sort) by a pass over the same bytes that the replay
-# check then reads back from the published partition (the stage, renamed). The replay's
-# own order pass would prove the same again; a changed byte is another key.
-_IN_WRITER_SORT: dict[str, None] = {}
-_IN_WRITER_SORT_REMEMBERED = 16
-
-
+# Parquet files whose rows were proven in writer sort in this process (core.proven's
+# KEY_ORDER with the writer sort as the key): S5's check of the staged zone_alloc proves
+# its keys strictly increasing in the contract's sort keys (the writer sort) by a pass
+# over the same bytes that the replay check then reads back from the published partition
+# (the stage, renamed). The replay's own order pass would prove the same again; a changed
+# byte is another key.
 def remember_in_writer_sort(path: Path, sha256_checked: str) -> None:
     """Remember that the file at `path`, whose bytes hashed to `sha256_checked` when its
     rows were proven in writer sort, is in writer sort: only if it still holds them."""
-    if sha256_file(Path(path)) != sha256_checked:
-        return
-    with _MASKED_LOCK:
-        _IN_WRITER_SORT[sha256_checked] = None
-        while len(_IN_WRITER_SORT) > _IN_WRITER_SORT_REMEMBERED:
-            _IN_WRITER_SORT.pop(next(iter(_IN_WRITER_SORT)))
+    KEY_ORDER.remember(WRITER_SORT, path, sha256_checked)
 
 
 def _proven_in_writer_sort(content: tuple | None) -> bool:
     """A scan of exactly one file whose bytes were proven in writer sort in this process."""
-    if content is None or len(content) != 1:
-        return False
-    with _MASKED_LOCK:
-        return content[0][1] in _IN_WRITER_SORT
+    return content is not None and len(content) == 1 and KEY_ORDER.holds(WRITER_SORT, content[0][1])
 
 
 # Masked frames S5 wrote for its digest, kept (digest -> directory) until S5 writes the

@@ -323,9 +323,11 @@ def zone_alloc_checked(session, rows_relation, digests_table: pa.Table) -> pa.Ta
             raise fail("006", phase, f"zone_alloc fails its schema: {violations[0]}", output_id="zone_alloc",
                        violation_count=sum(v.count for v in violations),
                        example_field=violations[0].path.removeprefix("columns."))
-        if check.in_writer_order and tuple(packs.table_spec(anchor)["sort_keys"]) == WRITER_SORT:
-            # keys strictly increasing in writer sort and never null (the check passed): the
-            # replay check reads these bytes back from the published partition
+        table_spec = packs.table_spec(anchor)
+        if check.in_writer_order and tuple(table_spec["sort_keys"]) == tuple(table_spec["primary_key"]) == WRITER_SORT:
+            # keys in writer sort, never null and unique (the check passed): strictly
+            # increasing, the fact core.proven.KEY_ORDER holds; the replay check reads these
+            # bytes back from the published partition
             remember_in_writer_sort(staged, staged_sha256)
         _compare_existing_zone_alloc(ctx, target, stage)
         rows = written.aggregate("count(*)").fetchone()[0]
