@@ -112,16 +112,23 @@ def remember_compiled_templates() -> None:
         if raw or not isinstance(source, str):
             return compile_source(self, source, name, filename, raw, defer_init)
         key = (_environment_key(self), source, name, filename, defer_init)
-        code = _TEMPLATE_CODE.get(key)
-        if code is None:
-            code = compile_source(self, source, name, filename, raw, defer_init)
-            if len(_TEMPLATE_CODE) >= TEMPLATE_CODE_LIMIT:
-                _TEMPLATE_CODE.clear()
-            _TEMPLATE_CODE[key] = code
-        return code
+        return _remembered(_TEMPLATE_CODE, TEMPLATE_CODE_LIMIT, key,
+                           lambda: compile_source(self, source, name, filename, raw, defer_init))
 
     compile.remembers_code = True
     MacroFuzzEnvironment.compile = compile
+
+
+def _remembered(memo: dict, limit: int, key: tuple, compute: Callable[[], Any]) -> Any:
+    """memo[key], computed by `compute()` when absent; a full memo is emptied first, so
+    it never holds more than `limit` entries. A failing `compute` leaves nothing."""
+    value = memo.get(key)
+    if value is None:
+        value = compute()
+        if len(memo) >= limit:
+            memo.clear()
+        memo[key] = value
+    return value
 
 
 # The template dbt renders for each Python model's compiled code (dbt.compilation).
@@ -163,13 +170,7 @@ def remember_injected_ctes() -> None:
     def inject_ctes_into_sql(sql, ctes):
         key = (sql, tuple((cte.id, cte.sql) for cte in ctes), grouping.MAX_GROUPING_DEPTH,
                grouping.MAX_GROUPING_TOKENS)
-        injected = _INJECTED_SQL.get(key)
-        if injected is None:
-            injected = inject(sql, ctes)
-            if len(_INJECTED_SQL) >= INJECTED_SQL_LIMIT:
-                _INJECTED_SQL.clear()
-            _INJECTED_SQL[key] = injected
-        return injected
+        return _remembered(_INJECTED_SQL, INJECTED_SQL_LIMIT, key, lambda: inject(sql, ctes))
 
     inject_ctes_into_sql.remembers_result = True
     compilation.inject_ctes_into_sql = inject_ctes_into_sql
