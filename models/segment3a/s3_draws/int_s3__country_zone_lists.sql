@@ -15,11 +15,7 @@ s2_country_zone_priors as (
 ),
 
 country_zones_listed as (
-    select
-        country_iso,
-        {{ seg3a_list_ordered('tzid', 'tzid') }} as tzids
-    from s2_country_zone_priors
-    group by country_iso
+    {{ seg3a_country_tzids_listed('s2_country_zone_priors') }}
 ),
 
 zone_lists_mapped as (
