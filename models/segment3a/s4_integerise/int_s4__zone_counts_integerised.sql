@@ -90,18 +90,7 @@ remainders_ranked as (
 
 counts_assigned as (
     select
-        merchant_id,
-        legal_country_iso,
-        tzid,
-        zone_index,
-        site_count,
-        share_sum_country,
-        alpha_sum_country,
-        fractional_target,
-        base_count,
-        residual,
-        remainder_to_place,
-        residual_rank,
+        remainders_ranked.*,
         base_count + case when residual_rank <= remainder_to_place then 1 else 0 end as zone_site_count
     from remainders_ranked
 )
