@@ -193,11 +193,8 @@ def value_macros_statement(variables: dict[str, Any], temp: bool = False) -> str
     a run lacks returning NULL."""
     values = dict.fromkeys(identity_values())
     values.update((name, value) for name, value in variables.items() if name != LOCATIONS)
-    kind = "TEMP MACRO" if temp else "MACRO"
-    for name in values:
-        if not name.replace("_", "").isalnum():
-            raise PluginConfigError(f"E3A_PLUGIN_CONFIG: invalid run value name {name!r}")
-    return "; ".join(f"CREATE OR REPLACE {kind} {name}() AS {sql_literal(value)}" for name, value in values.items())
+    return _macros_statement({_checked_name(name, "run value name"): sql_literal(value)
+                              for name, value in values.items()}, temp)
 
 
 def location_macros_statement(variables: dict[str, Any], temp: bool = False) -> str:
@@ -211,15 +208,25 @@ def location_macros_statement(variables: dict[str, Any], temp: bool = False) -> 
     problem = variables.get(CONTEXT_ERROR_VARIABLE)
     if problem:
         locations = {dataset_id: None for dataset_id in dictionary_dataset_ids()}
+    return _macros_statement({
+        LOCATION_MACRO_PREFIX + _checked_name(dataset_id, "dataset id"):
+            sql_literal(path) if path is not None
+            else f"error({sql_literal(f'E3A: no location for {dataset_id}: {problem}')})"
+        for dataset_id, path in locations.items()
+    }, temp)
+
+
+def _checked_name(name: str, what: str) -> str:
+    """`name`, if it can name a macro as it is (letters, digits, underscores)."""
+    if not name.replace("_", "").isalnum():
+        raise PluginConfigError(f"E3A_PLUGIN_CONFIG: invalid {what} {name!r}")
+    return name
+
+
+def _macros_statement(bodies: dict[str, str], temp: bool) -> str:
+    """`CREATE OR REPLACE [TEMP] MACRO <name>() AS <body>` for each name, `;`-joined."""
     kind = "TEMP MACRO" if temp else "MACRO"
-    statements = []
-    for dataset_id, path in locations.items():
-        if not dataset_id.replace("_", "").isalnum():
-            raise PluginConfigError(f"E3A_PLUGIN_CONFIG: invalid dataset id {dataset_id!r}")
-        body = (sql_literal(path) if path is not None
-                else f"error({sql_literal(f'E3A: no location for {dataset_id}: {problem}')})")
-        statements.append(f"CREATE OR REPLACE {kind} {LOCATION_MACRO_PREFIX}{dataset_id}() AS {body}")
-    return "; ".join(statements)
+    return "; ".join(f"CREATE OR REPLACE {kind} {name}() AS {body}" for name, body in bodies.items())
 
 
 def run_values_statement(variables: dict[str, Any]) -> str:
