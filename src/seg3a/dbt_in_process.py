@@ -148,6 +148,16 @@ def warm_node_templates(manifest: Any) -> int:
     return len(sources)
 
 
+def compile_templates_before_fork(manifest: Any) -> None:
+    """What a process that parsed `manifest` does before forking builds from it: the
+    macro templates compiled into dbt's cache, the compiled code of template strings
+    remembered, and the nodes' templates compiled with that memo on (in this order), so
+    that no forked build compiles them again."""
+    warm_macro_templates(manifest)
+    remember_compiled_templates()
+    warm_node_templates(manifest)
+
+
 # The SQL dbt gave for a model's SQL and ephemeral CTEs (see remember_injected_ctes).
 _INJECTED_SQL: dict[tuple, str] = {}
 INJECTED_SQL_LIMIT = 1024

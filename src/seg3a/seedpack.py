@@ -47,8 +47,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
-from .dbt_in_process import (close_duckdb, invoke_parsed, remember_compiled_templates, remember_injected_ctes,
-                             warm_macro_templates, warm_node_templates)
+from .dbt_in_process import close_duckdb, compile_templates_before_fork, invoke_parsed, remember_injected_ctes
 
 SEEDPACK = (42, 7, 101, 202)
 
@@ -293,9 +292,7 @@ def _worlds_beside_parse(seeds: list[int], out: Path, pairs: int | None, lanes: 
             _import_all(BUILD_MODULES, BUILD_PACKAGES)
             # Every lane would compile the same ~160 macro templates on its first build,
             # and every build the 97 templates of the nodes' code again.
-            warm_macro_templates(_PARSED.manifest)
-            remember_compiled_templates()
-            warm_node_templates(_PARSED.manifest)
+            compile_templates_before_fork(_PARSED.manifest)
             remember_injected_ctes()  # a lane's later builds reuse its first build's injections
             spatial_verified.result()
         timings["start_up"] = _span(started, cpu)

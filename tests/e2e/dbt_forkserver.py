@@ -57,12 +57,10 @@ def parse_project(first: dict[str, Any], work: Path):
     if not parsed.success or parsed.result is None:
         raise RuntimeError(f"dbt parse failed: {parsed.exception}")
     from seg3a.core.duck import verify_spatial
-    from seg3a.dbt_in_process import remember_compiled_templates, warm_macro_templates, warm_node_templates
+    from seg3a.dbt_in_process import compile_templates_before_fork
 
     verify_spatial()  # the spatial extension's signature checked here once, not in every child's build
-    warm_macro_templates(parsed.result)  # and the macro templates compiled once, not in every child
-    remember_compiled_templates()  # and the templates of the nodes' code
-    warm_node_templates(parsed.result)
+    compile_templates_before_fork(parsed.result)  # and the templates compiled once, not in every child
     return parsed.result
 
 
