@@ -49,7 +49,7 @@ def test_batches_tile_the_file_at_line_ends_and_keep_its_lines(tmp_path, name, b
     with open(path, "rb") as handle:
         batches = list(range_batches(handle, 0, len(content), batch_bytes))
     assert b"".join(batches) == content
-    assert all(batch.endswith(b"\n") for batch in batches[:-1]) and all(batches)
+    assert all(bytes(batch).endswith(b"\n") for batch in batches[:-1]) and all(batches)
     lines = [line for batch in batches for line in range_lines(io.BytesIO(batch), 0, len(batch))]
     assert lines == content.splitlines() == list(file_lines(path))
 
