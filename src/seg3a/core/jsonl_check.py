@@ -44,10 +44,13 @@ from typing import IO, Any, Callable, Iterator
 
 from .schemas import SchemaPacks
 
-# Least bytes per worker: a worker costs ~0.4 CPU s to start; proving 256 MiB of RNG log
-# lines by templates ~1.6 CPU s (scanning them line by line ~9). A file gets one worker
-# per usable core, never fewer than this many bytes per worker; below two workers' worth
-# it is judged in the calling process.
+# Least bytes per worker. A worker costs 0.31 CPU s to start and ~0.1 CPU s per 100 MB
+# of the calling process's time to feed (read, hash, pipe); proving 256 MiB of RNG log
+# lines by templates costs ~1.4 CPU s (scanning them line by line ~9), and the regex
+# holds the GIL, so threads would not help. At 1M pairs (logs of 395 and 201 MB) two
+# workers per log cost 55 % more CPU for at best a quarter less wall on an idle 2-core
+# machine (docs/decisions.md). A file gets one worker per usable core, never fewer than
+# this many bytes per worker; below two workers' worth it is judged in this process.
 BYTES_PER_WORKER = 256 * 1024 * 1024
 BATCH_BYTES = 8 * 1024 * 1024  # lines judged together by a template (memory: about twice this)
 _BATCHES_PER_WORKER = 4  # a file judged by workers is cut into at least this many batches per worker
