@@ -245,19 +245,18 @@ def scan_log(contracts_root: str, anchor: str, path: Path, *, workers: int | Non
     if count < 2:
         scans = [scan_range(contracts_root, anchor, str(path), 0, size, fed)]
     else:
-        scans = _scan_by_workers(contracts_root, anchor, path, count, fed)
+        scans = _scan_by_workers(contracts_root, anchor, path, size, count, fed)
     scan = _merge(iter(scans))
     proven = digest is not None and scan.invalid_line is None and all(s.proven for s in scans)
     return replace(scan, proven_bytes=fed.size if proven else None)
 
 
-def _scan_by_workers(contracts_root: str, anchor: str, path: Path, count: int, fed: "_CountingDigest"
-                     ) -> list[RangeScan]:
-    """The file's batches judged by `count` workers, in file order up to the first
-    invalid one. This process reads the batches, feeds them to `fed` in order and
-    writes each to the pipe of a worker that is free; a worker stops at its first
-    invalid line, after which no later batch matters."""
-    size = os.path.getsize(path)
+def _scan_by_workers(contracts_root: str, anchor: str, path: Path, size: int, count: int,
+                     fed: "_CountingDigest") -> list[RangeScan]:
+    """The file's first `size` bytes in batches judged by `count` workers, in file order
+    up to the first invalid one. This process reads the batches, feeds them to `fed` in
+    order and writes each to the pipe of a worker that is free; a worker stops at its
+    first invalid line, after which no later batch matters."""
     batch_bytes = min(BATCH_BYTES, max(1, -(-size // (count * _BATCHES_PER_WORKER))))
     command = [sys.executable, "-m", __name__, contracts_root, anchor]
     with ExitStack() as stack:
@@ -286,14 +285,14 @@ class _Dispatch:
     """Hands out the batches of a file in order, each fed to the digest as it is taken,
     to feeder threads that write them to their worker's pipe."""
 
-    def __init__(self, batches: Iterator[bytes], digest: "_CountingDigest") -> None:
+    def __init__(self, batches: Iterator[memoryview], digest: "_CountingDigest") -> None:
         self._batches, self._digest = enumerate(batches), digest
         self._lock = threading.Lock()
         self.batches = 0  # batches handed out
         self.stopped = False
         self.error: BaseException | None = None
 
-    def _next(self) -> tuple[int, bytes] | None:
+    def _next(self) -> tuple[int, memoryview] | None:
         with self._lock:  # read and hashed in file order
             taken = None if self.stopped else next(self._batches, None)
             if taken is not None:
