@@ -4,10 +4,10 @@ and 1-based line number, numbered as `bytes.splitlines` numbers them (a lone car
 return ends a line too), and blank lines are skipped. Run on the small world after S5,
 calling the precondition directly (the dbt path is covered by test_s6_errors.py).
 
-Every test runs twice: with the log as one range (scanned in this process, as a small
-world's logs are) and cut into four ranges scanned by four worker processes
-(seg3a.core.jsonl_check, as a large world's logs are); the failure reported must be the
-same, the first invalid line of the file."""
+Every test runs twice: with the log judged in this process (as a small world's logs
+are) and by four worker processes fed its batches (seg3a.core.jsonl_check, as a large
+world's logs are); the failure reported must be the same, the first invalid line of the
+file."""
 from __future__ import annotations
 
 import json
@@ -22,10 +22,10 @@ from tests.dbt_fixtures.s6_project import s5_done, s6_session  # noqa: F401  (fi
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(autouse=True, params=["one_range", "many_ranges"])
-def ranges(request, monkeypatch):
-    if request.param == "many_ranges":
-        monkeypatch.setattr(jsonl_check, "RANGE_BYTES", 700)
+@pytest.fixture(autouse=True, params=["in_process", "workers"])
+def judged_by(request, monkeypatch):
+    if request.param == "workers":
+        monkeypatch.setattr(jsonl_check, "BYTES_PER_WORKER", 700)
         monkeypatch.setattr(jsonl_check, "_usable_cores", lambda: 4)
     return request.param
 
@@ -93,13 +93,14 @@ def test_blank_lines_are_skipped_but_counted(s5_done):
     assert "line 4 fails its schema" in str(caught)
 
 
-def test_the_log_is_cut_into_one_range_per_worker(s5_done, ranges, monkeypatch):
-    started = []
-    monkeypatch.setattr(jsonl_check, "_worker_result", lambda process: started.append(process) or
-                        jsonl_check.RangeScan(**json.loads(process.communicate()[0])))
+def test_a_large_log_is_judged_by_one_worker_per_core(s5_done, judged_by, monkeypatch):
+    answered = []
+    original = jsonl_check._worker_answers
+    monkeypatch.setattr(jsonl_check, "_worker_answers", lambda *args: answered.append(original(*args))
+                        or answered[-1])
     monkeypatch.setattr(s6_preconditions, "_MEMO", {})  # verify again, not from memory
     s6_preconditions.verify(s5_done.ctx)
-    assert len(started) == (0 if ranges == "one_range" else 4 * 2)  # the event and the trace log
+    assert len(answered) == (0 if judged_by == "in_process" else 4 * 2)  # the event and the trace log
 
 
 def test_the_first_invalid_line_is_named_when_a_later_one_fails_too(s5_done):

@@ -164,8 +164,8 @@ def test_writer_lines_are_proven_by_a_template(packs, name):
     assert TemplateProof(packs, ANCHORS[name]).valid_lines(mixed) is None
 
 
-def test_a_log_cut_into_ranges_and_batches_gives_the_serial_verdict(packs, tmp_path, monkeypatch):
-    """Across worker ranges and batches: the first invalid line of the file, numbered in
+def test_a_log_judged_by_workers_in_batches_gives_the_serial_verdict(packs, tmp_path, monkeypatch):
+    """Across workers and batches: the first invalid line of the file, numbered in
     the file, as the line-by-line scan of the whole file numbers it."""
     anchor = ANCHORS["rng_event_zone_dirichlet"]
     good = [writer_line(r) for r in RECORDS["rng_event_zone_dirichlet"]] * 400
@@ -177,7 +177,7 @@ def test_a_log_cut_into_ranges_and_batches_gives_the_serial_verdict(packs, tmp_p
         path = tmp_path / "log.jsonl"
         path.write_bytes(content)
         expected = exact_scan(packs, anchor, content)
-        scan = scan_log(str(CONTRACTS), anchor, path, workers=3, range_bytes=len(content) // 3)
+        scan = scan_log(str(CONTRACTS), anchor, path, workers=3, bytes_per_worker=len(content) // 3)
         assert (scan.records, scan.invalid_line, scan.problem) == \
             (expected.records, expected.invalid_line, expected.problem)
     # Python's json reads NaN as a float: the schema, not the parser, refuses it

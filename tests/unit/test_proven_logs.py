@@ -1,8 +1,10 @@
 """RNG logs proven valid once per process (seg3a.core.jsonl_check.remember_proven): S6's
-check feeds the bytes it judges to a digest, and a log whose every line a template
-proved is remembered under that digest and its files' sizes; S7 takes the verdict only
-for bytes it hashed to the same digest and sizes, and parses anything else as before,
-so a log changed after S6 proved it is still refused with E3A_S7_002."""
+check feeds the bytes it judges to a digest (in this process, also the bytes it hands to
+worker processes), and a log whose every line a template proved is remembered under
+that digest and its files' sizes; S7 takes the verdict only for bytes it hashed to the
+same digest and sizes, and parses anything else as before, so a log changed after S6
+proved it is still refused with E3A_S7_002. Each case runs with the log judged in this
+process and by three workers."""
 from __future__ import annotations
 
 import hashlib
@@ -35,6 +37,11 @@ def writer_lines(copies: int = 50) -> bytes:
     return b"".join(json.dumps(r, sort_keys=True).encode() + b"\n" for r in EVENT_RECORDS) * copies
 
 
+# Three workers, each fed at least one batch of about a twelfth of the file.
+BY_WORKERS = {"workers": 3, "bytes_per_worker": 1}
+JUDGED_BY = {"in_process": {"workers": 1}, "workers": BY_WORKERS}
+
+
 def s6_scan(path: Path, **options) -> tuple[jsonl_check.LogScan, str]:
     digest = hashlib.sha256()
     return scan_log(str(CONTRACTS), EVENT_ANCHOR, path, digest=digest, **options), digest.hexdigest()
@@ -50,8 +57,9 @@ def test_a_log_proven_in_process_reports_the_bytes_it_hashed(tmp_path):
     assert scan.proven_bytes == len(content) and digest == hashlib.sha256(content).hexdigest()
 
 
+@pytest.mark.parametrize("judged_by", ["in_process", "workers"])
 @pytest.mark.parametrize("change", ["blank_line", "escape", "crlf"])
-def test_valid_lines_no_template_proves_are_not_proven(tmp_path, change):
+def test_valid_lines_no_template_proves_are_not_proven(tmp_path, change, judged_by):
     """Valid by the exact scan, but not by templates: nothing to remember."""
     content = writer_lines()
     content = {"blank_line": content + b"\n",
@@ -59,20 +67,27 @@ def test_valid_lines_no_template_proves_are_not_proven(tmp_path, change):
                "crlf": content.replace(b"\n", b"\r\n")}[change]
     path = tmp_path / "part-00000.jsonl"
     path.write_bytes(content)
-    scan, _digest = s6_scan(path)
+    scan, _digest = s6_scan(path, **JUDGED_BY[judged_by])
     assert scan.invalid_line is None and scan.proven_bytes is None
 
 
-def test_an_invalid_log_and_worker_ranges_are_not_proven(tmp_path):
+def test_a_log_judged_by_workers_reports_the_bytes_this_process_hashed(tmp_path):
+    """The workers judge what this process read, hashed and piped to them."""
+    content = writer_lines()
+    path = tmp_path / "part-00000.jsonl"
+    path.write_bytes(content)
+    scan, digest = s6_scan(path, **BY_WORKERS)
+    assert scan.invalid_line is None and scan.records == content.count(b"\n")
+    assert scan.proven_bytes == len(content) and digest == hashlib.sha256(content).hexdigest()
+
+
+@pytest.mark.parametrize("judged_by", ["in_process", "workers"])
+def test_an_invalid_log_is_not_proven(tmp_path, judged_by):
     content = writer_lines()
     path = tmp_path / "part-00000.jsonl"
     path.write_bytes(content.replace(b'"seed": ', b'"seed": -', 1))
-    scan, _digest = s6_scan(path)
+    scan, _digest = s6_scan(path, **JUDGED_BY[judged_by])
     assert scan.invalid_line == 1 and scan.proven_bytes is None
-    path.write_bytes(content)
-    scan, digest = s6_scan(path, workers=3, range_bytes=len(content) // 3)
-    assert scan.invalid_line is None and scan.proven_bytes is None  # the workers' bytes never reached us
-    assert digest == hashlib.sha256().hexdigest()
 
 
 def test_the_memory_is_keyed_by_anchor_digest_and_file_sizes(packs):
@@ -101,11 +116,11 @@ def s7_outcome(packs, path: Path) -> str:
     return "valid"
 
 
-def prove_as_s6(packs, paths: list[Path]) -> None:
+def prove_as_s6(packs, paths: list[Path], judged_by: str = "in_process") -> None:
     """What S6's RNG log check does for one log: every file scanned into one digest."""
     digest, sizes, records = hashlib.sha256(), [], 0
     for path in paths:
-        scan = scan_log(str(CONTRACTS), EVENT_ANCHOR, path, digest=digest)
+        scan = scan_log(str(CONTRACTS), EVENT_ANCHOR, path, digest=digest, **JUDGED_BY[judged_by])
         assert scan.invalid_line is None and scan.proven_bytes is not None
         sizes.append(scan.proven_bytes)
         records += scan.records
@@ -124,21 +139,23 @@ def count_parses(monkeypatch) -> list[int]:
     return calls
 
 
-def test_s7_takes_the_verdict_for_the_bytes_s6_proved(packs, tmp_path, monkeypatch):
+@pytest.mark.parametrize("judged_by", ["in_process", "workers"])
+def test_s7_takes_the_verdict_for_the_bytes_s6_proved(packs, tmp_path, monkeypatch, judged_by):
     path = tmp_path / "part-00000.jsonl"
     path.write_bytes(writer_lines(copies=51))
-    prove_as_s6(packs, [path])
+    prove_as_s6(packs, [path], judged_by)
     parses = count_parses(monkeypatch)
     assert s7_outcome(packs, path) == "valid" and parses == []
 
 
-def test_s7_parses_a_log_changed_after_s6_proved_it(packs, tmp_path, monkeypatch):
+@pytest.mark.parametrize("judged_by", ["in_process", "workers"])
+def test_s7_parses_a_log_changed_after_s6_proved_it(packs, tmp_path, monkeypatch, judged_by):
     """Same size, one value broken after the proof: the digest differs, S7 parses and
     refuses the line as it would without any proof."""
     path = tmp_path / "part-00000.jsonl"
     content = writer_lines(copies=52)
     path.write_bytes(content)
-    prove_as_s6(packs, [path])
+    prove_as_s6(packs, [path], judged_by)
     broken = content.replace(b'"seed": 42', b'"seed": -2', 1)
     assert len(broken) == len(content) and broken != content
     path.write_bytes(broken)
@@ -147,16 +164,30 @@ def test_s7_parses_a_log_changed_after_s6_proved_it(packs, tmp_path, monkeypatch
     assert outcome.startswith("E3A_S7_002") and "log line fails" in outcome and parses
 
 
-def test_s7_parses_the_same_bytes_cut_into_other_files(packs, tmp_path, monkeypatch):
+@pytest.mark.parametrize("judged_by", ["in_process", "workers"])
+def test_s7_parses_the_same_bytes_cut_into_other_files(packs, tmp_path, monkeypatch, judged_by):
     content = writer_lines(copies=53)
     first, second = tmp_path / "part-00000.jsonl", tmp_path / "part-00001.jsonl"
     cut = content.index(b"\n", len(content) // 2) + 1
     first.write_bytes(content[:cut])
     second.write_bytes(content[cut:])
-    prove_as_s6(packs, [first, second])
+    prove_as_s6(packs, [first, second], judged_by)
     parses = count_parses(monkeypatch)
     assert s7_outcome(packs, first) == "valid" and parses == []  # the files S6 proved
     recut = content.index(b"\n", cut + 1) + 1
     first.write_bytes(content[:recut])
     second.write_bytes(content[recut:])
     assert s7_outcome(packs, first) == "valid" and parses  # same concatenation, other files: parsed
+
+
+def test_s7_parses_a_log_s6_judged_with_a_batch_no_template_proved(packs, tmp_path, monkeypatch):
+    """Valid, but one worker's batch was judged line by line (an escaped character):
+    S6 remembers nothing, and S7 parses the log and finds it valid."""
+    path = tmp_path / "part-00000.jsonl"
+    content = writer_lines(copies=54)
+    path.write_bytes(content[:len(content) // 2] + content[len(content) // 2:].replace(b'"3A.S3"', b'"3A.\\u00533"', 1))
+    digest = hashlib.sha256()
+    scan = scan_log(str(CONTRACTS), EVENT_ANCHOR, path, digest=digest, **BY_WORKERS)
+    assert scan.invalid_line is None and scan.proven_bytes is None
+    parses = count_parses(monkeypatch)
+    assert s7_outcome(packs, path) == "valid" and parses

@@ -1,26 +1,29 @@
 """Exact per-line JSON Schema validation of large JSON-lines logs, in parallel.
 
-A log is cut into byte ranges that each end just after a line feed, so every range holds
-whole lines, exactly the lines `seg3a.core.jsonl` gives for the whole file. Each range is
-scanned a line at a time (memory: one line and the schema packs' bounded verdict cache)
-up to its first invalid line, by a worker process of its own (`python -m
-seg3a.core.jsonl_check`: a fresh interpreter, so nothing of the caller, dbt's threads or
-DuckDB, is inherited, and no main module is re-imported). The results are merged in file
-order, adding up the line counts of the earlier ranges, so the first invalid line
-reported, its number and its message are those of a serial scan, whatever the number of
-workers. A file of one range is scanned in the calling process.
+A log is read in batches of whole lines (BATCH_BYTES, each ending just after a line feed,
+so their lines are exactly the lines `seg3a.core.jsonl` gives for the whole file). A
+batch whose every line matches the schema's line template (seg3a.core.json_templates: a
+regex that only certainly valid records match, for the key order of the batch's first
+line) is valid as a whole, at a fraction of the cost of parsing and checking each line;
+any other batch is scanned line by line (memory: one line and the schema packs' bounded
+verdict cache) up to its first invalid line, so the verdict, the first invalid line, its
+number and its message are the same either way.
 
-Within a range, lines are taken in batches of whole lines (BATCH_BYTES). A batch whose
-every line matches the schema's line template (seg3a.core.json_templates: a regex that
-only certainly valid records match, for the key order of the batch's first line) is
-valid as a whole, at a fraction of the cost of parsing and checking each line; any
-other batch is scanned line by line as described, so the verdict, the first invalid
-line, its number and its message are the same either way.
+A small file is judged in the calling process. A larger one (BYTES_PER_WORKER per
+worker, at most one worker per usable core) is judged by worker processes of their own
+(`python -m seg3a.core.jsonl_check`: a fresh interpreter, so nothing of the caller,
+dbt's threads or DuckDB, is inherited, and no main module is re-imported). The calling
+process still reads every batch itself: it feeds it to the caller's digest, in file
+order, and hands it through a pipe to whichever worker is free, so the bytes the
+workers judge are exactly the bytes this process hashed. Each worker answers per batch
+it judged; the answers are merged in file order, adding up the line counts of the
+earlier batches, so the first invalid line reported, its number and its message are
+those of a serial scan, whatever the number of workers.
 
-A log whose every line a template proved, scanned in this process, is remembered by the
-SHA-256 of the bytes scanned (`remember_proven` / `proven_records`): a later reader in the
-same process that hashed the same bytes (S7, which digests every log it bundles) knows
-them valid without parsing them again.
+A log whose every line a template proved is remembered by the SHA-256 of the bytes
+judged (`remember_proven` / `proven_records`): a later reader in the same process that
+hashed the same bytes (S7, which digests every log it bundles) knows them valid without
+parsing them again.
 """
 from __future__ import annotations
 
@@ -28,29 +31,38 @@ import io
 import json
 import os
 import re
+import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import weakref
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import IO, Any, Callable, Iterator
 
 from .schemas import SchemaPacks
 
-# Least bytes per range: a worker costs ~0.4 CPU s to start; proving 256 MiB of RNG log
-# lines by templates ~1.6 CPU s (scanning them line by line ~9). A file is cut into one
-# range per usable core, never into ranges smaller than this.
-RANGE_BYTES = 256 * 1024 * 1024
+# Least bytes per worker. A worker costs 0.31 CPU s to start and ~0.1 CPU s per 100 MB
+# of the calling process's time to feed (read, hash, pipe); proving 256 MiB of RNG log
+# lines by templates costs ~1.4 CPU s (scanning them line by line ~9), and the regex
+# holds the GIL, so threads would not help. At 1M pairs (logs of 395 and 201 MB) two
+# workers per log cost 55 % more CPU for at best a quarter less wall on an idle 2-core
+# machine (docs/decisions.md). A file gets one worker per usable core, never fewer than
+# this many bytes per worker; below two workers' worth it is judged in this process.
+BYTES_PER_WORKER = 256 * 1024 * 1024
 BATCH_BYTES = 8 * 1024 * 1024  # lines judged together by a template (memory: about twice this)
-_SEEK_BLOCK = 64 * 1024
-_TEMPLATES_PER_SCAN = 4  # key orders tried per range before giving up on templates
+_BATCHES_PER_WORKER = 4  # a file judged by workers is cut into at least this many batches per worker
+_TEMPLATES_PER_SCAN = 4  # key orders tried per scan before giving up on templates
+_BATCH_HEADER = struct.Struct("<QQ")  # what precedes a batch on a worker's pipe: its number, its length
 
 
 @dataclass(frozen=True)
 class RangeScan:
-    """One range: its line count (blank lines included), its non-blank lines up to the
-    first invalid one, and that line's number within the range and its problem."""
+    """One range of lines (a batch, or a run of batches): its line count (blank lines
+    included), its non-blank lines up to the first invalid one, and that line's number
+    within the range and its problem."""
 
     lines: int
     records: int
@@ -63,42 +75,13 @@ class RangeScan:
 @dataclass(frozen=True)
 class LogScan:
     """A whole file: its non-blank lines, or the first invalid line (1-based) and why.
-    `proven_bytes` is the number of bytes fed to the caller's digest when the file was
-    scanned in this process and a template proved every line, else None."""
+    `proven_bytes` is the number of bytes fed to the caller's digest when a template
+    proved every line, else None."""
 
     records: int
     invalid_line: int | None = None
     problem: str | None = None
     proven_bytes: int | None = None
-
-
-def line_aligned_ranges(path: Path, range_bytes: int | None = None) -> list[tuple[int, int]]:
-    """[start, end) byte ranges covering the file, each about `range_bytes` long and
-    ending just after a line feed (the last one at the end of the file)."""
-    range_bytes = range_bytes or RANGE_BYTES
-    total = os.path.getsize(path)
-    ranges: list[tuple[int, int]] = []
-    start = 0
-    with open(path, "rb") as handle:
-        while start < total:
-            end = _after_next_line_feed(handle, start + max(1, range_bytes) - 1, total)
-            ranges.append((start, end))
-            start = end
-    return ranges
-
-
-def _after_next_line_feed(handle, position: int, total: int) -> int:
-    """The offset just after the first line feed at or after `position`, or `total`."""
-    handle.seek(position)
-    while position < total:
-        block = handle.read(_SEEK_BLOCK)
-        if not block:
-            break
-        found = block.find(b"\n")
-        if found >= 0:
-            return position + found + 1
-        position += len(block)
-    return total
 
 
 def range_lines(handle, start: int, end: int) -> Iterator[bytes]:
@@ -127,26 +110,26 @@ def line_problem(packs: SchemaPacks, valid: Callable[[Any], bool], anchor: str, 
     return f"fails its schema: {violations[0]}" if violations else None
 
 
-def range_batches(handle, start: int, end: int, batch_bytes: int | None = None) -> Iterator[bytes]:
+def range_batches(handle, start: int, end: int, batch_bytes: int | None = None) -> Iterator[memoryview]:
     """Bytes [start, end) of an open binary file in pieces of about `batch_bytes`, each
     ending just after a line feed (the last one at `end`), so that their lines, split as
     `range_lines` splits them, are the range's lines; `start` must begin a line. A line
-    longer than a batch makes its batch longer."""
+    longer than a batch makes its batch longer. Each piece is a view of the bytes read
+    (one copy from the file: hashing and piping take it as it is, a judge copies it),
+    the next read starting where the piece ends."""
     batch_bytes = batch_bytes or BATCH_BYTES
-    handle.seek(start)
-    remaining, pending = end - start, b""
-    while remaining > 0:
-        block = handle.read(min(batch_bytes, remaining))
+    position, size = start, batch_bytes
+    while position < end:
+        handle.seek(position)
+        block = handle.read(min(size, end - position))
         if not block:
             break
-        remaining -= len(block)
-        block = pending + block
-        cut = len(block) if remaining <= 0 else block.rfind(b"\n") + 1
-        if cut:
-            yield block[:cut]
-        pending = block[cut:]
-    if pending:
-        yield pending
+        cut = len(block) if position + len(block) >= end else block.rfind(b"\n") + 1
+        if not cut:  # no line ends in it: read the long line whole
+            size *= 2
+            continue
+        yield memoryview(block)[:cut]
+        position, size = position + cut, batch_bytes
 
 
 class TemplateProof:
@@ -198,23 +181,38 @@ def scan_range(contracts_root: str, anchor: str, path: str, start: int, end: int
     """Validate the lines of one range against `anchor`, up to the first invalid one:
     batch by batch, each proven by a template or else scanned line by line. `digest`
     (a hashlib object), when given, is fed every byte of the range as it is judged."""
-    packs = SchemaPacks.load(contracts_root)  # one instance per process and pack bytes
-    valid = packs.validity_predicate(anchor)
-    proof = TemplateProof(packs, anchor)
+    judge = BatchJudge(contracts_root, anchor)
     lines = records = 0
     all_proven = True
     with open(path, "rb") as handle:
         for batch in range_batches(handle, start, end):
             if digest is not None:
                 digest.update(batch)
-            proven = proof.valid_lines(batch)
-            scan = RangeScan(proven, proven) if proven is not None else scan_lines(packs, valid, anchor, batch)
+            scan = judge(batch)
             if scan.invalid_line is not None:
                 return RangeScan(lines + scan.lines, records + scan.records, lines + scan.invalid_line, scan.problem)
             lines += scan.lines
             records += scan.records
-            all_proven = all_proven and proven is not None
+            all_proven = all_proven and scan.proven
     return RangeScan(lines, records, proven=all_proven)
+
+
+class BatchJudge:
+    """Judges batches of whole lines against an anchor: each proven by a template, or
+    else scanned line by line up to its first invalid line."""
+
+    def __init__(self, contracts_root: str, anchor: str) -> None:
+        self.packs = SchemaPacks.load(contracts_root)  # one instance per process and pack bytes
+        self.anchor = anchor
+        self.valid = self.packs.validity_predicate(anchor)
+        self.proof = TemplateProof(self.packs, anchor)
+
+    def __call__(self, batch: bytes | memoryview) -> RangeScan:
+        batch = bytes(batch)  # no copy of bytes
+        proven = self.proof.valid_lines(batch)
+        if proven is not None:
+            return RangeScan(proven, proven, proven=True)
+        return scan_lines(self.packs, self.valid, self.anchor, batch)
 
 
 def scan_lines(packs: SchemaPacks, valid: Callable[[Any], bool], anchor: str, batch: bytes) -> RangeScan:
@@ -233,34 +231,121 @@ def scan_lines(packs: SchemaPacks, valid: Callable[[Any], bool], anchor: str, ba
 
 
 def scan_log(contracts_root: str, anchor: str, path: Path, *, workers: int | None = None,
-             range_bytes: int | None = None, digest=None) -> LogScan:
+             bytes_per_worker: int | None = None, digest=None) -> LogScan:
     """The first invalid line of a JSON-lines file (as a serial scan finds it) or its
-    record count, the file cut into equal ranges, one per worker (default: the cores this
-    process may use), none under `range_bytes`. OSError of the file propagates.
+    record count. The file is judged by up to `workers` worker processes (default: the
+    cores this process may use), none given less than `bytes_per_worker`; with fewer
+    than two, in this process. OSError of the file or of a worker propagates.
 
-    `digest` (a hashlib object) is fed the file's bytes when the file is scanned in this
-    process (one range); `proven_bytes` then says how many, if templates proved them all.
-    Ranges scanned by workers feed nothing (their bytes never reach this process)."""
+    `digest` (a hashlib object) is fed the file's bytes in order, as they are judged;
+    `proven_bytes` then says how many, if templates proved every line."""
     size = os.path.getsize(path)
-    parts = max(1, min(workers or _usable_cores(), size // (range_bytes or RANGE_BYTES)))
-    ranges = line_aligned_ranges(path, -(-size // parts))
-    if len(ranges) <= 1:
-        fed = _CountingDigest(digest)
-        scans = [scan_range(contracts_root, anchor, str(path), start, end, fed) for start, end in ranges]
-        scan = _merge(iter(scans))
-        proven = digest is not None and scan.invalid_line is None and all(s.proven for s in scans)
-        return replace(scan, proven_bytes=fed.size if proven else None)
-    commands = [[sys.executable, "-m", __name__, contracts_root, anchor, str(path), str(start), str(end)]
-                for start, end in ranges]
-    running = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_worker_environment())
-               for command in commands]
-    try:
-        return _merge(_worker_result(process) for process in running)
-    finally:
-        for process in running:  # after the first invalid range the rest is moot
-            if process.returncode is None:
-                process.kill()
-                process.communicate()
+    count = min(workers or _usable_cores(), size // (bytes_per_worker or BYTES_PER_WORKER))
+    fed = _CountingDigest(digest)
+    if count < 2:
+        scans = [scan_range(contracts_root, anchor, str(path), 0, size, fed)]
+    else:
+        scans = _scan_by_workers(contracts_root, anchor, path, size, count, fed)
+    scan = _merge(iter(scans))
+    proven = digest is not None and scan.invalid_line is None and all(s.proven for s in scans)
+    return replace(scan, proven_bytes=fed.size if proven else None)
+
+
+def _scan_by_workers(contracts_root: str, anchor: str, path: Path, size: int, count: int,
+                     fed: "_CountingDigest") -> list[RangeScan]:
+    """The file's first `size` bytes in batches judged by `count` workers, in file order
+    up to the first invalid one. This process reads the batches, feeds them to `fed` in
+    order and writes each to the pipe of a worker that is free; a worker stops at its
+    first invalid line, after which no later batch matters."""
+    batch_bytes = min(BATCH_BYTES, max(1, -(-size // (count * _BATCHES_PER_WORKER))))
+    command = [sys.executable, "-m", __name__, contracts_root, anchor]
+    with ExitStack() as stack:
+        handle = stack.enter_context(open(path, "rb"))
+        # Answers go to files, not pipes: a worker never waits for this process to read.
+        answers = [(stack.enter_context(tempfile.TemporaryFile()), stack.enter_context(tempfile.TemporaryFile()))
+                   for _ in range(count)]
+        running = [subprocess.Popen(command, stdin=subprocess.PIPE, stdout=out, stderr=err,
+                                    env=_worker_environment()) for out, err in answers]
+        stack.callback(_stop, running)
+        dispatch = _Dispatch(range_batches(handle, 0, size, batch_bytes), fed)
+        feeders = [threading.Thread(target=dispatch.feed, args=(process.stdin,), daemon=True) for process in running]
+        for feeder in feeders:
+            feeder.start()
+        for feeder in feeders:
+            feeder.join()
+        if dispatch.error is not None:
+            raise dispatch.error
+        judged: dict[int, RangeScan] = {}
+        for process, (out, err) in zip(running, answers):
+            judged.update(_worker_answers(process, out, err))
+    return _in_file_order(judged, dispatch.batches)
+
+
+class _Dispatch:
+    """Hands out the batches of a file in order, each fed to the digest as it is taken,
+    to feeder threads that write them to their worker's pipe."""
+
+    def __init__(self, batches: Iterator[memoryview], digest: "_CountingDigest") -> None:
+        self._batches, self._digest = enumerate(batches), digest
+        self._lock = threading.Lock()
+        self.batches = 0  # batches handed out
+        self.stopped = False
+        self.error: BaseException | None = None
+
+    def _next(self) -> tuple[int, memoryview] | None:
+        with self._lock:  # read and hashed in file order
+            taken = None if self.stopped else next(self._batches, None)
+            if taken is not None:
+                self._digest.update(taken[1])
+                self.batches += 1
+            return taken
+
+    def feed(self, pipe: IO[bytes]) -> None:
+        try:
+            while (taken := self._next()) is not None:
+                number, batch = taken
+                pipe.write(_BATCH_HEADER.pack(number, len(batch)))
+                pipe.write(batch)
+                pipe.flush()
+        except BrokenPipeError:  # the worker stopped: at an invalid line, or it failed
+            self.stopped = True
+        except BaseException as exc:  # noqa: BLE001 - reading the file: raised by the caller
+            self.error, self.stopped = exc, True
+        finally:
+            try:
+                pipe.close()
+            except BrokenPipeError:
+                pass
+
+
+def _worker_answers(process: subprocess.Popen, out: IO[bytes], err: IO[bytes]) -> dict[int, RangeScan]:
+    if process.wait() != 0:
+        err.seek(0)
+        message = err.read().decode(errors="replace").strip().splitlines()
+        raise OSError(f"RNG log worker failed: {message[-1] if message else process.returncode}")
+    out.seek(0)
+    return {number: RangeScan(**scan) for number, scan in json.loads(out.read())}
+
+
+def _in_file_order(judged: dict[int, RangeScan], batches: int) -> list[RangeScan]:
+    """The judged batches in file order, up to the first invalid one: every batch before
+    it must have been judged (a worker only skips batches after its own invalid one)."""
+    ordered = []
+    for number in range(batches):
+        scan = judged.get(number)
+        if scan is None:
+            raise OSError(f"RNG log worker did not judge batch {number}")
+        ordered.append(scan)
+        if scan.invalid_line is not None:
+            break
+    return ordered
+
+
+def _stop(running: list[subprocess.Popen]) -> None:
+    for process in running:  # after a failure the rest is moot
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def _worker_environment() -> dict[str, str]:
@@ -269,14 +354,6 @@ def _worker_environment() -> dict[str, str]:
     package_parent = str(Path(__file__).resolve().parents[2])
     paths = [package_parent, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
     return {**os.environ, "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}
-
-
-def _worker_result(process: subprocess.Popen) -> RangeScan:
-    out, err = process.communicate()
-    if process.returncode != 0:
-        message = err.decode(errors="replace").strip().splitlines()
-        raise OSError(f"RNG log worker failed: {message[-1] if message else process.returncode}")
-    return RangeScan(**json.loads(out))
 
 
 def _merge(scans: Iterator[RangeScan]) -> LogScan:
@@ -336,6 +413,23 @@ def _usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-if __name__ == "__main__":  # a worker of scan_log: one range, its RangeScan as JSON on stdout
-    root, anchor_arg, path_arg, start_arg, end_arg = sys.argv[1:6]
-    print(json.dumps(asdict(scan_range(root, anchor_arg, path_arg, int(start_arg), int(end_arg)))))
+def _serve(contracts_root: str, anchor: str, source: IO[bytes], answer: IO[str]) -> None:
+    """A worker of scan_log: judges the batches read from `source` (each after its
+    header) until it ends or a batch has an invalid line, then writes its answer, the
+    [number, RangeScan] of each batch judged, as JSON."""
+    judge = BatchJudge(contracts_root, anchor)
+    judged = []
+    while header := source.read(_BATCH_HEADER.size):
+        number, length = _BATCH_HEADER.unpack(header)
+        batch = source.read(length)
+        if len(batch) != length:
+            raise EOFError(f"batch {number} cut short")
+        scan = judge(batch)
+        judged.append([number, asdict(scan)])
+        if scan.invalid_line is not None:
+            break  # later batches cannot hold the file's first invalid line
+    answer.write(json.dumps(judged))
+
+
+if __name__ == "__main__":
+    _serve(sys.argv[1], sys.argv[2], sys.stdin.buffer, sys.stdout)

@@ -254,8 +254,8 @@ class _Reader:
     def rng_log(self, log_id: str, nothing_escalated: bool) -> None:
         """Every non-blank line validates; at least one line, except that the event and
         trace logs are empty exactly when nothing was escalated (README decision). Large
-        files are validated by several processes (seg3a.core.jsonl_check); the first
-        invalid line reported is the one a serial scan finds."""
+        files are judged by worker processes fed by this one (seg3a.core.jsonl_check);
+        the first invalid line reported is the one a serial scan finds."""
         rel = self.rel(log_id, "rng_logs")
         files = self.log_files(log_id)
         if not files:
@@ -265,8 +265,9 @@ class _Reader:
         packs = self.packs()
         packs.validity_predicate(anchor)  # an unusable pack or anchor fails here, before any worker
         records = 0
-        # The bytes scanned, hashed as they are judged: a log proven line by line by the
-        # templates is remembered under their SHA-256 for S7, which hashes what it bundles.
+        # The bytes judged, hashed in this process as they are judged (or handed to a
+        # worker): a log proven line by line by the templates is remembered under their
+        # SHA-256 for S7, which hashes what it bundles.
         content, proven_sizes = hashlib.sha256(), []
         for path in files:
             try:
