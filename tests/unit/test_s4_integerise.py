@@ -338,3 +338,9 @@ def test_many_pairs_in_any_input_order_are_stored_in_key_order_on_two_threads():
         got.setdefault((r["merchant_id"], r["legal_country_iso"]), {})[r["tzid"]] = (
             r["zone_site_count"], r["residual_rank"], r["fractional_target"])
     assert got == {key: reference for key, (_n, reference) in expected.items()}
+
+
+def test_a_null_share_fails_the_model_with_the_s4_code():
+    rows = pair_rows(1, "AA", 3, ("A/a", "A/b"), (0.5, None))
+    with pytest.raises(duckdb.Error, match="E3A_S4_007_OUTPUT_INCONSISTENT: s3a_integerise got a NULL"):
+        integerise(rows)
