@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-from . import dirichlet_udf, digests, egress_udf, publishing, sql_udfs, zone_store
+from . import dirichlet_udf, digests, egress_udf, integerise, publishing, sql_udfs, zone_store
 
 if TYPE_CHECKING:
     from seg3a.core.context import RunContext
@@ -46,6 +46,7 @@ UDF_REGISTRY: tuple[Udf, ...] = (
     Udf("s3a_commit_partition", publishing.commit_partition_arrow, ["VARCHAR"] * 4, "VARCHAR", side_effects=True),
     Udf("s3a_report_failed_states", _report_failed_states, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True),
     Udf("s3a_dirichlet_draw", dirichlet_udf.dirichlet_draw_arrow, dirichlet_udf.DRAW_PARAMETERS, dirichlet_udf.DRAW_RETURN_TYPE),
+    Udf("s3a_integerise", integerise.integerise_arrow, integerise.INTEGERISE_PARAMETERS, integerise.INTEGERISE_RETURN_TYPE),
     Udf("s3a_run_summary", egress_udf.run_summary_arrow, ["VARCHAR"], "VARCHAR", side_effects=True),
     Udf("s3a_stored_file", zone_store.stored_file_arrow, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True),
     Udf("s3a_stored_file_reusable", zone_store.stored_file_reusable_arrow, ["VARCHAR"], "BOOLEAN", side_effects=True),

@@ -1,9 +1,11 @@
-"""S4 floor + largest remainder (spec 03 §4.2) through the real model SQL on DuckDB.
+"""S4 floor + largest remainder (spec 03 §4.2) through the real model SQL and UDF on DuckDB.
 
 The model file `int_s4__zone_counts_integerised.sql` is rendered with a minimal Jinja
-context (`ref` names a table of this connection, `config` renders nothing) and run on
-an in-memory DuckDB connection. Expectations are computed independently in Python:
-exact fractions for the targets' integer parts and a plain sort for the ranking.
+context (`ref` names a table of this connection, `config` renders nothing, the
+cross-adapter macros are the project's own macro files in their DuckDB spelling) and run
+on an in-memory DuckDB connection with the project's `s3a_integerise` UDF registered, as
+the plugin registers it. Expectations are computed independently in Python: exact
+fractions for the targets' integer parts and a plain sort for the ranking.
 """
 from __future__ import annotations
 
@@ -16,8 +18,15 @@ import jinja2
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-MODEL = Path(__file__).resolve().parents[2] / "models/segment3a/s4_integerise/int_s4__zone_counts_integerised.sql"
+from python_udfs.integerise import integerise_arrow, largest_remainder
+from python_udfs.plugin import UDF_REGISTRY
+
+PROJECT = Path(__file__).resolve().parents[2]
+MODEL = PROJECT / "models/segment3a/s4_integerise/int_s4__zone_counts_integerised.sql"
+MACROS = PROJECT / "macros/cross_adapter"
 INPUT_TABLE = "pairs_input"
 
 # TV-5 published-policy shares (zone order Chicago, Los_Angeles, New_York).
@@ -25,34 +34,70 @@ TV5_SHARES = (0.051092220142868704, 0.833305904939282, 0.11560187491784928)
 TV5_ZONES = ("America/Chicago", "America/Los_Angeles", "America/New_York")
 
 
+class _DuckDBAdapter:
+    """`adapter.dispatch` of a dbt-duckdb build: a macro's `default__` spelling."""
+
+    def __init__(self, modules: list) -> None:
+        self.modules = modules
+
+    def dispatch(self, name: str, _namespace: str):
+        return next(getattr(m, f"default__{name}") for m in self.modules if hasattr(m, f"default__{name}"))
+
+
 def render_model() -> str:
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.do"])
+    context = {"return": lambda value: value}  # dbt's macro `return`, as rendered text
+    modules = []
+    context["adapter"] = _DuckDBAdapter(modules)
+    for path in sorted(MACROS.glob("*.sql")):
+        module = env.from_string(path.read_text()).make_module(context)
+        modules.append(module)
+        context.update({name: getattr(module, name) for name in dir(module) if not name.startswith("_")})
     template = env.from_string(MODEL.read_text())
-    return template.render(config=lambda **_: "", ref=lambda _name: INPUT_TABLE)
+    return template.render(**context, config=lambda **_: "", ref=lambda _name: INPUT_TABLE)
 
 
 SQL = render_model()
 
 
-def integerise(rows: list[tuple]) -> list[dict]:
-    """Run the model over (merchant_id, country, tzid, zone_index, site_count, share) rows."""
-    table = pa.table({
-        "merchant_id": pa.array([r[0] for r in rows], pa.uint64()),
-        "legal_country_iso": pa.array([r[1] for r in rows], pa.string()),
-        "tzid": pa.array([r[2] for r in rows], pa.string()),
-        "zone_index": pa.array([r[3] for r in rows], pa.int64()),
-        "site_count": pa.array([r[4] for r in rows], pa.uint32()),
-        "share_drawn": pa.array([r[5] for r in rows], pa.float64()),
-        # Values the model only passes through to s4_zone_counts.
-        "share_sum_country": pa.array([1.0] * len(rows), pa.float64()),
-        "alpha_sum_country": pa.array([4.6] * len(rows), pa.float64()),
-        **{name: pa.array(["lineage"] * len(rows), pa.string())
-           for name in ("prior_pack_id", "prior_pack_version", "floor_policy_id", "floor_policy_version")},
-    })
+def connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
+    udf = next(u for u in UDF_REGISTRY if u.name == "s3a_integerise")
+    con.create_function(udf.name, udf.function, udf.parameters, udf.return_type, type="arrow",
+                        side_effects=udf.side_effects, null_handling="special")
+    return con
+
+
+def pairs_table(rows: list[tuple]) -> pa.Table:
+    """The per-pair input the model reads (int_s4__pairs_with_shares) from zone rows
+    (merchant_id, country, tzid, zone_index, site_count, share), pairs in first-seen
+    order, zones in zone_index order."""
+    pairs: dict[tuple, list[tuple]] = {}
+    for row in rows:
+        pairs.setdefault((row[0], row[1]), []).append(row)
+    zones = [sorted(z, key=lambda r: r[3]) for z in pairs.values()]
+    return pa.table({
+        "merchant_id": pa.array([z[0][0] for z in zones], pa.uint64()),
+        "legal_country_iso": pa.array([z[0][1] for z in zones], pa.string()),
+        "tzids": pa.array([[r[2] for r in z] for z in zones], pa.list_(pa.string())),
+        "site_count": pa.array([z[0][4] for z in zones], pa.uint32()),
+        "shares": pa.array([[r[5] for r in z] for z in zones], pa.list_(pa.float64())),
+        # Values the model only passes through to s4_zone_counts.
+        "share_sum_country": pa.array([1.0] * len(zones), pa.float64()),
+        "alpha_sum_country": pa.array([4.6] * len(zones), pa.float64()),
+    })
+
+
+def integerise(rows: list[tuple], threads: int = 1) -> list[dict]:
+    """The model's stored table, in stored order, over (merchant_id, country, tzid,
+    zone_index, site_count, share) rows."""
+    con = connect()
     try:
-        con.register(INPUT_TABLE, table)
-        return con.execute(SQL).to_arrow_table().to_pylist()
+        con.execute(f"set threads = {threads}")
+        con.register("pairs_arrow", pairs_table(rows))
+        con.execute(f"create table {INPUT_TABLE} as select * from pairs_arrow")
+        con.execute(f"create table integerised as {SQL}")
+        return con.execute("select * from integerised").to_arrow_table().to_pylist()
     finally:
         con.close()
 
@@ -193,3 +238,109 @@ def test_ties_resolved_by_tzid_then_index():
     ranked = sorted(result.values(), key=lambda r: r["residual_rank"])
     assert [r["tzid"] for r in ranked] == sorted(zones)
     assert [r["zone_site_count"] for r in ranked] == [1, 0, 0, 0]
+
+
+# ------------------------------------------------------------------ the UDF against the reference
+
+
+def udf_rows(site_counts: list[int], share_lists: list[list[float]]) -> list[list[dict]]:
+    return integerise_arrow(pa.array(share_lists, pa.list_(pa.float64())),
+                            pa.array(site_counts, pa.int64())).to_pylist()
+
+
+def assert_matches_reference(site_counts: list[int], share_lists: list[list[float]]) -> None:
+    for site_count, shares, zones_out in zip(site_counts, share_lists, udf_rows(site_counts, share_lists)):
+        zones = [f"Z/{q:03d}" for q in range(len(shares))]  # tzid order = zone index order
+        reference = expected_counts(site_count, zones, shares)
+        floors = [math.floor(Fraction(float(site_count) * p)) for p in shares]
+        assert [z["zone_index"] for z in zones_out] == list(range(len(shares)))
+        assert {zones[z["zone_index"]]: (z["zone_site_count"], z["residual_rank"], z["fractional_target"])
+                for z in zones_out} == reference
+        assert [z["base_count"] for z in zones_out] == floors
+        assert all(z["remainder_to_place"] == site_count - sum(floors) for z in zones_out)
+        assert [z["residual"] for z in zones_out] == [z["fractional_target"] - z["base_count"] for z in zones_out]
+
+
+# Shares as S3 gives them (finite, in [0, 1]); some drawn from a few values so that
+# residuals tie exactly, some exactly 0 or 1.
+share_values = st.one_of(st.floats(0.0, 1.0), st.sampled_from([0.0, 0.25, 0.5, 0.1, 1 / 3, 1.0]))
+pair_inputs = st.tuples(
+    st.one_of(st.integers(1, 40), st.sampled_from([1, 2, 2**31 - 1, 2**32 - 1]), st.integers(1, 2**40)),
+    st.lists(share_values, min_size=1, max_size=31),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(pair_inputs, min_size=1, max_size=60))
+def test_udf_equals_the_reference_on_any_pairs(pairs):
+    assert_matches_reference([n for n, _ in pairs], [shares for _, shares in pairs])
+
+
+@pytest.mark.parametrize(("site_count", "shares"), [
+    (1, [1.0]),                          # N = 1, one zone
+    (1, [0.25, 0.25, 0.25, 0.25]),       # four equal residuals, R = 1: the first zone
+    (3, [0.25, 0.25, 0.25, 0.25]),       # ... R = 3: all but the last
+    (4, [0.25, 0.25, 0.25, 0.25]),       # every residual exactly 0, R = 0
+    (10, [0.0, 1.0, 0.0]),               # a share of 1: r = 0 everywhere
+    (7, [0.0] * 29),                     # every residual 0, R = N: the first N zones get 1
+    (2**32 - 1, [0.5, 0.5]),             # the largest N of S1 (uint32), equal residuals 0.5
+    (2**40 + 1, [1 / 3, 1 / 3, 1 / 3]),  # huge N with inexact products
+])
+def test_adversarial_pairs(site_count, shares):
+    assert_matches_reference([site_count], [shares])
+
+
+def test_a_pair_result_does_not_depend_on_the_pairs_called_with_it():
+    rng = np.random.default_rng(11)
+    lengths = rng.integers(1, 30, size=3000)
+    share_lists = [rng.dirichlet(np.full(k, 0.5)).tolist() for k in lengths]
+    site_counts = rng.integers(1, 5000, size=lengths.size).tolist()
+    together = udf_rows(site_counts, share_lists)
+    one_by_one = [udf_rows([n], [s])[0] for n, s in zip(site_counts[:200], share_lists[:200])]
+    split = udf_rows(site_counts[:1234], share_lists[:1234]) + udf_rows(site_counts[1234:], share_lists[1234:])
+    assert together[:200] == one_by_one
+    assert together == split
+
+
+def test_largest_remainder_on_flat_arrays_equals_the_udf():
+    shares = np.array([0.3, 0.3, 0.4, 1.0, 0.5, 0.5])
+    result = largest_remainder(shares, np.array([0, 3, 4, 6]), np.array([5, 17, 4]))
+    assert result.counts.tolist() == [2, 1, 2, 17, 2, 2]
+    assert result.ranks.tolist() == [1, 2, 3, 1, 1, 2]
+    assert result.remainders.tolist() == [1, 1, 1, 0, 0, 0]
+
+
+def test_null_input_is_refused_with_the_s4_code():
+    with pytest.raises(ValueError, match="E3A_S4_007_OUTPUT_INCONSISTENT: s3a_integerise got a NULL"):
+        integerise_arrow(pa.array([[0.5, None]], pa.list_(pa.float64())), pa.array([2], pa.int64()))
+    with pytest.raises(ValueError, match="E3A_S4_007_OUTPUT_INCONSISTENT: s3a_integerise got a NULL"):
+        integerise_arrow(pa.array([[1.0]], pa.list_(pa.float64())), pa.array([None], pa.int64()))
+
+
+# ------------------------------------------------------------------ many pairs through the model
+
+
+def test_many_pairs_in_any_input_order_are_stored_in_key_order_on_two_threads():
+    """Pairs over many DuckDB vectors (2048 pairs each) and row groups, stored in
+    shuffled order, on two threads: the table holds every pair's reference counts, in
+    key order (merchant_id, legal_country_iso, tzid) row by row."""
+    rng = np.random.default_rng(5)
+    rows, expected = random_pairs(rng, 12_000)
+    pairs = {}
+    for row in rows:
+        pairs.setdefault((row[0], row[1]), []).append(row)
+    shuffled = [row for key in rng.permutation(len(pairs)) for row in list(pairs.values())[key]]
+    result = integerise(shuffled, threads=2)
+    keys = [(r["merchant_id"], r["legal_country_iso"], r["tzid"]) for r in result]
+    assert keys == sorted(keys) and len(keys) == len(rows)
+    got: dict[tuple, dict] = {}
+    for r in result:
+        got.setdefault((r["merchant_id"], r["legal_country_iso"]), {})[r["tzid"]] = (
+            r["zone_site_count"], r["residual_rank"], r["fractional_target"])
+    assert got == {key: reference for key, (_n, reference) in expected.items()}
+
+
+def test_a_null_share_fails_the_model_with_the_s4_code():
+    rows = pair_rows(1, "AA", 3, ("A/a", "A/b"), (0.5, None))
+    with pytest.raises(duckdb.Error, match="E3A_S4_007_OUTPUT_INCONSISTENT: s3a_integerise got a NULL"):
+        integerise(rows)

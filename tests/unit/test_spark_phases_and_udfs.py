@@ -117,6 +117,18 @@ def test_dirichlet_adapter_equals_the_duckdb_udf_bit_for_bit():
     assert shares.size == 3 and abs(shares.sum() - 1) < 1e-12
 
 
+def test_integerise_adapter_equals_the_duckdb_udf():
+    udf = registry("s3a_integerise")
+    shares = pa.array([[0.3, 0.3, 0.4], [1.0], [0.25] * 4], pa.list_(pa.float64()))
+    site_counts = pa.array([5, 2**32 - 1, 3], pa.int64())
+    expected = udf.function(shares, site_counts)
+    adapter, ddl = spark_adapter(udf)
+    got = adapter(shares, site_counts)
+    assert ddl.startswith("array<struct<zone_index:bigint,fractional_target:double,")
+    assert got.equals(expected)
+    assert [z["zone_site_count"] for z in got.to_pylist()[0]] == [2, 1, 2]
+
+
 # ----------------------------------------------------------------------------- settings
 def test_extra_spark_settings_parse_and_a_malformed_one_is_refused():
     assert extra_settings(" spark.a=1 ; spark.b = x=y ;") == {"spark.a": "1", "spark.b": "x=y"}

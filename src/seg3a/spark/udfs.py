@@ -10,7 +10,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 # The functions the per-pair models of the Spark target call.
-SPARK_UDFS = ("s3a_hash_uniform", "s3a_dirichlet_draw")
+SPARK_UDFS = ("s3a_hash_uniform", "s3a_dirichlet_draw", "s3a_integerise")
 
 U64_ON_SPARK = pa.decimal128(20, 0)
 

@@ -1,11 +1,12 @@
 """3A.S4 — integer zone counts (spec 03 §4): the Python side of the S4 dbt models.
 
-The integerisation itself is SQL (`int_s4__zone_counts_integerised`, floor + largest
-remainder), and so are the domain checks of §4.1 item 5 and §4.2 steps 1-3
-(`int_s4__zone_shares_consistent`). This module holds the entry gate with the upstream
-run-report check, the schema and key checks of the S1, S2 and S3 tables (§4.1 items
-3-5, evaluated in DuckDB), the S2 lineage and alpha-sum checks, the output checks
-before publishing and the PASS run report. RNG-free and wall-clock-free for data."""
+The integerisation itself is the model `int_s4__zone_counts_integerised` (floor + largest
+remainder per pair, through the `s3a_integerise` UDF of python_udfs/integerise.py); the
+domain checks of §4.1 item 5 and §4.2 steps 1-3 are SQL (`int_s4__zone_shares_consistent`).
+This module holds the entry gate with the upstream run-report check, the schema and key
+checks of the S1, S2 and S3 tables (§4.1 items 3-5, evaluated in DuckDB), the S2 lineage
+and alpha-sum checks, the output checks before publishing and the PASS run report.
+RNG-free and wall-clock-free for data."""
 from __future__ import annotations
 
 import json
