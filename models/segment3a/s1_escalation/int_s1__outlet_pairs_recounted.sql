@@ -4,8 +4,8 @@
 -- One row per (merchant_id, legal_country_iso) pair of the 1A outlet_catalogue with its
 -- row count, counted afresh (not taken from int_s1__site_counts_aggregated) for the
 -- self-check of s1_escalation_queue against 1A (E3A_S1_008 / E3A_S1_009, raised there).
--- Nothing here fails, and nothing orders it after S1's decisions or their replay, so
--- it runs beside them.
+-- Nothing here fails, and nothing orders it after S1's aggregation, decisions or replay,
+-- so dbt's other thread makes it while those run.
 with
 
 stg_1a__outlet_catalogue as (

@@ -10,7 +10,7 @@
 -- decision, published write-once as one sorted zstd Parquet file at the dictionary
 -- path (spec 02 §6.2). Before anything is written the pair set and site counts are
 -- checked against a fresh count of the 1A catalogue (int_s1__outlet_pairs_recounted,
--- made beside the decisions and their replay) (E3A_S1_008 / E3A_S1_009).
+-- made on dbt's other thread while S1 aggregates and decides) (E3A_S1_008 / E3A_S1_009).
 with
 
 pairs_decided as (
