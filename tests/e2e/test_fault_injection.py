@@ -163,6 +163,7 @@ def kill_then_rerun(project: Seg3aProject, fault: str, reference: dict[str, str]
 REPRESENTATIVE = [
     ("rng_log_writing", "built", ("tag:s3",)),                                # inside the RNG event/trace writer
     ("after_rename@rng/events/", "built", ("tag:s3",)),                      # events published, trace not yet
+    ("after_rename@s3_zone_shares/", "built", ("tag:s3",)),                  # shares published, lines staged, not moved
     ("after_rename@s4_zone_counts/", "built", ("tag:s3", "tag:s4")),          # between a dataset and its report
     ("before_rename@zone_alloc/", BASELINE, ("tag:s5",)),                     # a Parquet partition (dbt post-hook)
     ("staged@zone_alloc_universe_hash", BASELINE, ("tag:s5",)),               # a JSON document

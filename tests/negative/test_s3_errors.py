@@ -210,17 +210,56 @@ def test_007_replay_without_audit_row(finished):
     assert not output_files(finished)["rng_audit_log"].exists()
 
 
-# ----------------------------------------------------------------------------- 009 - 012
-def test_009_rows_fail_the_output_table_schema(built):
-    contracts = private_contracts(built, "shares-capped")
+def logs_published(project) -> bool:
+    events = project.path("rng_event_zone_dirichlet").parent / "part-00000.jsonl"
+    return events.exists() or project.path("rng_trace_log").exists()
 
+
+def cap_event_zone_count(contracts) -> None:
+    """Every escalated pair has K >= 2 zones: each event line now fails its schema."""
+    def cap(doc):
+        doc["rng"]["events"]["zone_dirichlet"]["properties"]["zone_count"]["maximum"] = 1
+    edit_yaml(contracts / "schemas" / "schemas.layer1.yaml", cap)
+
+
+def cap_share_drawn(contracts) -> None:
     def cap(doc):
         for column in doc["plan"]["s3_zone_shares"]["columns"]:
             if column["name"] == "share_drawn":
                 column["maximum"] = 0.5
     edit_yaml(contracts / "schemas" / "schemas.3A.yaml", cap)
+
+
+def test_007_event_rows_fail_their_schema_once_the_shares_are_published(built):
+    """The lines are staged beside the share write (int_s3__rng_logs_staged), yet an
+    invalid line is reported where §2.4 puts the move: by rng_event_zone_dirichlet,
+    after s3_zone_shares is published; no log file is published, no stage is left."""
+    cap_event_zone_count(private_contracts(built, "events-capped"))
+    result = build(built, "tag:s3")
+    assert re.search(r"Error in model rng_event_zone_dirichlet\b", result.output), result.output[-4000:]
+    assert not re.search(r"Error in model int_s3__rng_logs_staged\b", result.output)
+    run_s3_expecting(built, "007", "sampling", reason="event_schema_invalid")
+    assert shares_published(built)
+    assert not logs_published(built)
+    assert not any((built.run_root / ".staging").glob("*"))
+
+
+# ----------------------------------------------------------------------------- 009 - 012
+def test_009_rows_fail_the_output_table_schema(built):
+    cap_share_drawn(private_contracts(built, "shares-capped"))
     run_s3_expecting(built, "009", "sampling", example_field="share_drawn")
     assert not shares_published(built)
+
+
+def test_009_shares_failing_are_reported_before_event_rows_failing_too(built):
+    """Lines staged at the same time as the share write do not change which failure S3
+    reports: the shares' (the lines' would only be raised after the shares publish)."""
+    contracts = private_contracts(built, "shares-and-events-capped")
+    cap_share_drawn(contracts)
+    cap_event_zone_count(contracts)
+    run_s3_expecting(built, "009", "sampling", example_field="share_drawn")
+    assert not shares_published(built)
+    assert not logs_published(built)
 
 
 def test_010_lineage_not_single_valued(built):

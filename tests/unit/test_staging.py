@@ -138,3 +138,39 @@ def test_a_new_stage_of_the_same_target_rolls_the_journal_forward_first(run_root
     fresh = staging.stage_for(run_root / "logs/layer1/3A/rng")
     assert all(target.is_file() for _, target in moves)
     assert not stage.exists() and fresh.is_dir()
+
+
+# ----------------------------------------------------------------------------- stages prepared ahead
+def prepared(run_root: Path, *names: str) -> tuple[Path, Path]:
+    target = run_root / "logs/layer1/3A/rng"
+    stage = staging.stage_for(target)
+    for name in names:
+        (stage / name).write_bytes(b"{}\n")
+    return target, stage
+
+
+def test_a_prepared_stage_is_taken_once_with_its_detail(run_root):
+    target, stage = prepared(run_root, "a.jsonl", "b.jsonl")
+    staging.offer_prepared_stage(target, stage, 7)
+    assert staging.take_prepared_stage(target, ("a.jsonl", "b.jsonl")) == (stage, 7)
+    assert staging.take_prepared_stage(target, ("a.jsonl", "b.jsonl")) is None
+
+
+def test_a_prepared_stage_missing_a_file_is_not_taken(run_root):
+    target, stage = prepared(run_root, "a.jsonl")
+    staging.offer_prepared_stage(target, stage, 1)
+    assert staging.take_prepared_stage(target, ("a.jsonl", "b.jsonl")) is None
+
+
+def test_a_prepared_stage_swept_at_a_builds_start_is_not_taken(run_root):
+    target, stage = prepared(run_root, "a.jsonl", "b.jsonl")
+    staging.offer_prepared_stage(target, stage, 1)
+    staging.sweep_run_root(run_root)
+    assert staging.take_prepared_stage(target, ("a.jsonl", "b.jsonl")) is None
+
+
+def test_only_the_offered_target_takes_a_stage(run_root):
+    target, stage = prepared(run_root, "a.jsonl")
+    staging.offer_prepared_stage(target, stage, 1)
+    assert staging.take_prepared_stage(run_root / "logs/layer1/3A/other", ("a.jsonl",)) is None
+    assert staging.take_prepared_stage(target, ("a.jsonl",)) == (stage, 1)

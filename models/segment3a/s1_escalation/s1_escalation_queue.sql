@@ -9,7 +9,8 @@
 -- One row per (merchant_id, legal_country_iso) pair with outlets: the S1 escalation
 -- decision, published write-once as one sorted zstd Parquet file at the dictionary
 -- path (spec 02 §6.2). Before anything is written the pair set and site counts are
--- checked against a fresh count of the 1A catalogue (E3A_S1_008 / E3A_S1_009).
+-- checked against a fresh count of the 1A catalogue (int_s1__outlet_pairs_recounted,
+-- made on dbt's other thread while S1 aggregates and decides) (E3A_S1_008 / E3A_S1_009).
 with
 
 pairs_decided as (
@@ -25,11 +26,12 @@ pairs_decided as (
     from {{ ref('int_s1__pairs_decided') }}
 ),
 
-stg_1a__outlet_catalogue as (
+outlet_pairs_counted as (
     select
         merchant_id,
-        legal_country_iso
-    from {{ ref('stg_1a__outlet_catalogue') }}
+        legal_country_iso,
+        site_count
+    from {{ ref('int_s1__outlet_pairs_recounted') }}
 ),
 
 inputs_verified as (
@@ -45,15 +47,6 @@ mixture_policy as (
         mixture_policy_version,
         theta_digest
     from {{ ref('int_s1__mixture_policy_validated') }}
-),
-
-outlet_pairs_counted as (
-    select
-        merchant_id,
-        legal_country_iso,
-        count(*) as site_count
-    from stg_1a__outlet_catalogue
-    group by merchant_id, legal_country_iso
 ),
 
 domain_compared as (

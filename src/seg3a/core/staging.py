@@ -177,6 +177,30 @@ def roll_forward(stage: Path) -> list[Path]:
     return moved
 
 
+# Stages prepared ahead of their publication by one model and committed by a later one
+# of the same process (target -> (stage, what the preparing model knows of it)).
+_PREPARED: dict[str, tuple[Path, object]] = {}
+
+
+def offer_prepared_stage(target: Path, stage: Path, detail: object = None) -> None:
+    """Record that `stage` holds complete, synced files to be published at `target` by
+    a later step of this process. Kept in this process's memory only: a stage of
+    another process, or one a build's start swept away (`sweep_run_root`), is never
+    taken."""
+    with _FILE_LOCK:
+        _PREPARED[str(Path(target).absolute())] = (Path(stage), detail)
+
+
+def take_prepared_stage(target: Path, files: tuple[str, ...]) -> tuple[Path, object] | None:
+    """The stage offered for `target` (and its detail), removed from the offers, if it
+    still holds every one of `files`; else None (the caller stages the files itself)."""
+    with _FILE_LOCK:
+        offered = _PREPARED.pop(str(Path(target).absolute()), None)
+    if offered is None or not all((offered[0] / name).is_file() for name in files):
+        return None
+    return offered
+
+
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         roll_forward(path)

@@ -29,8 +29,8 @@ from ..core.identity import IdentityError, git_commit_bytes
 from ..core.paths import project_root
 from ..core.schemas import SchemaPacks
 from ..core.faults import checkpoint
-from ..core.staging import (append_line_atomically, rename_into_place, stage_for, sweep_legacy_stages,
-                            write_publication_journal)
+from ..core.staging import (append_line_atomically, offer_prepared_stage, rename_into_place, stage_for,
+                            sweep_legacy_stages, take_prepared_stage, write_publication_journal)
 from .common import StateFailure, context_from_session, schema_packs
 from .s3_draws import SPEC
 from .s3_tables import KeyOrderBroken, stream_in_key_order
@@ -383,38 +383,90 @@ def _move_into_place(staged: Path, target: Path, log_id: str) -> None:
         raise io_failure(PHASE_SAMPLING, f"cannot move {log_id} into place: {exc}", target, exc, "write") from exc
 
 
+def _logs_root(paths: LogPaths) -> Path:
+    """The folder holding both logs: the key of their one stage."""
+    return Path(os.path.commonpath([paths.events_dir, paths.trace.parent]))
+
+
+def _staged_files(paths: LogPaths) -> tuple[str, str]:
+    return EVENT_FILE, paths.trace.name
+
+
+def _stage_logs(ctx, lines_relation, paths: LogPaths) -> tuple[Path, int]:
+    """Stage the event and trace files complete (every line validated, in pair order,
+    synced); returns the stage and the lines written. A failure removes the stage."""
+    logs_root = _logs_root(paths)
+    sweep_legacy_stages(logs_root)
+    packs = schema_packs(str(ctx.catalogue.root))
+    stage = None
+    events_file, trace_name = _staged_files(paths)
+    try:
+        stage = stage_for(logs_root)
+        written = stream_in_key_order(
+            lines_relation, PAIR_KEY,
+            lambda batches: _stage_lines(batches, packs, ctx, stage / events_file, stage / trace_name),
+            BATCH_ROWS)
+    except (OSError, KeyOrderBroken) as exc:
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
+        raise io_failure(PHASE_SAMPLING, f"cannot stage the RNG logs: {exc}", stage, exc, "write") from exc
+    except BaseException:
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
+        raise
+    return stage, written
+
+
+def stage_logs_ahead(session, lines_relation, mode_table: pa.Table) -> pa.Table:
+    """In emission mode, stage the event and trace files while s3_zone_shares is still
+    being written and checked, and offer the stage to `emit_logs` of this process,
+    which moves the files into place only after the shares are published (§2.4 rule 3:
+    staged in temp files, moved after the publication). Nothing is published here.
+
+    A failure is not raised here: the stage is dropped and `emit_logs` stages the files
+    itself and raises that failure, with its code, message and context, at the point of
+    the build where it always did (after the shares are published; not at all when the
+    shares fail first). One row: the mode and the lines staged."""
+    mode = mode_table.column("rng_log_mode")[0].as_py()
+    staged = 0
+    if mode == "emit":
+        try:
+            ctx = context_from_session(session, SPEC)
+            paths = log_paths(ctx)
+            stage, staged = _stage_logs(ctx, lines_relation, paths)
+            offer_prepared_stage(_logs_root(paths), stage, staged)
+        except Exception:  # noqa: BLE001 - raised again, in order, by emit_logs (see above)
+            staged = 0
+    return pa.table({"rng_log_mode": pa.array([mode], pa.string()),
+                     "lines_staged": pa.array([staged], pa.int64())})
+
+
 def emit_logs(session, lines_relation, mode_table: pa.Table) -> pa.Table:
-    """After s3_zone_shares is published: in emission mode stage the event and trace
-    files in pair order and move them into place (events first); in replay mode write
-    nothing. One row: mode, events, trace rows written."""
+    """After s3_zone_shares is published: in emission mode move the event and trace
+    files into place (events first), from the stage `stage_logs_ahead` prepared in this
+    process or else staged now in pair order; in replay mode write nothing. One row:
+    mode, events, trace rows written."""
     ctx = context_from_session(session, SPEC)
     mode = mode_table.column("rng_log_mode")[0].as_py()
     # A plain column only, so that DuckDB need not build the lines to count them.
     events_total = int(lines_relation.project("merchant_id").aggregate("count(*)::bigint").fetchone()[0])
     paths = log_paths(ctx)
-    logs_root = Path(os.path.commonpath([paths.events_dir, paths.trace.parent]))
-    sweep_legacy_stages(logs_root)
     if mode == "replay":
+        sweep_legacy_stages(_logs_root(paths))
         return _emission_row(mode, events_total, events_total, 0)
-    packs = schema_packs(str(ctx.catalogue.root))
-    stage = None
+    prepared = take_prepared_stage(_logs_root(paths), _staged_files(paths))
+    stage, written = prepared if prepared is not None else _stage_logs(ctx, lines_relation, paths)
     try:
-        stage = stage_for(logs_root)
-        written = stream_in_key_order(
-            lines_relation, PAIR_KEY,
-            lambda batches: _stage_lines(batches, packs, ctx, stage / EVENT_FILE, stage / paths.trace.name),
-            BATCH_ROWS)
         # Both files are staged complete: from here a kill leaves a journal with which the
         # next run's sweep finishes the publication, never events without a trace.
         write_publication_journal(stage, [(stage / EVENT_FILE, paths.events),
                                           (stage / paths.trace.name, paths.trace)])
         _move_into_place(stage / EVENT_FILE, paths.events, "rng_event_zone_dirichlet")
         _move_into_place(stage / paths.trace.name, paths.trace, "rng_trace_log")
-    except (OSError, KeyOrderBroken) as exc:
+    except OSError as exc:
         raise io_failure(PHASE_SAMPLING, f"cannot stage the RNG logs: {exc}", stage, exc, "write") from exc
     finally:
-        if stage is not None:
-            shutil.rmtree(stage, ignore_errors=True)
+        shutil.rmtree(stage, ignore_errors=True)
     return _emission_row(mode, events_total, written, written)
 
 
