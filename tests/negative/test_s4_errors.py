@@ -172,7 +172,8 @@ def test_004_zone_missing_from_a_pair(finished):
 def test_004_zone_replaced_by_a_foreign_tzid(finished):
     """A pair keeps its zone count but one of its tzids is not in Z(c) of S2."""
     merchant, country = multi_zone_pair(finished)
-    finished.sql("update main.s3_zone_shares set tzid = 'Mars/Olympus_Mons' where (merchant_id, legal_country_iso, tzid) = ("
+    finished.sql("update main.s3_zone_shares set tzid = 'Mars/Olympus_Mons' "
+                 "where (merchant_id, legal_country_iso, tzid) = ("
                  "select (merchant_id, legal_country_iso, max(tzid)) from main.s3_zone_shares "
                  "where merchant_id = ? and legal_country_iso = ? group by merchant_id, legal_country_iso)",
                  [merchant, country])

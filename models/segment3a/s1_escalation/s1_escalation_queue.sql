@@ -25,6 +25,16 @@ pairs_decided as (
     from {{ ref('int_s1__pairs_decided') }}
 ),
 
+-- The pairs' keys and site counts for the domain comparison, by a scan of their own:
+-- read twice, pairs_decided above would be materialised (every column of every pair).
+pairs_decided_counted as (
+    select
+        merchant_id,
+        legal_country_iso,
+        site_count
+    from {{ ref('int_s1__pairs_decided') }}
+),
+
 stg_1a__outlet_catalogue as (
     select
         merchant_id,
@@ -58,23 +68,23 @@ outlet_pairs_counted as (
 
 domain_compared as (
     select
-        count(*) filter (where pairs_decided.merchant_id is null) as missing_pairs_in_s1_count,
+        count(*) filter (where pairs_decided_counted.merchant_id is null) as missing_pairs_in_s1_count,
         count(*) filter (where outlet_pairs_counted.merchant_id is null) as extra_pairs_in_s1_count,
         count(*) filter (
-            where pairs_decided.site_count <> outlet_pairs_counted.site_count
+            where pairs_decided_counted.site_count <> outlet_pairs_counted.site_count
         ) as site_count_mismatch_count,
         min(
             {
-                'merchant_id': pairs_decided.merchant_id,
-                'legal_country_iso': pairs_decided.legal_country_iso,
+                'merchant_id': pairs_decided_counted.merchant_id,
+                'legal_country_iso': pairs_decided_counted.legal_country_iso,
                 'expected_count': outlet_pairs_counted.site_count,
-                'observed_count': pairs_decided.site_count
+                'observed_count': pairs_decided_counted.site_count
             }
-        ) filter (where pairs_decided.site_count <> outlet_pairs_counted.site_count) as first_site_count_mismatch
+        ) filter (where pairs_decided_counted.site_count <> outlet_pairs_counted.site_count) as first_site_count_mismatch
     from outlet_pairs_counted
-    full outer join pairs_decided
-        on outlet_pairs_counted.merchant_id = pairs_decided.merchant_id
-        and outlet_pairs_counted.legal_country_iso = pairs_decided.legal_country_iso
+    full outer join pairs_decided_counted
+        on outlet_pairs_counted.merchant_id = pairs_decided_counted.merchant_id
+        and outlet_pairs_counted.legal_country_iso = pairs_decided_counted.legal_country_iso
 ),
 
 domain_guard as (
