@@ -3,6 +3,8 @@
 -- One summary row once S4 covers exactly the escalated pairs over Z(c) and conserves
 -- every pair's outlets (spec 04 §1.2). The first failing check, in the spec's order,
 -- raises E3A_S5_003_DOMAIN_MISMATCH with the three domain counts and a sample key.
+{#- A pair's first tzid outside Z(c) in the sample order (tzid nulls first), as an aggregate
+    over rows flagged outside_universe; null when the pair has none. #}
 {%- set first_tzid_outside -%}
 case
             when bool_or(tzid is null) filter (where outside_universe) then null
