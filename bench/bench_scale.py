@@ -19,7 +19,8 @@ from /proc every 0.1 s; `ru_maxrss` of the largest single process is kept too).
 A 10M-pair world takes minutes to generate: `--worlds-only --work DIR` generates and
 measures the worlds and keeps them in DIR; a later `--reuse-worlds --work DIR` builds on
 them (reporting the kept world measurements) after removing anything an earlier build
-added to them.
+added to them. With `--keep` the build's DuckDB file stays too (`DIR/pairs-N/seg3a.duckdb`),
+so a node's query can be profiled on the built tables (EXPLAIN ANALYZE).
 
 DuckDB resource settings (SEG3A_DUCKDB_MEMORY_LIMIT, ...) are taken from the environment,
 as by any build. The load average before each step is recorded: the numbers are only
@@ -290,7 +291,8 @@ def measure_size(pairs: int, args, work: Path) -> dict:
     build["state_peak_rss_mib"] = state_peak_rss(results, build["timeline"])
     build["top_nodes_cpu"] = node_cpu(results, build["timeline"])
     build["zone_universe_models_s"] = zone_spans(results)
-    database.unlink(missing_ok=True)
+    if not args.keep:  # kept, a node's query can be profiled again on the built tables
+        database.unlink(missing_ok=True)
 
     s1 = json.loads(next(run_root.glob("reports/layer1/3A/state=S1/**/run_report.json")).read_bytes())
     with duckdb.connect() as con:

@@ -5,7 +5,9 @@
   beside the dictionary path, then commits it write-once (identical existing partition:
   no-op; different: the model fails with `immutability_code`). `presorted=true`: the
   model's rows already come in `sort_keys` order (a view whose select keeps the order
-  of an ordered subquery), and are written in that order instead of sorted again.
+  of an ordered subquery, or a table created from such a select: a scan of one table
+  keeps its insertion order, DuckDB's order preservation), and are written in that
+  order instead of sorted again.
   `checked=true`: a model of this build may already have written these rows with the
   same options into a stage and checked that file (S5's int_s5__zone_alloc_checked);
   that stage is committed as it is, without writing the rows again. Without one (the

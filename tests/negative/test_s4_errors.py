@@ -169,6 +169,18 @@ def test_004_zone_missing_from_a_pair(finished):
                      sample_pairs=[{"merchant_id": merchant, "legal_country_iso": country}])
 
 
+def test_004_zone_replaced_by_a_foreign_tzid(finished):
+    """A pair keeps its zone count but one of its tzids is not in Z(c) of S2."""
+    merchant, country = multi_zone_pair(finished)
+    finished.sql("update main.s3_zone_shares set tzid = 'Mars/Olympus_Mons' "
+                 "where (merchant_id, legal_country_iso, tzid) = ("
+                 "select (merchant_id, legal_country_iso, max(tzid)) from main.s3_zone_shares "
+                 "where merchant_id = ? and legal_country_iso = ? group by merchant_id, legal_country_iso)",
+                 [merchant, country])
+    run_s4_expecting(finished, "004", "s3_zone_shares", reason="zone_set_mismatch", affected_pairs_count=1,
+                     sample_pairs=[{"merchant_id": merchant, "legal_country_iso": country}])
+
+
 # ----------------------------------------------------------------------------- 005 (guard SQL)
 def run_guard(rows: list[dict]) -> None:
     """The integerisation guard model's SQL over crafted s4_zone_counts rows."""

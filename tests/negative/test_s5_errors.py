@@ -218,6 +218,34 @@ def test_003_zone_missing_from_a_pair(finished):
                      missing_escalated_pairs_count=0, unexpected_pairs_count=0, affected_zone_triplets_count=1)
 
 
+def test_003_s4_tzid_outside_the_universe(finished):
+    """A zone row whose tzid is not in Z(c) of its country (the pair keeps its zone
+    count): counted once, and the sample names that row's tzid."""
+    triplet = first_triplet(finished)
+    materialise(finished, "s4_zone_counts")
+    finished.sql(f"update main.s4_zone_counts set tzid = 'Mars/Olympus_Mons' where {TRIPLET}", list(triplet))
+    run_s5_expecting(finished, "003", "s4_zone_counts", reason="zone_domain_mismatch",
+                     missing_escalated_pairs_count=0, unexpected_pairs_count=0, affected_zone_triplets_count=1,
+                     sample_merchant_id=triplet[0], sample_country_iso=triplet[1], sample_tzid="Mars/Olympus_Mons")
+
+
+def test_003_s4_null_tzid_sampled_first(finished):
+    """Two rows of one pair outside Z(c), one with a null tzid: both are counted, and the
+    sample is the null one (the spec's sample order puts a null tzid first)."""
+    merchant, country = first_escalated_pair(finished)
+    tzids = [row[0] for row in finished.sql(
+        "select tzid from main.s4_zone_counts where merchant_id = ? and legal_country_iso = ? order by tzid",
+        [merchant, country])]
+    assert len(tzids) >= 2
+    materialise(finished, "s4_zone_counts")
+    finished.sql(f"update main.s4_zone_counts set tzid = 'Mars/Olympus_Mons' where {TRIPLET}",
+                 [merchant, country, tzids[0]])
+    finished.sql(f"update main.s4_zone_counts set tzid = null where {TRIPLET}", [merchant, country, tzids[1]])
+    run_s5_expecting(finished, "003", "s4_zone_counts", reason="zone_domain_mismatch",
+                     missing_escalated_pairs_count=0, unexpected_pairs_count=0, affected_zone_triplets_count=2,
+                     sample_merchant_id=merchant, sample_country_iso=country, sample_tzid=None)
+
+
 def test_003_counts_not_conserved(finished):
     triplet = first_triplet(finished)
     merchant = triplet[0]

@@ -2,7 +2,7 @@
     materialized='seg3a_table',
     meta={'seg3a_phase': 'decision_eval'},
     post_hook=[
-        "{{ seg3a_publish_partition('s1_escalation_queue', ['merchant_id', 'legal_country_iso'], 'E3A_S1_012_IMMUTABILITY_VIOLATION') }}"
+        "{{ seg3a_publish_partition('s1_escalation_queue', ['merchant_id', 'legal_country_iso'], 'E3A_S1_012_IMMUTABILITY_VIOLATION', presorted=true) }}"
     ]
 ) }}
 -- depends_on: {{ ref('int_s1__decisions_replayed') }}
@@ -23,6 +23,16 @@ pairs_decided as (
         decision_reason,
         eligible_for_escalation,
         dominant_zone_share_bucket
+    from {{ ref('int_s1__pairs_decided') }}
+),
+
+-- The pairs' keys and site counts for the domain comparison, by a scan of their own:
+-- read twice, pairs_decided above would be materialised (every column of every pair).
+pairs_decided_counted as (
+    select
+        merchant_id,
+        legal_country_iso,
+        site_count
     from {{ ref('int_s1__pairs_decided') }}
 ),
 
@@ -51,23 +61,23 @@ mixture_policy as (
 
 domain_compared as (
     select
-        count(*) filter (where pairs_decided.merchant_id is null) as missing_pairs_in_s1_count,
+        count(*) filter (where pairs_decided_counted.merchant_id is null) as missing_pairs_in_s1_count,
         count(*) filter (where outlet_pairs_counted.merchant_id is null) as extra_pairs_in_s1_count,
         count(*) filter (
-            where pairs_decided.site_count <> outlet_pairs_counted.site_count
+            where pairs_decided_counted.site_count <> outlet_pairs_counted.site_count
         ) as site_count_mismatch_count,
         min(
             {
-                'merchant_id': pairs_decided.merchant_id,
-                'legal_country_iso': pairs_decided.legal_country_iso,
+                'merchant_id': pairs_decided_counted.merchant_id,
+                'legal_country_iso': pairs_decided_counted.legal_country_iso,
                 'expected_count': outlet_pairs_counted.site_count,
-                'observed_count': pairs_decided.site_count
+                'observed_count': pairs_decided_counted.site_count
             }
-        ) filter (where pairs_decided.site_count <> outlet_pairs_counted.site_count) as first_site_count_mismatch
+        ) filter (where pairs_decided_counted.site_count <> outlet_pairs_counted.site_count) as first_site_count_mismatch
     from outlet_pairs_counted
-    full outer join pairs_decided
-        on outlet_pairs_counted.merchant_id = pairs_decided.merchant_id
-        and outlet_pairs_counted.legal_country_iso = pairs_decided.legal_country_iso
+    full outer join pairs_decided_counted
+        on outlet_pairs_counted.merchant_id = pairs_decided_counted.merchant_id
+        and outlet_pairs_counted.legal_country_iso = pairs_decided_counted.legal_country_iso
 ),
 
 domain_guard as (
@@ -98,27 +108,43 @@ domain_guard as (
     from domain_compared
 ),
 
-queue_rows as (
+-- Only the columns that vary per pair are sorted; the run constants enter afterwards as
+-- scalar subqueries over one-row relations, not by a join: a select over the ordered rows
+-- keeps their order (DuckDB's order preservation), so the 64-character digests on every
+-- row never enter the sort (at 10M pairs the wide sort spilled under the memory limit).
+-- The table keeps that order, and the publishing COPY writes it as stored (presorted).
+pairs_ordered as (
     select
-        inputs_verified.seed::ubigint as seed,
-        inputs_verified.manifest_fingerprint::varchar as manifest_fingerprint,
         pairs_decided.merchant_id::ubigint as merchant_id,
         pairs_decided.legal_country_iso::varchar as legal_country_iso,
         pairs_decided.site_count::uinteger as site_count,
         pairs_decided.zone_count_country::uinteger as zone_count_country,
         pairs_decided.is_escalated::boolean as is_escalated,
         pairs_decided.decision_reason::varchar as decision_reason,
-        mixture_policy.mixture_policy_id::varchar as mixture_policy_id,
-        mixture_policy.mixture_policy_version::varchar as mixture_policy_version,
-        mixture_policy.theta_digest::varchar as theta_digest,
         pairs_decided.eligible_for_escalation::boolean as eligible_for_escalation,
-        pairs_decided.dominant_zone_share_bucket::varchar as dominant_zone_share_bucket,
-        null::varchar as notes
+        pairs_decided.dominant_zone_share_bucket::varchar as dominant_zone_share_bucket
     from domain_guard
     inner join pairs_decided on domain_guard.passed
-    cross join inputs_verified
-    cross join mixture_policy
+    order by merchant_id, legal_country_iso
+),
+
+queue_rows as (
+    select
+        (select seed from inputs_verified)::ubigint as seed,
+        (select manifest_fingerprint from inputs_verified)::varchar as manifest_fingerprint,
+        pairs_ordered.merchant_id,
+        pairs_ordered.legal_country_iso,
+        pairs_ordered.site_count,
+        pairs_ordered.zone_count_country,
+        pairs_ordered.is_escalated,
+        pairs_ordered.decision_reason,
+        (select mixture_policy_id from mixture_policy)::varchar as mixture_policy_id,
+        (select mixture_policy_version from mixture_policy)::varchar as mixture_policy_version,
+        (select theta_digest from mixture_policy)::varchar as theta_digest,
+        pairs_ordered.eligible_for_escalation,
+        pairs_ordered.dominant_zone_share_bucket,
+        null::varchar as notes
+    from pairs_ordered
 )
 
 select * from queue_rows
-order by merchant_id, legal_country_iso

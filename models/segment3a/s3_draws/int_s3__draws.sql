@@ -57,6 +57,16 @@ country_zones_listed as (
     {{ seg3a_country_tzids_listed('s2_country_zone_priors') }}
 ),
 
+-- The zone check needs each country's number of tzids only: the rows below are read
+-- twice (the checks, then the stored rows), so DuckDB materialises them, and a tzid list
+-- on every pair made that copy several times wider.
+country_zones_counted as (
+    select
+        country_iso,
+        {{ seg3a_len('tzids') }} as zone_count_country
+    from country_zones_listed
+),
+
 chunks_counted as (
     select {{ seg3a_cast('greatest(1, ceil(count(*) / ' ~ batch_pairs ~ '))', 'ubigint') }} as chunk_count
     from int_s3__pairs_with_alpha
@@ -109,7 +119,7 @@ draws_flattened as (
     select
         pairs_drawn.draw.merchant_id as merchant_id,
         pairs_drawn.draw.legal_country_iso as legal_country_iso,
-        country_zones_listed.tzids,
+        country_zones_counted.zone_count_country,
         pairs_drawn.draw.rng_stream_id as rng_stream_id,
         pairs_drawn.draw.rng_counter_before_hi as rng_counter_before_hi,
         pairs_drawn.draw.rng_counter_before_lo as rng_counter_before_lo,
@@ -125,8 +135,8 @@ draws_flattened as (
         pairs_drawn.draw.share_sum as share_sum,
         pairs_drawn.draw.shares as shares
     from pairs_drawn
-    left join country_zones_listed
-        on pairs_drawn.draw.legal_country_iso = country_zones_listed.country_iso
+    left join country_zones_counted
+        on pairs_drawn.draw.legal_country_iso = country_zones_counted.country_iso
 ),
 
 draws_assessed as (
@@ -134,7 +144,8 @@ draws_assessed as (
         merchant_id,
         legal_country_iso,
         coalesce(
-            tzids is not null and zone_count = {{ seg3a_len('tzids') }} and {{ seg3a_len('shares') }} = {{ seg3a_len('tzids') }}, false
+            zone_count_country is not null and zone_count = zone_count_country
+            and {{ seg3a_len('shares') }} = zone_count_country, false
         ) as zones_consistent,
         coalesce(
             {{ seg3a_u128_advanced(
@@ -170,7 +181,7 @@ draws_guard as (
 ),
 
 draws_checked as (
-    -- The tzids served the zone check only: s3_zone_shares takes them from
+    -- The zone counts served the zone check only: s3_zone_shares takes the tzids from
     -- int_s3__country_zone_lists (a list per pair made this table's sort and write
     -- about twice as costly).
     select

@@ -7,7 +7,9 @@
 -- finite, > 0, within 1e-12 of 1 and of csum of the shares (E3A_S4_007
 -- share_sum_inconsistent); shares finite in [0, 1] (E3A_S4_007 integerisation_mismatch).
 -- Key uniqueness, csum and share values come from the streamed pass of
--- int_s4__share_sums_measured; one aggregate per pair serves the other checks.
+-- int_s4__share_sums_measured; one aggregate per pair serves the other checks, the
+-- share rows read once (a CTE read twice is materialised: every share row, spilling
+-- under the memory limit at 10M pairs).
 {%- set lineage = ['prior_pack_id', 'prior_pack_version', 'floor_policy_id', 'floor_policy_version'] %}
 with
 
@@ -31,8 +33,8 @@ s3_zone_shares as (
     from {{ ref('s3_zone_shares') }}
 ),
 
--- The lineage columns by a scan of their own: s3_zone_shares above is read twice, so
--- DuckDB materialises it, and four strings more on every row cost more than this scan.
+-- The lineage columns by a scan of their own: four strings more on every row of the
+-- per-pair aggregate's input would cost more than this scan.
 s3_zone_shares_lineage as (
     select
         {{ lineage | join(',\n        ') }}
@@ -55,14 +57,35 @@ s2_country_zone_priors as (
     from {{ ref('s2_country_zone_priors') }}
 ),
 
+prior_zones as (
+    select distinct
+        country_iso,
+        tzid
+    from s2_country_zone_priors
+),
+
+-- A share row whose (country, tzid) no S2 row holds (as in an anti join) is foreign.
+share_rows_placed as (
+    select
+        s3_zone_shares.merchant_id,
+        s3_zone_shares.legal_country_iso,
+        s3_zone_shares.share_sum_country,
+        prior_zones.tzid is null as zone_foreign
+    from s3_zone_shares
+    left join prior_zones
+        on s3_zone_shares.legal_country_iso = prior_zones.country_iso
+        and s3_zone_shares.tzid = prior_zones.tzid
+),
+
 share_pairs_summarised as (
     select
         merchant_id,
         legal_country_iso,
         count(*) as zone_count,
         min(share_sum_country) as share_sum_country,
-        max(share_sum_country) as share_sum_country_max
-    from s3_zone_shares
+        max(share_sum_country) as share_sum_country_max,
+        bool_or(zone_foreign) as zone_foreign_found
+    from share_rows_placed
     group by merchant_id, legal_country_iso
 ),
 
@@ -121,13 +144,11 @@ lineage_compared as (
 ),
 
 zones_foreign as (
-    select distinct
-        s3_zone_shares.merchant_id,
-        s3_zone_shares.legal_country_iso
-    from s3_zone_shares
-    anti join s2_country_zone_priors
-        on s3_zone_shares.legal_country_iso = s2_country_zone_priors.country_iso
-        and s3_zone_shares.tzid = s2_country_zone_priors.tzid
+    select
+        merchant_id,
+        legal_country_iso
+    from share_pairs_summarised
+    where zone_foreign_found
 ),
 
 country_zone_counts as (

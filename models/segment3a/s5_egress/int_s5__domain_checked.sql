@@ -3,6 +3,14 @@
 -- One summary row once S4 covers exactly the escalated pairs over Z(c) and conserves
 -- every pair's outlets (spec 04 §1.2). The first failing check, in the spec's order,
 -- raises E3A_S5_003_DOMAIN_MISMATCH with the three domain counts and a sample key.
+{#- A pair's first tzid outside Z(c) in the sample order (tzid nulls first), as an aggregate
+    over rows flagged outside_universe; null when the pair has none. #}
+{%- set first_tzid_outside -%}
+case
+            when bool_or(tzid is null) filter (where outside_universe) then null
+            else min(tzid) filter (where outside_universe)
+        end
+{%- endset %}
 with
 
 s1_escalation_queue as (
@@ -65,6 +73,8 @@ escalated_pairs as (
 -- Duplicate keys are looked for by grouping only when one streaming pass does not find
 -- the keys strictly increasing (which proves them unique): S1 and S4 store their rows in
 -- key order, and the grouped count over every S4 triplet was most of this model's cost.
+-- The groupings read the relations by scans of their own: a CTE read more than once is
+-- materialised (every row of S4 at 10M pairs, spilling under the memory limit).
 s1_pairs_ordered as (
     {{ seg3a_keys_strictly_increasing(ref('s1_escalation_queue'), ['merchant_id', 'legal_country_iso']) }}
 ),
@@ -77,7 +87,7 @@ s1_pairs_duplicated as (
     select
         merchant_id,
         legal_country_iso
-    from s1_escalation_queue
+    from {{ ref('s1_escalation_queue') }}
     where not (select keys_strictly_increasing from s1_pairs_ordered)
     group by merchant_id, legal_country_iso
     having count(*) > 1
@@ -88,10 +98,27 @@ s4_triplets_duplicated as (
         merchant_id,
         legal_country_iso,
         tzid
-    from s4_zone_counts
+    from {{ ref('s4_zone_counts') }}
     where not (select keys_strictly_increasing from s4_triplets_ordered)
     group by merchant_id, legal_country_iso, tzid
     having count(*) > 1
+),
+
+-- S4's and S3's zone rows are read once each and reduced to one row per pair; a row
+-- outside Z(c) (no universe row matches it, as in an anti join) is counted there, with
+-- the pair's first such tzid in the spec's sample order (a null tzid first).
+s4_rows_placed as (
+    select
+        s4_zone_counts.merchant_id,
+        s4_zone_counts.legal_country_iso,
+        s4_zone_counts.tzid,
+        s4_zone_counts.zone_site_count,
+        s4_zone_counts.zone_site_count_sum,
+        universe_zones.tzid is null as outside_universe
+    from s4_zone_counts
+    left join universe_zones
+        on s4_zone_counts.legal_country_iso = universe_zones.country_iso
+        and s4_zone_counts.tzid = universe_zones.tzid
 ),
 
 s4_pairs_summed as (
@@ -101,17 +128,33 @@ s4_pairs_summed as (
         count(*) as zone_rows,
         sum(zone_site_count) as zone_site_count_total,
         -- "first row" is the writer-sort first, i.e. the smallest tzid of the pair
-        arg_min(zone_site_count_sum, tzid) as zone_site_count_sum_first
-    from s4_zone_counts
+        arg_min(zone_site_count_sum, tzid) as zone_site_count_sum_first,
+        count(*) filter (where outside_universe) as rows_outside_universe,
+        {{ first_tzid_outside }} as tzid_outside_first
+    from s4_rows_placed
     group by merchant_id, legal_country_iso
+),
+
+s3_rows_placed as (
+    select
+        s3_zone_shares.merchant_id,
+        s3_zone_shares.legal_country_iso,
+        s3_zone_shares.tzid,
+        universe_zones.tzid is null as outside_universe
+    from s3_zone_shares
+    left join universe_zones
+        on s3_zone_shares.legal_country_iso = universe_zones.country_iso
+        and s3_zone_shares.tzid = universe_zones.tzid
 ),
 
 s3_pairs_counted as (
     select
         merchant_id,
         legal_country_iso,
-        count(*) as zone_rows
-    from s3_zone_shares
+        count(*) as zone_rows,
+        count(*) filter (where outside_universe) as rows_outside_universe,
+        {{ first_tzid_outside }} as tzid_outside_first
+    from s3_rows_placed
     group by merchant_id, legal_country_iso
 ),
 
@@ -135,33 +178,14 @@ s4_pairs_unexpected as (
         and s4_pairs_summed.legal_country_iso = escalated_pairs.legal_country_iso
 ),
 
-s4_rows_outside_universe as (
-    select
-        s4_zone_counts.merchant_id,
-        s4_zone_counts.legal_country_iso,
-        s4_zone_counts.tzid
-    from s4_zone_counts
-    anti join universe_zones
-        on s4_zone_counts.legal_country_iso = universe_zones.country_iso
-        and s4_zone_counts.tzid = universe_zones.tzid
-),
-
-s3_rows_outside_universe as (
-    select
-        s3_zone_shares.merchant_id,
-        s3_zone_shares.legal_country_iso,
-        s3_zone_shares.tzid
-    from s3_zone_shares
-    anti join universe_zones
-        on s3_zone_shares.legal_country_iso = universe_zones.country_iso
-        and s3_zone_shares.tzid = universe_zones.tzid
-),
-
--- |rows(m,c) - |Z(c)||, an unknown country having |Z| = 0
-pair_zone_deviations as (
+-- Per pair of S4 and of S3: its rows outside Z(c) and |rows(m,c) - |Z(c)||, an unknown
+-- country having |Z| = 0
+pairs_zones_compared as (
     select
         s4_pairs_summed.merchant_id,
         s4_pairs_summed.legal_country_iso,
+        s4_pairs_summed.rows_outside_universe,
+        s4_pairs_summed.tzid_outside_first,
         abs(s4_pairs_summed.zone_rows - coalesce(universe_zones_counted.zone_count, 0)) as deviation
     from s4_pairs_summed
     left join universe_zones_counted
@@ -170,6 +194,8 @@ pair_zone_deviations as (
     select
         s3_pairs_counted.merchant_id,
         s3_pairs_counted.legal_country_iso,
+        s3_pairs_counted.rows_outside_universe,
+        s3_pairs_counted.tzid_outside_first,
         abs(s3_pairs_counted.zone_rows - coalesce(universe_zones_counted.zone_count, 0)) as deviation
     from s3_pairs_counted
     left join universe_zones_counted
@@ -205,14 +231,12 @@ domain_offences as (
     select 2, 'pair_set_mismatch', merchant_id, legal_country_iso, null
     from s4_pairs_unexpected
     union all
-    select 3, 'zone_domain_mismatch', merchant_id, legal_country_iso, tzid
-    from s4_rows_outside_universe
-    union all
-    select 3, 'zone_domain_mismatch', merchant_id, legal_country_iso, tzid
-    from s3_rows_outside_universe
+    select 3, 'zone_domain_mismatch', merchant_id, legal_country_iso, tzid_outside_first
+    from pairs_zones_compared
+    where rows_outside_universe > 0
     union all
     select 3, 'zone_domain_mismatch', merchant_id, legal_country_iso, null
-    from pair_zone_deviations
+    from pairs_zones_compared
     where deviation > 0
     union all
     select 4, 'count_conservation', merchant_id, legal_country_iso, null
@@ -236,14 +260,13 @@ domain_summary as (
     select
         (select count(*) from s1_escalation_queue) as pairs_total,
         (select count(*) from escalated_pairs) as pairs_escalated,
-        (select count(*) from s4_zone_counts) as zone_rows_total,
+        (select cast(coalesce(sum(zone_rows), 0) as bigint) from s4_pairs_summed) as zone_rows_total,
         (select count(*) from s1_pairs_duplicated) as s1_duplicate_pairs_count,
         (select count(*) from s4_triplets_duplicated) as s4_duplicate_triplets_count,
         (select count(*) from escalated_pairs_missing) as missing_escalated_pairs_count,
         (select count(*) from s4_pairs_unexpected) as unexpected_pairs_count,
-        (select count(*) from s4_rows_outside_universe)
-        + (select count(*) from s3_rows_outside_universe)
-        + (select coalesce(sum(deviation), 0) from pair_zone_deviations) as affected_zone_triplets_count,
+        (select coalesce(sum(rows_outside_universe + deviation), 0) from pairs_zones_compared)
+            as affected_zone_triplets_count,
         (select count(*) from pairs_conservation_checked where not conserved) as pairs_count_conservation_violations
 ),
 
