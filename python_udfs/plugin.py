@@ -63,18 +63,45 @@ class PluginConfigError(ValueError):
     """The plugin's profile configuration is invalid."""
 
 
+def environment_settings() -> dict[str, tuple[str, str]]:
+    """Each plugin setting's environment variable and default, for a setting the profile
+    leaves out (or empty). The plugin reads them when dbt opens the database instead of
+    profiles.yml rendering them with env_var(): dbt keys its partial parsing on the
+    profile's connection values, the plugins' config among them, so a value rendered there
+    made every change of run (SEG3A_RUN_ID, as `make build SEED=…` sets it) or of a DuckDB
+    resource re-parse the whole project (about 3.4 CPU s), though no parsed node depends on
+    them."""
+    from seg3a.core.duck import RESOURCE_SETTINGS
+
+    return {
+        "runs_root": ("SEG3A_RUNS_ROOT", "build/runs"),
+        "run_id": ("SEG3A_RUN_ID", ""),
+        "database_dir": ("SEG3A_DUCKDB_DIR", "build/duckdb"),
+        **{name: (variable, "") for name, variable in RESOURCE_SETTINGS.items()},
+    }
+
+
+def plugin_settings(plugin_config: dict[str, Any]) -> dict[str, str]:
+    """The plugin's settings: the profile's value where it gives a non-empty one, else the
+    environment variable's, else the default; an unknown key is E3A_PLUGIN_CONFIG."""
+    sources = environment_settings()
+    unknown = set(plugin_config) - set(sources)
+    if unknown:
+        raise PluginConfigError(f"E3A_PLUGIN_CONFIG: unknown plugin config keys {sorted(unknown)}")
+    return {name: str(plugin_config.get(name) or os.environ.get(variable) or default)
+            for name, (variable, default) in sources.items()}
+
+
 class Plugin(BasePlugin):
     def initialize(self, plugin_config: dict[str, Any]) -> None:
         from seg3a.core.duck import RESOURCE_SETTINGS, resource_settings, spatial_connect_config
 
-        unknown = set(plugin_config) - {"runs_root", "run_id", "database_dir", *RESOURCE_SETTINGS}
-        if unknown:
-            raise PluginConfigError(f"E3A_PLUGIN_CONFIG: unknown plugin config keys {sorted(unknown)}")
-        self.runs_root = plugin_config.get("runs_root") or None
-        self.run_id = plugin_config.get("run_id") or None
-        # DuckDB memory_limit / threads / temp_directory from the profile (empty: DuckDB's default)
-        self.resources = resource_settings({k: plugin_config.get(k, "") for k in RESOURCE_SETTINGS})
-        self.database_dir = plugin_config.get("database_dir") or None
+        settings = plugin_settings(plugin_config)
+        self.runs_root = settings["runs_root"] or None
+        self.run_id = settings["run_id"] or None
+        # DuckDB memory_limit / threads / temp_directory (empty: DuckDB's default)
+        self.resources = resource_settings({k: settings[k] for k in RESOURCE_SETTINGS})
+        self.database_dir = settings["database_dir"] or None
         self.variables: dict[str, Any] = {}
         self._opened = None  # the connection update_connection_config opened (see there)
         # Decided once per plugin (one database file): DuckDB refuses a second connection to
