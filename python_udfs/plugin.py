@@ -7,14 +7,14 @@ dataset, `seg3a_loc__<dataset_id>()`, so that SQL models read the macro (Jinja m
 `seg3a_location`) instead of literal paths."""
 from __future__ import annotations
 
+import functools
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from dbt.adapters.duckdb.plugins import BasePlugin
-
-from . import dirichlet_udf, digests, egress_udf, publishing, sql_udfs, zone_store
 
 if TYPE_CHECKING:
     from seg3a.core.context import RunContext
@@ -36,22 +36,38 @@ def _report_failed_states(payloads, run_roots):
     return report_failed_states_arrow(payloads, run_roots)
 
 
-# One row per SQL function: name (prefixed s3a_), Python callable, DuckDB types.
-UDF_REGISTRY: tuple[Udf, ...] = (
-    Udf("s3a_sha256_hex", digests.sha256_hex_arrow, ["VARCHAR"], "VARCHAR"),
-    Udf("s3a_sha256_hexcat", digests.sha256_hexcat_arrow, ["VARCHAR[]"], "VARCHAR"),
-    Udf("s3a_hash_uniform", sql_udfs.hash_uniform_arrow, ["VARCHAR", "UBIGINT", "VARCHAR", "VARCHAR"], "DOUBLE"),
-    Udf("s3a_make_stage", publishing.make_stage_arrow, ["VARCHAR"], "VARCHAR", side_effects=True),
-    Udf("s3a_checked_stage", publishing.checked_stage_arrow, ["VARCHAR"], "VARCHAR", side_effects=True),
-    Udf("s3a_commit_partition", publishing.commit_partition_arrow, ["VARCHAR"] * 4, "VARCHAR", side_effects=True),
-    Udf("s3a_report_failed_states", _report_failed_states, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True),
-    Udf("s3a_dirichlet_draw", dirichlet_udf.dirichlet_draw_arrow, dirichlet_udf.DRAW_PARAMETERS, dirichlet_udf.DRAW_RETURN_TYPE),
-    Udf("s3a_run_summary", egress_udf.run_summary_arrow, ["VARCHAR"], "VARCHAR", side_effects=True),
-    Udf("s3a_stored_file", zone_store.stored_file_arrow, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True),
-    Udf("s3a_stored_file_reusable", zone_store.stored_file_reusable_arrow, ["VARCHAR"], "BOOLEAN", side_effects=True),
-    Udf("s3a_publish_stored_file", zone_store.publish_stored_file_arrow, ["VARCHAR", "VARCHAR"], "VARCHAR",
-        side_effects=True),
-)
+@functools.cache
+def udf_registry() -> tuple[Udf, ...]:
+    """One row per SQL function: name (prefixed s3a_), Python callable, DuckDB types. The
+    UDFs' modules (NumPy, pyarrow, the sampler) are imported here, on the first call, which
+    the first connection makes beside the spatial extension's LOAD (configure_connection)."""
+    from . import dirichlet_udf, digests, egress_udf, publishing, sql_udfs, zone_store
+
+    return (
+        Udf("s3a_sha256_hex", digests.sha256_hex_arrow, ["VARCHAR"], "VARCHAR"),
+        Udf("s3a_sha256_hexcat", digests.sha256_hexcat_arrow, ["VARCHAR[]"], "VARCHAR"),
+        Udf("s3a_hash_uniform", sql_udfs.hash_uniform_arrow, ["VARCHAR", "UBIGINT", "VARCHAR", "VARCHAR"], "DOUBLE"),
+        Udf("s3a_make_stage", publishing.make_stage_arrow, ["VARCHAR"], "VARCHAR", side_effects=True),
+        Udf("s3a_checked_stage", publishing.checked_stage_arrow, ["VARCHAR"], "VARCHAR", side_effects=True),
+        Udf("s3a_commit_partition", publishing.commit_partition_arrow, ["VARCHAR"] * 4, "VARCHAR", side_effects=True),
+        Udf("s3a_report_failed_states", _report_failed_states, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True),
+        Udf("s3a_dirichlet_draw", dirichlet_udf.dirichlet_draw_arrow, dirichlet_udf.DRAW_PARAMETERS,
+            dirichlet_udf.DRAW_RETURN_TYPE),
+        Udf("s3a_run_summary", egress_udf.run_summary_arrow, ["VARCHAR"], "VARCHAR", side_effects=True),
+        Udf("s3a_stored_file", zone_store.stored_file_arrow, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True),
+        Udf("s3a_stored_file_reusable", zone_store.stored_file_reusable_arrow, ["VARCHAR"], "BOOLEAN",
+            side_effects=True),
+        Udf("s3a_publish_stored_file", zone_store.publish_stored_file_arrow, ["VARCHAR", "VARCHAR"], "VARCHAR",
+            side_effects=True),
+    )
+
+
+def __getattr__(name: str) -> Any:
+    """`UDF_REGISTRY`, the registry as a module attribute (the Spark target and the tests
+    read it so), built on first access."""
+    if name == "UDF_REGISTRY":
+        return udf_registry()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # What to do when another process has the build's DuckDB file open.
@@ -144,8 +160,20 @@ class Plugin(BasePlugin):
             apply_resource_settings(conn, self.resources)
         except ValueError as exc:
             raise PluginConfigError(f"E3A_PLUGIN_CONFIG: {exc}") from exc
-        load_spatial(conn)
-        for udf in UDF_REGISTRY:
+        # DuckDB hashes the 81 MB spatial extension to check its signature on the first LOAD
+        # of a process, without holding Python's lock; meanwhile this thread imports the
+        # UDFs' modules. Each was about 0.4 s of the first connection's wall time, one after
+        # the other. The LOAD runs on a cursor of the database (an extension is loaded for
+        # the whole database); nothing else uses the connection until it has finished.
+        loading = conn.cursor()
+        try:
+            with ThreadPoolExecutor(1, thread_name_prefix="seg3a-spatial") as pool:
+                loaded = pool.submit(load_spatial, loading)
+                registry = udf_registry()
+                loaded.result()
+        finally:
+            loading.close()
+        for udf in registry:
             conn.create_function(
                 udf.name, udf.function, udf.parameters, udf.return_type,
                 type="arrow", side_effects=udf.side_effects, null_handling="special",
