@@ -40,11 +40,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import threading
-import re
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
