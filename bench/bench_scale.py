@@ -345,6 +345,9 @@ def measure_size(pairs: int, args, work: Path) -> dict:
         command += ["--threads", str(args.threads)]
     database = size_dir / "seg3a.duckdb"
     database.unlink(missing_ok=True)
+    # A first build: no dbt target folder (partial-parse state) left by an earlier build of
+    # a kept world (--keep, --reuse-worlds), which would turn the full parse into a partial one.
+    shutil.rmtree(size_dir / "dbt-target", ignore_errors=True)
     env = dbt_env(runs, database, size_dir)
     build = run_measured(command, env, size_dir / "build.log")
     results = json.loads((size_dir / "dbt-target" / "run_results.json").read_bytes())
