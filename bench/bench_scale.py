@@ -15,6 +15,13 @@ from /proc every 0.1 s; `ru_maxrss` of the largest single process is kept too).
    outlets, count them per merchant x country, expand every pair to one row per zone of
    its country's Z(c), write the rows as one zstd Parquet file in key order and SHA-256
    it. build / floor is the ratio the targets speak of.
+4. the build's fixed costs, from its dbt.log (`phases_s`): start-up (process start to dbt's
+   first log line: Python and dbt's imports), load (dbt's full parse of the project, as
+   every build in a new target folder does it, and writing the manifest), the run (dbt's
+   own elapsed time: the first connection, which is also given alone as it holds the
+   plugin's set-up, then the nodes and hooks), and the finish (artefacts, exit); then
+   `warm_parse`: `dbt parse` run again on the build's target folder, i.e. with the
+   partial-parse state a user's second build finds (the build itself is not repeated).
 
 A 10M-pair world takes minutes to generate: `--worlds-only --work DIR` generates and
 measures the worlds and keeps them in DIR; a later `--reuse-worlds --work DIR` builds on
@@ -34,11 +41,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -183,6 +192,58 @@ def run_measured(command: list[str], env: dict[str, str], log: Path) -> dict:
             "load_average_before": round(load, 2), "started_epoch": started_epoch, "timeline": timeline}
 
 
+LOG_LINE = re.compile(r"(\d\d):(\d\d):(\d\d\.\d+) \[[a-z ]+\] \[[^]]*\]: (.*)")
+
+
+def _log_epoch(hours: str, minutes: str, seconds: str, after_epoch: float) -> float:
+    """The epoch of a dbt.log time of day (dbt writes local time) at or after `after_epoch`
+    (an hour of slack for clocks; a build that runs past midnight moves to the next day)."""
+    day = datetime.fromtimestamp(after_epoch).replace(hour=0, minute=0, second=0, microsecond=0)
+    epoch = (day + timedelta(hours=int(hours), minutes=int(minutes), seconds=float(seconds))).timestamp()
+    return epoch + 86400 if epoch < after_epoch - 3600 else epoch
+
+
+def dbt_phases(log: Path, step: dict, run_results: dict) -> dict[str, float]:
+    """Where a dbt command's wall time went besides its nodes, from the last invocation in
+    its dbt.log: start-up (process start to dbt's first line), load (parse and manifest, to
+    "Found ..."), the run (dbt's elapsed time, nodes and hooks) with the first connection
+    in it (opening it to its first statement's status), and the finish (dbt's end to the
+    process's). Start-up, load, run and finish add up to the wall time (but for the
+    moments between them)."""
+    lines = log.read_text(errors="replace").splitlines()
+    begin = max(i for i, line in enumerate(lines) if "Running with dbt=" in line)
+    events = []  # (epoch, message)
+    for line in lines[begin:]:
+        found = LOG_LINE.search(line)
+        if found:
+            events.append((_log_epoch(*found.groups()[:3], step["started_epoch"]), found.group(4)))
+
+    def first(text: str, after: float = 0.0) -> float:
+        return next(epoch for epoch, message in events if text in message and epoch >= after)
+
+    started = events[0][0]
+    opened = first("Opening a new connection")
+    return {
+        "startup_s": round(started - step["started_epoch"], 2),
+        "load_s": round(first("Found ") - started, 2),
+        "first_connection_s": round(first("SQL status", opened) - opened, 2),
+        "run_s": round(run_results["elapsed_time"], 2),
+        "finish_s": round(step["started_epoch"] + step["wall_s"] - first("Command end result"), 2),
+    }
+
+
+def warm_parse(env: dict[str, str], size_dir: Path) -> dict:
+    """`dbt parse` on the build's target folder, measured: the load a user's second build
+    pays, with dbt's partial-parse state from the first (dbt's own timing of it in
+    perf_info.json)."""
+    parse = run_measured([str(BIN / "dbt"), "parse", "--no-use-colors"], env,
+                         size_dir / "parse.log")
+    perf = json.loads((size_dir / "dbt-target" / "perf_info.json").read_bytes())
+    parse.pop("timeline")
+    return {**parse, "dbt_load_all_s": round(perf["load_all_elapsed"], 2),
+            "partial_parse": perf["is_partial_parse_enabled"]}
+
+
 def state_peak_rss(run_results: dict, timeline: list[tuple[float, int, float]]) -> dict[str, float]:
     """Peak tree RSS (MiB) sampled while each state's nodes ran (first start to last end;
     S1/S2 and the S6 tests overlap other states when dbt runs two threads)."""
@@ -285,8 +346,14 @@ def measure_size(pairs: int, args, work: Path) -> dict:
         command += ["--threads", str(args.threads)]
     database = size_dir / "seg3a.duckdb"
     database.unlink(missing_ok=True)
-    build = run_measured(command, dbt_env(runs, database, size_dir), size_dir / "build.log")
+    # A first build: no dbt target folder (partial-parse state) left by an earlier build of
+    # a kept world (--keep, --reuse-worlds), which would turn the full parse into a partial one.
+    shutil.rmtree(size_dir / "dbt-target", ignore_errors=True)
+    env = dbt_env(runs, database, size_dir)
+    build = run_measured(command, env, size_dir / "build.log")
     results = json.loads((size_dir / "dbt-target" / "run_results.json").read_bytes())
+    build["phases_s"] = dbt_phases(size_dir / "dbt-logs" / "dbt.log", build, results)
+    build["warm_parse"] = warm_parse(env, size_dir)
     build["state_span_s"] = state_spans(results)
     build["state_peak_rss_mib"] = state_peak_rss(results, build["timeline"])
     build["top_nodes_cpu"] = node_cpu(results, build["timeline"])
@@ -337,6 +404,9 @@ def print_row(row: dict) -> None:
           f"(load {build['load_average_before']:.1f})", flush=True)
     print(f"{'':>9} peak RSS MiB per state: "
           + ", ".join(f"{k} {v:.0f}" for k, v in build["state_peak_rss_mib"].items()), flush=True)
+    print(f"{'':>9} wall s outside the nodes: " + ", ".join(f"{k} {v:.2f}" for k, v in build["phases_s"].items())
+          + f"; a second build's load: dbt parse with partial-parse state {build['warm_parse']['wall_s']:.2f} s wall, "
+          f"{build['warm_parse']['cpu_s']:.2f} CPU s", flush=True)
     print(f"{'':>9} CPU s (wall s) of the costliest nodes: "
           + ", ".join(f"{n['node']} {n['cpu_s']:.1f} ({n['wall_s']:.1f})" for n in build["top_nodes_cpu"][:10]),
           flush=True)

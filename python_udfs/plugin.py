@@ -7,14 +7,14 @@ dataset, `seg3a_loc__<dataset_id>()`, so that SQL models read the macro (Jinja m
 `seg3a_location`) instead of literal paths."""
 from __future__ import annotations
 
+import functools
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from dbt.adapters.duckdb.plugins import BasePlugin
-
-from . import dirichlet_udf, digests, egress_udf, integerise, publishing, sql_udfs, zone_store
 
 if TYPE_CHECKING:
     from seg3a.core.context import RunContext
@@ -36,23 +36,40 @@ def _report_failed_states(payloads, run_roots):
     return report_failed_states_arrow(payloads, run_roots)
 
 
-# One row per SQL function: name (prefixed s3a_), Python callable, DuckDB types.
-UDF_REGISTRY: tuple[Udf, ...] = (
-    Udf("s3a_sha256_hex", digests.sha256_hex_arrow, ["VARCHAR"], "VARCHAR"),
-    Udf("s3a_sha256_hexcat", digests.sha256_hexcat_arrow, ["VARCHAR[]"], "VARCHAR"),
-    Udf("s3a_hash_uniform", sql_udfs.hash_uniform_arrow, ["VARCHAR", "UBIGINT", "VARCHAR", "VARCHAR"], "DOUBLE"),
-    Udf("s3a_make_stage", publishing.make_stage_arrow, ["VARCHAR"], "VARCHAR", side_effects=True),
-    Udf("s3a_checked_stage", publishing.checked_stage_arrow, ["VARCHAR"], "VARCHAR", side_effects=True),
-    Udf("s3a_commit_partition", publishing.commit_partition_arrow, ["VARCHAR"] * 4, "VARCHAR", side_effects=True),
-    Udf("s3a_report_failed_states", _report_failed_states, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True),
-    Udf("s3a_dirichlet_draw", dirichlet_udf.dirichlet_draw_arrow, dirichlet_udf.DRAW_PARAMETERS, dirichlet_udf.DRAW_RETURN_TYPE),
-    Udf("s3a_integerise", integerise.integerise_arrow, integerise.INTEGERISE_PARAMETERS, integerise.INTEGERISE_RETURN_TYPE),
-    Udf("s3a_run_summary", egress_udf.run_summary_arrow, ["VARCHAR"], "VARCHAR", side_effects=True),
-    Udf("s3a_stored_file", zone_store.stored_file_arrow, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True),
-    Udf("s3a_stored_file_reusable", zone_store.stored_file_reusable_arrow, ["VARCHAR"], "BOOLEAN", side_effects=True),
-    Udf("s3a_publish_stored_file", zone_store.publish_stored_file_arrow, ["VARCHAR", "VARCHAR"], "VARCHAR",
-        side_effects=True),
-)
+@functools.cache
+def udf_registry() -> tuple[Udf, ...]:
+    """One row per SQL function: name (prefixed s3a_), Python callable, DuckDB types. The
+    UDFs' modules (NumPy, pyarrow, the sampler) are imported here, on the first call, which
+    the first connection makes beside the spatial extension's LOAD (configure_connection)."""
+    from . import dirichlet_udf, digests, egress_udf, integerise, publishing, sql_udfs, zone_store
+
+    return (
+        Udf("s3a_sha256_hex", digests.sha256_hex_arrow, ["VARCHAR"], "VARCHAR"),
+        Udf("s3a_sha256_hexcat", digests.sha256_hexcat_arrow, ["VARCHAR[]"], "VARCHAR"),
+        Udf("s3a_hash_uniform", sql_udfs.hash_uniform_arrow, ["VARCHAR", "UBIGINT", "VARCHAR", "VARCHAR"], "DOUBLE"),
+        Udf("s3a_make_stage", publishing.make_stage_arrow, ["VARCHAR"], "VARCHAR", side_effects=True),
+        Udf("s3a_checked_stage", publishing.checked_stage_arrow, ["VARCHAR"], "VARCHAR", side_effects=True),
+        Udf("s3a_commit_partition", publishing.commit_partition_arrow, ["VARCHAR"] * 4, "VARCHAR", side_effects=True),
+        Udf("s3a_report_failed_states", _report_failed_states, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True),
+        Udf("s3a_dirichlet_draw", dirichlet_udf.dirichlet_draw_arrow, dirichlet_udf.DRAW_PARAMETERS,
+            dirichlet_udf.DRAW_RETURN_TYPE),
+        Udf("s3a_integerise", integerise.integerise_arrow, integerise.INTEGERISE_PARAMETERS,
+            integerise.INTEGERISE_RETURN_TYPE),
+        Udf("s3a_run_summary", egress_udf.run_summary_arrow, ["VARCHAR"], "VARCHAR", side_effects=True),
+        Udf("s3a_stored_file", zone_store.stored_file_arrow, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True),
+        Udf("s3a_stored_file_reusable", zone_store.stored_file_reusable_arrow, ["VARCHAR"], "BOOLEAN",
+            side_effects=True),
+        Udf("s3a_publish_stored_file", zone_store.publish_stored_file_arrow, ["VARCHAR", "VARCHAR"], "VARCHAR",
+            side_effects=True),
+    )
+
+
+def __getattr__(name: str) -> Any:
+    """`UDF_REGISTRY`, the registry as a module attribute (the Spark target and the tests
+    read it so), built on first access."""
+    if name == "UDF_REGISTRY":
+        return udf_registry()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # What to do when another process has the build's DuckDB file open.
@@ -64,18 +81,45 @@ class PluginConfigError(ValueError):
     """The plugin's profile configuration is invalid."""
 
 
+def environment_settings() -> dict[str, tuple[str, str]]:
+    """Each plugin setting's environment variable and default, for a setting the profile
+    leaves out (or empty). The plugin reads them when dbt opens the database instead of
+    profiles.yml rendering them with env_var(): dbt keys its partial parsing on the
+    profile's connection values, the plugins' config among them, so a value rendered there
+    made every change of run (SEG3A_RUN_ID, as `make build SEED=…` sets it) or of a DuckDB
+    resource re-parse the whole project (about 3.4 CPU s), though no parsed node depends on
+    them."""
+    from seg3a.core.duck import RESOURCE_SETTINGS
+
+    return {
+        "runs_root": ("SEG3A_RUNS_ROOT", "build/runs"),
+        "run_id": ("SEG3A_RUN_ID", ""),
+        "database_dir": ("SEG3A_DUCKDB_DIR", "build/duckdb"),
+        **{name: (variable, "") for name, variable in RESOURCE_SETTINGS.items()},
+    }
+
+
+def plugin_settings(plugin_config: dict[str, Any]) -> dict[str, str]:
+    """The plugin's settings: the profile's value where it gives a non-empty one, else the
+    environment variable's, else the default; an unknown key is E3A_PLUGIN_CONFIG."""
+    sources = environment_settings()
+    unknown = set(plugin_config) - set(sources)
+    if unknown:
+        raise PluginConfigError(f"E3A_PLUGIN_CONFIG: unknown plugin config keys {sorted(unknown)}")
+    return {name: str(plugin_config.get(name) or os.environ.get(variable) or default)
+            for name, (variable, default) in sources.items()}
+
+
 class Plugin(BasePlugin):
     def initialize(self, plugin_config: dict[str, Any]) -> None:
         from seg3a.core.duck import RESOURCE_SETTINGS, resource_settings, spatial_connect_config
 
-        unknown = set(plugin_config) - {"runs_root", "run_id", "database_dir", *RESOURCE_SETTINGS}
-        if unknown:
-            raise PluginConfigError(f"E3A_PLUGIN_CONFIG: unknown plugin config keys {sorted(unknown)}")
-        self.runs_root = plugin_config.get("runs_root") or None
-        self.run_id = plugin_config.get("run_id") or None
-        # DuckDB memory_limit / threads / temp_directory from the profile (empty: DuckDB's default)
-        self.resources = resource_settings({k: plugin_config.get(k, "") for k in RESOURCE_SETTINGS})
-        self.database_dir = plugin_config.get("database_dir") or None
+        settings = plugin_settings(plugin_config)
+        self.runs_root = settings["runs_root"] or None
+        self.run_id = settings["run_id"] or None
+        # DuckDB memory_limit / threads / temp_directory (empty: DuckDB's default)
+        self.resources = resource_settings({k: settings[k] for k in RESOURCE_SETTINGS})
+        self.database_dir = settings["database_dir"] or None
         self.variables: dict[str, Any] = {}
         self._opened = None  # the connection update_connection_config opened (see there)
         # Decided once per plugin (one database file): DuckDB refuses a second connection to
@@ -118,8 +162,20 @@ class Plugin(BasePlugin):
             apply_resource_settings(conn, self.resources)
         except ValueError as exc:
             raise PluginConfigError(f"E3A_PLUGIN_CONFIG: {exc}") from exc
-        load_spatial(conn)
-        for udf in UDF_REGISTRY:
+        # DuckDB hashes the 81 MB spatial extension to check its signature on the first LOAD
+        # of a process, without holding Python's lock; meanwhile this thread imports the
+        # UDFs' modules. Each was about 0.4 s of the first connection's wall time, one after
+        # the other. The LOAD runs on a cursor of the database (an extension is loaded for
+        # the whole database); nothing else uses the connection until it has finished.
+        loading = conn.cursor()
+        try:
+            with ThreadPoolExecutor(1, thread_name_prefix="seg3a-spatial") as pool:
+                loaded = pool.submit(load_spatial, loading)
+                registry = udf_registry()
+                loaded.result()
+        finally:
+            loading.close()
+        for udf in registry:
             conn.create_function(
                 udf.name, udf.function, udf.parameters, udf.return_type,
                 type="arrow", side_effects=udf.side_effects, null_handling="special",
@@ -129,8 +185,7 @@ class Plugin(BasePlugin):
         # (and more for hooks and Python models), about 126 per build, and DuckDB variables
         # belong to one cursor: setting the nine values as variables on each cost about
         # 1.6 ms of CPU per cursor (a MAP variable of the ~40 locations another 1.1 ms).
-        conn.execute(location_macros_statement(self.variables))
-        conn.execute(value_macros_statement(self.variables))
+        create_database_macros(conn, self.variables)
 
 
 def run_database_path(run: RunContext | None, database_dir: str) -> Path:
@@ -228,6 +283,21 @@ def _macros_statement(bodies: dict[str, str], temp: bool) -> str:
     """`CREATE OR REPLACE [TEMP] MACRO <name>() AS <body>` for each name, `;`-joined."""
     kind = "TEMP MACRO" if temp else "MACRO"
     return "; ".join(f"CREATE OR REPLACE {kind} {name}() AS {body}" for name, body in bodies.items())
+
+
+def create_database_macros(conn, variables: dict[str, Any]) -> None:
+    """The run values and locations as macros of `conn`'s database, all in one transaction:
+    in autocommit each of the ~50 CREATEs is a commit of its own, with its write-ahead-log
+    write and sync, which made them 0.07-0.24 s of the first connection's wall time against
+    0.01-0.03 s in one. A failing statement rolls back the ones before it."""
+    statements = "; ".join(s for s in (location_macros_statement(variables), value_macros_statement(variables)) if s)
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        conn.execute(statements)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def run_values_statement(variables: dict[str, Any]) -> str:

@@ -9,8 +9,8 @@ import duckdb
 import pytest
 
 from python_udfs.plugin import (
-    PluginConfigError, dictionary_dataset_ids, identity_values, location_macros_statement, run_values_statement,
-    value_macros_statement,
+    PluginConfigError, create_database_macros, dictionary_dataset_ids, identity_values, location_macros_statement,
+    run_values_statement, value_macros_statement,
 )
 
 VALUES = {
@@ -107,3 +107,31 @@ def test_every_location_fails_with_the_reason_when_the_context_failed():
 def test_rejects_a_dataset_id_it_cannot_name():
     with pytest.raises(PluginConfigError, match="E3A_PLUGIN_CONFIG"):
         location_macros_statement({"seg3a_loc": {"zone alloc; drop table x": "/p"}})
+
+
+def test_the_plugin_creates_values_and_locations_in_one_committed_transaction(tmp_path):
+    """What configure_connection runs: both kinds of macro, committed (a new connection to
+    the file sees them), and no transaction left open on the plugin's connection."""
+    database = str(tmp_path / "seg3a.duckdb")
+    connection = duckdb.connect(database)
+    create_database_macros(connection, RUN_VALUES)
+    connection.execute("BEGIN TRANSACTION")  # fails if the plugin's transaction were still open
+    connection.execute("ROLLBACK")
+    connection.close()
+    reopened = duckdb.connect(database)
+    assert reopened.execute("select seg3a_run_id(), seg3a_loc__zone_alloc()").fetchone() == ("r'1", "/runs/x/zone_alloc")
+    reopened.close()
+
+
+def test_a_failing_macro_statement_leaves_no_macro_and_no_open_transaction(tmp_path):
+    """`select` passes the name check but is no macro name DuckDB parses: the statement
+    fails, nothing of it is created, and the connection is usable (rolled back)."""
+    connection = duckdb.connect(str(tmp_path / "seg3a.duckdb"))
+    with pytest.raises(duckdb.ParserException):
+        create_database_macros(connection, {"seg3a_run_id": "r", "select": "x", "seg3a_loc": {"zone_alloc": "/p"}})
+    connection.execute("BEGIN TRANSACTION")
+    connection.execute("ROLLBACK")
+    for name in ("seg3a_run_id", "seg3a_loc__zone_alloc"):
+        with pytest.raises(duckdb.CatalogException, match=name):
+            connection.execute(f"select {name}()")
+    connection.close()

@@ -72,3 +72,33 @@ def test_a_file_replaced_after_the_check_fails_an_unchecked_load(extension):
     os.replace(staged, extension)
     with duckdb.connect(":memory:", config=config) as conn, pytest.raises(RuntimeError, match="E3A_INFRA"):
         duck.load_spatial(conn)
+
+
+def plugin_first_connection(tmp_path, monkeypatch) -> duckdb.DuckDBPyConnection:
+    """The seg3a plugin's set-up of a new database, as dbt-duckdb calls it (no run: the run
+    values say why), whose spatial LOAD runs beside the import of the UDFs' modules."""
+    from python_udfs.plugin import Plugin
+
+    monkeypatch.setenv("SEG3A_RUNS_ROOT", str(tmp_path / "no-runs"))
+    plugin = Plugin("seg3a", {})
+    conn = duckdb.connect(":memory:", config=duck.spatial_connect_config())
+    plugin.configure_connection(conn)
+    return conn
+
+
+def test_the_plugins_first_connection_checks_and_loads_spatial_beside_the_udf_imports(extension, tmp_path,
+                                                                                        monkeypatch):
+    with plugin_first_connection(tmp_path, monkeypatch) as conn:
+        cursor = conn.cursor()  # as dbt's nodes: the extension is loaded for the whole database
+        assert cursor.execute(AREA).fetchone() == (1.0,)
+        assert cursor.execute("select s3a_sha256_hex('a')").fetchone()[0].startswith("ca978112")
+    assert duck.spatial_connect_config() == {"allow_unsigned_extensions": "true"}
+
+
+def test_the_plugins_first_connection_refuses_a_tampered_extension(extension, tmp_path, monkeypatch):
+    data = bytearray(extension.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    extension.write_bytes(bytes(data))
+    with pytest.raises(duckdb.Error, match="signature"):
+        plugin_first_connection(tmp_path, monkeypatch)
+    assert duck.spatial_connect_config() == {}

@@ -80,8 +80,8 @@ def verify_spatial() -> None:
             load_spatial(scratch)
 
 
-# DuckDB resource settings and the environment variables that set them (profiles.yml
-# passes the same variables to the dbt plugin). Unset or empty: DuckDB's default (80 % of
+# DuckDB resource settings and the environment variables that set them (the dbt plugin
+# reads the same variables, python_udfs.plugin.plugin_settings). Unset or empty: DuckDB's default (80 % of
 # RAM, one thread per core, `<database>.tmp`). Results never depend on them.
 RESOURCE_SETTINGS = {
     "memory_limit": "SEG3A_DUCKDB_MEMORY_LIMIT",

@@ -209,13 +209,13 @@ class SparkBuild:
     # ------------------------------------------------------------------ hand-over
     @staticmethod
     def selected_run():
-        """The run profiles.yml selects (SEG3A_RUNS_ROOT, SEG3A_RUN_ID); None without one."""
+        """The run the seg3a plugin selects (SEG3A_RUNS_ROOT, SEG3A_RUN_ID); None without one."""
         return selected_run_from_environment()
 
     def database(self) -> Path:
-        from python_udfs.plugin import run_database_path
+        from python_udfs.plugin import plugin_settings, run_database_path
 
-        return run_database_path(self.selected_run(), os.environ.get("SEG3A_DUCKDB_DIR", "build/duckdb"))
+        return run_database_path(self.selected_run(), plugin_settings({})["database_dir"])
 
     def hand_to_spark(self, session, relations: list[str]) -> None:
         """Each DuckDB relation a Spark wave reads, as a Parquet table of the Spark schema."""
@@ -299,12 +299,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_selection_from_environment() -> tuple[str, str | None]:
-    """(runs root, run id) as profiles.yml reads them."""
-    return os.environ.get("SEG3A_RUNS_ROOT", "build/runs"), os.environ.get("SEG3A_RUN_ID") or None
+    """(runs root, run id) as the seg3a dbt plugin reads them."""
+    from python_udfs.plugin import plugin_settings
+
+    settings = plugin_settings({})
+    return settings["runs_root"], settings["run_id"] or None
 
 
 def selected_run_from_environment():
-    """The run profiles.yml selects, resolved by the plugin's own rule; None without one."""
+    """The run the seg3a plugin selects, resolved by its own rule; None without one."""
     from python_udfs.plugin import selected_run
 
     return selected_run(*run_selection_from_environment())
