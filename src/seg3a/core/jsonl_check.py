@@ -231,18 +231,22 @@ def scan_lines(packs: SchemaPacks, valid: Callable[[Any], bool], anchor: str, ba
 
 
 def scan_log(contracts_root: str, anchor: str, path: Path, *, workers: int | None = None,
-             bytes_per_worker: int | None = None, digest=None) -> LogScan:
+             bytes_per_worker: int | None = None, digest=None, off_process: bool = False) -> LogScan:
     """The first invalid line of a JSON-lines file (as a serial scan finds it) or its
     record count. The file is judged by up to `workers` worker processes (default: the
     cores this process may use), none given less than `bytes_per_worker`; with fewer
-    than two, in this process. OSError of the file or of a worker propagates.
+    than two, in this process, unless `off_process` asks for at least one worker (the
+    caller then only reads, hashes and pipes, leaving the GIL to its other threads).
+    OSError of the file or of a worker propagates.
 
     `digest` (a hashlib object) is fed the file's bytes in order, as they are judged;
     `proven_bytes` then says how many, if templates proved every line."""
     size = os.path.getsize(path)
     count = min(workers or _usable_cores(), size // (bytes_per_worker or BYTES_PER_WORKER))
+    if off_process:
+        count = max(count, 1)
     fed = _CountingDigest(digest)
-    if count < 2:
+    if count < 2 and not off_process:
         scans = [scan_range(contracts_root, anchor, str(path), 0, size, fed)]
     else:
         scans = _scan_by_workers(contracts_root, anchor, path, size, count, fed)
@@ -404,6 +408,14 @@ def proven_records(packs: SchemaPacks, anchor: str, sha256_hex: str, file_sizes:
     """The record count of files with these bytes proven valid against `anchor`, or None."""
     with _PROVEN_LOCK:
         return _PROVEN.get(packs, {}).get((anchor, sha256_hex, tuple(file_sizes)))
+
+
+def may_be_proven(packs: SchemaPacks, anchor: str, file_sizes: tuple[int, ...]) -> bool:
+    """Whether files of these sizes may hold bytes proven valid against `anchor` (a cheap
+    test before hashing them: no proof of files of other sizes means no hit)."""
+    sizes = tuple(file_sizes)
+    with _PROVEN_LOCK:
+        return any(key[0] == anchor and key[2] == sizes for key in _PROVEN.get(packs, {}))
 
 
 def _usable_cores() -> int:
