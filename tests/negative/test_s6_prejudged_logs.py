@@ -197,13 +197,13 @@ def test_an_early_judgement_with_a_log_missing_remembers_the_others(s5_done):
 
 
 # ------------------------------------------------------------------ the DAG
-def test_s6_waits_for_s5s_report_and_the_early_judgement_for_s3s_logs(s5_done):
+def test_s6_waits_for_s5s_report_and_the_early_judgement_runs_beside_the_integerisation(s5_done):
     def parents(model: str) -> set[str]:
         listed = s5_done.dbt("ls", "--select", f"+{model}", "--resource-type", "model", "--output", "name", "--quiet")
         assert listed.ok, listed.output[-3000:]
         return {line.strip() for line in listed.output.splitlines() if line.strip()} - {model}
 
     early = parents("int_s6__rng_logs_prejudged")
-    assert "rng_event_zone_dirichlet" in early
-    assert not {"s4_zone_counts", "zone_alloc", "s5_run_report_3A"} & early  # it runs beside S4/S5
+    assert {"rng_event_zone_dirichlet", "int_s4__pairs_with_shares"} <= early
+    assert not {"int_s4__zone_counts_integerised", "s4_zone_counts", "zone_alloc", "s5_run_report_3A"} & early
     assert {"s5_run_report_3A", "int_s6__rng_logs_prejudged", "zone_alloc"} <= parents("int_s6__inputs_verified")

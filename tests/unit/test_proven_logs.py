@@ -8,6 +8,7 @@ process and by three workers."""
 from __future__ import annotations
 
 import hashlib
+import os
 import json
 from pathlib import Path
 
@@ -198,9 +199,9 @@ def count_workers(monkeypatch) -> list[int]:
     started: list[int] = []
     original = jsonl_check._scan_by_workers
 
-    def counted(contracts_root, anchor, path, size, count, fed):
+    def counted(contracts_root, anchor, path, size, count, fed, **options):
         started.append(count)
-        return original(contracts_root, anchor, path, size, count, fed)
+        return original(contracts_root, anchor, path, size, count, fed, **options)
 
     monkeypatch.setattr(jsonl_check, "_scan_by_workers", counted)
     return started
@@ -233,3 +234,24 @@ def test_off_process_judges_an_empty_log_as_in_process(tmp_path):
     path = tmp_path / "part-00000.jsonl"
     path.write_bytes(b"")
     assert s6_scan(path, off_process=True) == s6_scan(path)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the worker's nice value from /proc")
+def test_off_process_workers_run_at_the_lower_priority_asked(tmp_path, monkeypatch):
+    path = tmp_path / "part-00000.jsonl"
+    path.write_bytes(writer_lines())
+    seen: list[int] = []
+    original = jsonl_check._worker_answers
+
+    def answers(process, out, err):
+        # the worker has answered or is answering; not yet reaped, so its entry is there
+        seen.append(int(Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()[16]))
+        return original(process, out, err)
+
+    monkeypatch.setattr(jsonl_check, "_worker_answers", answers)
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    scan, _ = s6_scan(path, off_process=True, worker_niceness=3)
+    assert scan.proven_bytes is not None and seen == [min(19, own + 3)]
+    seen.clear()
+    s6_scan(path, off_process=True)
+    assert seen == [own]

@@ -63,6 +63,10 @@ VERSION_ARTEFACT = "s6_receipt_3A"
 # and the early judgement runs beside other nodes of the same process. A smaller one
 # (the audit log) is judged in the process, at less than a worker's start-up cost.
 EARLY_IN_PROCESS_BYTES = 8 * 1024 * 1024
+# The early judgement's worker yields to the build's own nodes when cores are contended:
+# it only warms S6's memory, and has S4's integerisation and S5 (tens of seconds at 1M)
+# to finish in before S6 waits for it.
+EARLY_WORKER_NICENESS = 5
 
 
 @dataclass(frozen=True)
@@ -311,14 +315,16 @@ class JudgedLog:
     templates proved is remembered under their SHA-256 and the size of each file
     (`remember_proven`), for S6 and S7, which hash what they read."""
 
-    def __init__(self, contracts_root: str, anchor: str, off_process: bool = False) -> None:
-        self.contracts_root, self.anchor, self.off_process = contracts_root, anchor, off_process
+    def __init__(self, contracts_root: str, anchor: str, off_process: bool = False, niceness: int = 0) -> None:
+        self.contracts_root, self.anchor = contracts_root, anchor
+        self.off_process, self.niceness = off_process, niceness
         self.content = hashlib.sha256()
         self.records = 0
         self.proven_sizes: list[int | None] = []
 
     def scan(self, path: Path) -> LogScan:
-        scan = scan_log(self.contracts_root, self.anchor, path, digest=self.content, off_process=self.off_process)
+        scan = scan_log(self.contracts_root, self.anchor, path, digest=self.content, off_process=self.off_process,
+                        worker_niceness=self.niceness)
         self.records += scan.records
         self.proven_sizes.append(scan.proven_bytes)
         return scan
@@ -367,7 +373,8 @@ def _judge_log_early(ctx: RunContext, log_id: str) -> bool:
     anchor = reader.anchor(log_id, "rng_logs")
     packs = reader.packs()
     judged = JudgedLog(str(ctx.catalogue.root), anchor,
-                       off_process=sum(path.stat().st_size for path in files) >= EARLY_IN_PROCESS_BYTES)
+                       off_process=sum(path.stat().st_size for path in files) >= EARLY_IN_PROCESS_BYTES,
+                       niceness=EARLY_WORKER_NICENESS)
     for path in files:
         if judged.scan(path).invalid_line is not None:
             return False
