@@ -286,11 +286,10 @@ class _Reader:
 
     def judged_log_records(self, log_id: str, rel: str, anchor: str, packs: SchemaPacks,
                            files: list[Path]) -> int:
-        """The non-blank lines of the log's files, each judged against `anchor`; the
-        first invalid line fails the run (001)."""
-        root = str(self.ctx.catalogue.root)
-        records = 0
-        judged = JudgedLog(root, anchor)
+        """The non-blank lines of the log's files, each judged against `anchor` (the
+        first invalid line fails the run, 001); remembered when the templates proved
+        every line."""
+        judged = JudgedLog(str(self.ctx.catalogue.root), anchor)
         for path in files:
             try:
                 scan = judged.scan(path)
@@ -304,9 +303,8 @@ class _Reader:
                 raise fail("001", "rng_logs", f"{log_id} line {scan.invalid_line} {scan.problem}",
                            reason="schema_invalid", component="RNG_LOGS", logical_id=log_id, file=path.name,
                            line=scan.invalid_line)
-            records += scan.records
         judged.remember(packs)
-        return records
+        return judged.records
 
 
 class JudgedLog:
@@ -352,9 +350,9 @@ def proven_log_records(packs: SchemaPacks, anchor: str, files: list[Path]) -> in
 
 
 def judge_logs_early(ctx: RunContext) -> dict[str, bool]:
-    """Judge the published RNG logs as S6 will, by content, in worker processes, and
-    remember every log proven valid (int_s6__rng_logs_prejudged). Never fails and judges
-    nothing: S6 takes a remembered verdict only for the bytes it hashes then, and judges
+    """Judge the published RNG logs as S6 will, by content (a large log in a worker
+    process at a lower priority), and remember every log proven valid
+    (int_s6__rng_logs_prejudged). Never fails and decides nothing: S6 takes a remembered verdict only for the bytes it hashes then, and judges
     any other bytes itself. Returns, per log, whether it was remembered."""
     remembered = {}
     for log_id in RNG_LOGS:
