@@ -114,6 +114,15 @@ def test_full_build_ends_with_a_pass_bundle(full):
 
 
 @pytest.mark.e2e
+def test_the_full_build_judged_every_rng_log_early(full):
+    """In a build the RNG logs are proven beside S4 and S5 (S6 then takes that verdict
+    for the same bytes, tests/negative/test_s6_prejudged_logs.py)."""
+    with duckdb.connect(str(full.database), read_only=True) as con:
+        rows = con.execute("select logical_id, remembered from int_s6__rng_logs_prejudged order by 1").fetchall()
+    assert rows == [("rng_audit_log", True), ("rng_event_zone_dirichlet", True), ("rng_trace_log", True)]
+
+
+@pytest.mark.e2e
 def test_verify_accepts_the_bundle(full, capsys):
     code, output = verify_run(full, capsys)
     assert code == 0, output

@@ -99,6 +99,8 @@ def test_a_large_log_is_judged_by_one_worker_per_core(s5_done, judged_by, monkey
     monkeypatch.setattr(jsonl_check, "_worker_answers", lambda *args: answered.append(original(*args))
                         or answered[-1])
     monkeypatch.setattr(s6_preconditions, "_MEMO", {})  # verify again, not from memory
+    # nor from a verdict on the same bytes remembered by an earlier test's verification
+    monkeypatch.setattr(jsonl_check, "_PROVEN", jsonl_check.weakref.WeakKeyDictionary())
     s6_preconditions.verify(s5_done.ctx)
     assert len(answered) == (0 if judged_by == "in_process" else 4 * 2)  # the event and the trace log
 

@@ -8,6 +8,7 @@ process and by three workers."""
 from __future__ import annotations
 
 import hashlib
+import os
 import json
 from pathlib import Path
 
@@ -191,3 +192,66 @@ def test_s7_parses_a_log_s6_judged_with_a_batch_no_template_proved(packs, tmp_pa
     assert scan.invalid_line is None and scan.proven_bytes is None
     parses = count_parses(monkeypatch)
     assert s7_outcome(packs, path) == "valid" and parses
+
+
+# ------------------------------------------------------------------ judged off the process
+def count_workers(monkeypatch) -> list[int]:
+    started: list[int] = []
+    original = jsonl_check._scan_by_workers
+
+    def counted(contracts_root, anchor, path, size, count, fed, **options):
+        started.append(count)
+        return original(contracts_root, anchor, path, size, count, fed, **options)
+
+    monkeypatch.setattr(jsonl_check, "_scan_by_workers", counted)
+    return started
+
+
+def test_off_process_judges_a_small_log_by_one_worker_with_the_same_verdict(tmp_path, monkeypatch):
+    content = writer_lines()
+    path = tmp_path / "part-00000.jsonl"
+    path.write_bytes(content)
+    in_process, in_process_digest = s6_scan(path)
+    started = count_workers(monkeypatch)
+    off, off_digest = s6_scan(path, off_process=True)
+    assert started == [1] and off == in_process and off_digest == in_process_digest
+    assert off.proven_bytes == len(content)
+
+
+@pytest.mark.parametrize("number", [1, 77])
+def test_off_process_names_the_first_invalid_line_as_in_process(tmp_path, monkeypatch, number):
+    lines = writer_lines().split(b"\n")
+    lines[number - 1] = lines[number - 1][:-1]
+    path = tmp_path / "part-00000.jsonl"
+    path.write_bytes(b"\n".join(lines))
+    in_process, _ = s6_scan(path)
+    started = count_workers(monkeypatch)
+    off, _ = s6_scan(path, off_process=True)
+    assert started == [1] and off == in_process and off.invalid_line == number and off.proven_bytes is None
+
+
+def test_off_process_judges_an_empty_log_as_in_process(tmp_path):
+    path = tmp_path / "part-00000.jsonl"
+    path.write_bytes(b"")
+    assert s6_scan(path, off_process=True) == s6_scan(path)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the worker's nice value from /proc")
+def test_off_process_workers_run_at_the_lower_priority_asked(tmp_path, monkeypatch):
+    path = tmp_path / "part-00000.jsonl"
+    path.write_bytes(writer_lines())
+    seen: list[int] = []
+    original = jsonl_check._worker_answers
+
+    def answers(process, out, err):
+        # the worker has answered or is answering; not yet reaped, so its entry is there
+        seen.append(int(Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()[16]))
+        return original(process, out, err)
+
+    monkeypatch.setattr(jsonl_check, "_worker_answers", answers)
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    scan, _ = s6_scan(path, off_process=True, worker_niceness=3)
+    assert scan.proven_bytes is not None and seen == [min(19, own + 3)]
+    seen.clear()
+    s6_scan(path, off_process=True)
+    assert seen == [own]

@@ -231,28 +231,34 @@ def scan_lines(packs: SchemaPacks, valid: Callable[[Any], bool], anchor: str, ba
 
 
 def scan_log(contracts_root: str, anchor: str, path: Path, *, workers: int | None = None,
-             bytes_per_worker: int | None = None, digest=None) -> LogScan:
+             bytes_per_worker: int | None = None, digest=None, off_process: bool = False,
+             worker_niceness: int = 0) -> LogScan:
     """The first invalid line of a JSON-lines file (as a serial scan finds it) or its
     record count. The file is judged by up to `workers` worker processes (default: the
     cores this process may use), none given less than `bytes_per_worker`; with fewer
-    than two, in this process. OSError of the file or of a worker propagates.
+    than two, in this process, unless `off_process` asks for at least one worker (the
+    caller then only reads, hashes and pipes, leaving the GIL to its other threads);
+    `worker_niceness` lowers the workers' scheduling priority by that much (work that
+    should only fill an idle core). OSError of the file or of a worker propagates.
 
     `digest` (a hashlib object) is fed the file's bytes in order, as they are judged;
     `proven_bytes` then says how many, if templates proved every line."""
     size = os.path.getsize(path)
     count = min(workers or _usable_cores(), size // (bytes_per_worker or BYTES_PER_WORKER))
+    if off_process:
+        count = max(count, 1)
     fed = _CountingDigest(digest)
-    if count < 2:
+    if count < 2 and not off_process:
         scans = [scan_range(contracts_root, anchor, str(path), 0, size, fed)]
     else:
-        scans = _scan_by_workers(contracts_root, anchor, path, size, count, fed)
+        scans = _scan_by_workers(contracts_root, anchor, path, size, count, fed, niceness=worker_niceness)
     scan = _merge(iter(scans))
     proven = digest is not None and scan.invalid_line is None and all(s.proven for s in scans)
     return replace(scan, proven_bytes=fed.size if proven else None)
 
 
 def _scan_by_workers(contracts_root: str, anchor: str, path: Path, size: int, count: int,
-                     fed: "_CountingDigest") -> list[RangeScan]:
+                     fed: "_CountingDigest", niceness: int = 0) -> list[RangeScan]:
     """The file's first `size` bytes in batches judged by `count` workers, in file order
     up to the first invalid one. This process reads the batches, feeds them to `fed` in
     order and writes each to the pipe of a worker that is free; a worker stops at its
@@ -267,6 +273,8 @@ def _scan_by_workers(contracts_root: str, anchor: str, path: Path, size: int, co
         running = [subprocess.Popen(command, stdin=subprocess.PIPE, stdout=out, stderr=err,
                                     env=_worker_environment()) for out, err in answers]
         stack.callback(_stop, running)
+        for process in running:
+            _lower_priority(process.pid, niceness)
         dispatch = _Dispatch(range_batches(handle, 0, size, batch_bytes), fed)
         feeders = [threading.Thread(target=dispatch.feed, args=(process.stdin,), daemon=True) for process in running]
         for feeder in feeders:
@@ -341,6 +349,17 @@ def _in_file_order(judged: dict[int, RangeScan], batches: int) -> list[RangeScan
     return ordered
 
 
+def _lower_priority(pid: int, niceness: int) -> None:
+    """Raise a worker's nice value by `niceness` above this process's (never refused on
+    Linux; elsewhere, or if it is, the worker keeps this process's priority)."""
+    if niceness <= 0 or not hasattr(os, "setpriority"):
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, min(19, os.getpriority(os.PRIO_PROCESS, 0) + niceness))
+    except OSError:
+        pass
+
+
 def _stop(running: list[subprocess.Popen]) -> None:
     for process in running:  # after a failure the rest is moot
         if process.poll() is None:
@@ -404,6 +423,14 @@ def proven_records(packs: SchemaPacks, anchor: str, sha256_hex: str, file_sizes:
     """The record count of files with these bytes proven valid against `anchor`, or None."""
     with _PROVEN_LOCK:
         return _PROVEN.get(packs, {}).get((anchor, sha256_hex, tuple(file_sizes)))
+
+
+def may_be_proven(packs: SchemaPacks, anchor: str, file_sizes: tuple[int, ...]) -> bool:
+    """Whether files of these sizes may hold bytes proven valid against `anchor` (a cheap
+    test before hashing them: no proof of files of other sizes means no hit)."""
+    sizes = tuple(file_sizes)
+    with _PROVEN_LOCK:
+        return any(key[0] == anchor and key[2] == sizes for key in _PROVEN.get(packs, {}))
 
 
 def _usable_cores() -> int:

@@ -26,8 +26,8 @@ import yaml
 from ..core.catalogue import CatalogueError
 from ..core.context import RunContext
 from ..core import duck
-from ..core.digests import list_files, sha256_artefact
-from ..core.jsonl_check import remember_proven, scan_log
+from ..core.digests import list_files, sha256_artefact, sha256_concat_sizes
+from ..core.jsonl_check import LogScan, may_be_proven, proven_records, remember_proven, scan_log
 from ..core.schemas import SchemaPackError, SchemaPacks
 from ..core import yaml_io
 from .common import schema_packs, start_clock
@@ -59,6 +59,14 @@ REQUIRED_COLUMNS = {
 UNIVERSE_ID = "zone_alloc_universe_hash"
 RNG_LOGS = ("rng_event_zone_dirichlet", "rng_trace_log", "rng_audit_log")
 VERSION_ARTEFACT = "s6_receipt_3A"
+# A log at least this large is judged early by a worker process: the regex holds the GIL,
+# and the early judgement runs beside other nodes of the same process. A smaller one
+# (the audit log) is judged in the process, at less than a worker's start-up cost.
+EARLY_IN_PROCESS_BYTES = 8 * 1024 * 1024
+# The early judgement's worker yields to the build's own nodes when cores are contended:
+# it only warms S6's memory, and has S4's integerisation and S5 (tens of seconds at 1M)
+# to finish in before S6 waits for it.
+EARLY_WORKER_NICENESS = 5
 
 
 @dataclass(frozen=True)
@@ -253,9 +261,11 @@ class _Reader:
 
     def rng_log(self, log_id: str, nothing_escalated: bool) -> None:
         """Every non-blank line validates; at least one line, except that the event and
-        trace logs are empty exactly when nothing was escalated (README decision). Large
-        files are judged by worker processes fed by this one (seg3a.core.jsonl_check);
-        the first invalid line reported is the one a serial scan finds."""
+        trace logs are empty exactly when nothing was escalated (README decision). Bytes
+        proven valid earlier in this process (int_s6__rng_logs_prejudged) are known by
+        their SHA-256 and not judged again; any other bytes are judged here, large files
+        by worker processes fed by this one (seg3a.core.jsonl_check); the first invalid
+        line reported is the one a serial scan finds."""
         rel = self.rel(log_id, "rng_logs")
         files = self.log_files(log_id)
         if not files:
@@ -264,14 +274,25 @@ class _Reader:
         anchor = self.anchor(log_id, "rng_logs")
         packs = self.packs()
         packs.validity_predicate(anchor)  # an unusable pack or anchor fails here, before any worker
-        records = 0
-        # The bytes judged, hashed in this process as they are judged (or handed to a
-        # worker): a log proven line by line by the templates is remembered under their
-        # SHA-256 for S7, which hashes what it bundles.
-        content, proven_sizes = hashlib.sha256(), []
+        records = proven_log_records(packs, anchor, files)
+        if records is None:
+            records = self.judged_log_records(log_id, rel, anchor, packs, files)
+        else:
+            self.files.extend(files)
+        may_be_empty = nothing_escalated and log_id != "rng_audit_log"
+        if records == 0 and not may_be_empty:
+            raise fail("001", "rng_logs", f"{log_id} has no row", component="RNG_LOGS", reason="empty",
+                       logical_id=log_id, path=rel)
+
+    def judged_log_records(self, log_id: str, rel: str, anchor: str, packs: SchemaPacks,
+                           files: list[Path]) -> int:
+        """The non-blank lines of the log's files, each judged against `anchor` (the
+        first invalid line fails the run, 001); remembered when the templates proved
+        every line."""
+        judged = JudgedLog(str(self.ctx.catalogue.root), anchor)
         for path in files:
             try:
-                scan = scan_log(str(self.ctx.catalogue.root), anchor, path, digest=content)
+                scan = judged.scan(path)
             except FileNotFoundError:
                 raise fail("001", "rng_logs", f"{rel} is missing", component="RNG_LOGS", reason="missing",
                            path=rel) from None
@@ -282,14 +303,80 @@ class _Reader:
                 raise fail("001", "rng_logs", f"{log_id} line {scan.invalid_line} {scan.problem}",
                            reason="schema_invalid", component="RNG_LOGS", logical_id=log_id, file=path.name,
                            line=scan.invalid_line)
-            records += scan.records
-            proven_sizes.append(scan.proven_bytes)
-        may_be_empty = nothing_escalated and log_id != "rng_audit_log"
-        if records == 0 and not may_be_empty:
-            raise fail("001", "rng_logs", f"{log_id} has no row", component="RNG_LOGS", reason="empty",
-                       logical_id=log_id, path=rel)
-        if None not in proven_sizes:
-            remember_proven(packs, anchor, content.hexdigest(), tuple(proven_sizes), records)
+        judged.remember(packs)
+        return judged.records
+
+
+class JudgedLog:
+    """The files of one log judged in order against an anchor, their bytes hashed in this
+    process as they are judged (or handed to a worker): a log every line of which the
+    templates proved is remembered under their SHA-256 and the size of each file
+    (`remember_proven`), for S6 and S7, which hash what they read."""
+
+    def __init__(self, contracts_root: str, anchor: str, off_process: bool = False, niceness: int = 0) -> None:
+        self.contracts_root, self.anchor = contracts_root, anchor
+        self.off_process, self.niceness = off_process, niceness
+        self.content = hashlib.sha256()
+        self.records = 0
+        self.proven_sizes: list[int | None] = []
+
+    def scan(self, path: Path) -> LogScan:
+        scan = scan_log(self.contracts_root, self.anchor, path, digest=self.content, off_process=self.off_process,
+                        worker_niceness=self.niceness)
+        self.records += scan.records
+        self.proven_sizes.append(scan.proven_bytes)
+        return scan
+
+    def remember(self, packs: SchemaPacks) -> bool:
+        """Remember the log if every file judged was proven line by line; whether it was."""
+        if None in self.proven_sizes:
+            return False
+        remember_proven(packs, self.anchor, self.content.hexdigest(), tuple(self.proven_sizes), self.records)
+        return True
+
+
+def proven_log_records(packs: SchemaPacks, anchor: str, files: list[Path]) -> int | None:
+    """The record count of a log whose files hold bytes proven valid against `anchor`
+    in this process, by the SHA-256 and sizes of the bytes read now; else None (also
+    when a file cannot be read: judging it reports that exactly). Files of sizes never
+    proven are not hashed."""
+    try:
+        if not may_be_proven(packs, anchor, tuple(path.stat().st_size for path in files)):
+            return None
+        sha256_hex, sizes = sha256_concat_sizes(files[0].parent, [path.name for path in files])
+    except OSError:
+        return None
+    return proven_records(packs, anchor, sha256_hex, sizes)
+
+
+def judge_logs_early(ctx: RunContext) -> dict[str, bool]:
+    """Judge the published RNG logs as S6 will, by content (a large log in a worker
+    process at a lower priority), and remember every log proven valid
+    (int_s6__rng_logs_prejudged). Never fails and decides nothing: S6 takes a remembered verdict only for the bytes it hashes then, and judges
+    any other bytes itself. Returns, per log, whether it was remembered."""
+    remembered = {}
+    for log_id in RNG_LOGS:
+        try:
+            remembered[log_id] = _judge_log_early(ctx, log_id)
+        except Exception:  # noqa: BLE001 - S6 judges the log itself
+            remembered[log_id] = False
+    return remembered
+
+
+def _judge_log_early(ctx: RunContext, log_id: str) -> bool:
+    reader = _Reader(ctx)
+    files = reader.log_files(log_id)
+    if not files:
+        return False
+    anchor = reader.anchor(log_id, "rng_logs")
+    packs = reader.packs()
+    judged = JudgedLog(str(ctx.catalogue.root), anchor,
+                       off_process=sum(path.stat().st_size for path in files) >= EARLY_IN_PROCESS_BYTES,
+                       niceness=EARLY_WORKER_NICENESS)
+    for path in files:
+        if judged.scan(path).invalid_line is not None:
+            return False
+    return judged.remember(packs)
 
 
 def _io_failure(phase: str, message: str, exc: BaseException, path: str | None):

@@ -45,7 +45,7 @@ from .s6_outputs import (
     load_published, metrics, publish, publish_issue_table, publish_receipt, publish_report, run_report_fail,
     run_report_pass,
 )
-from .s6_preconditions import Verified, recomputed_components, verify
+from .s6_preconditions import Verified, judge_logs_early, recomputed_components, verify
 
 EVALUATED_SCHEMA = pa.schema([
     ("test_name", pa.string()), ("check_id", pa.string()), ("issue_code", pa.string()), ("merchant_id", pa.uint64()),
@@ -76,6 +76,18 @@ def inputs_verified(session) -> pa.Table:
         "logical_id": pa.array(ids, pa.string()),
         "sha256_hex": pa.array([verified.policy_digests[i] for i in ids], pa.string()),
     })
+
+
+def rng_logs_prejudged(session) -> pa.Table:
+    """`int_s6__rng_logs_prejudged`: the RNG logs judged early (never fails, see
+    s6_preconditions.judge_logs_early); one row per log, whether it was remembered."""
+    try:
+        remembered = judge_logs_early(context_from_session(session, SPEC))
+    except Exception:  # noqa: BLE001 - an unusable run is S6's to report
+        remembered = {}
+    ids = sorted(remembered)
+    return pa.table({"logical_id": pa.array(ids, pa.string()),
+                     "remembered": pa.array([remembered[i] for i in ids], pa.bool_())})
 
 
 # CHK_STATE_STATUS_CONSISTENCY judges the states from the other checks' outcomes (04 §2.2).
