@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .arrays import plain_array
 from .rng import Dispersion, RngError, dirichlet_batch
 
 __all__ = ["DRAW_PARAMETERS", "DRAW_RETURN_TYPE", "DRAW_FIELDS", "dirichlet_draw_arrow"]
@@ -84,7 +85,7 @@ class DirichletUdfError(ValueError):
 def dirichlet_draw_arrow(pairs, fingerprints, seeds, parameter_hashes,
                          enabled, scale, temperature, jitter, clip, alpha_floor) -> pa.ListArray:
     """One DuckDB vector of chunks in, one list of per-pair STRUCTs per chunk out."""
-    columns = [_plain(c) for c in (pairs, fingerprints, seeds, parameter_hashes,
+    columns = [plain_array(c) for c in (pairs, fingerprints, seeds, parameter_hashes,
                                    enabled, scale, temperature, jitter, clip, alpha_floor)]
     chunks = pa.table(dict(zip(("pairs", *_RUN_COLUMNS), columns)))
     _reject_nulls(chunks)
@@ -97,10 +98,6 @@ def dirichlet_draw_arrow(pairs, fingerprints, seeds, parameter_hashes,
     offsets = pa.array(np.concatenate(([0], np.cumsum(lengths))).astype(np.int32))
     values = pa.concat_arrays(drawn) if drawn else pa.array([], type=DRAW_FIELDS)
     return pa.ListArray.from_arrays(offsets, values, type=pa.list_(DRAW_FIELDS))
-
-
-def _plain(column) -> pa.Array:
-    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
 
 
 def _reject_nulls(chunks: pa.Table) -> None:

@@ -16,9 +16,13 @@ vectorised NumPy sort of a matrix row per pair; nothing is held across calls.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from .arrays import plain_array
 
 __all__ = ["INTEGERISE_PARAMETERS", "INTEGERISE_RETURN_TYPE", "ZONE_COUNT_FIELDS", "Integerised",
            "integerise_arrow", "largest_remainder"]
@@ -48,19 +52,17 @@ class IntegeriseUdfError(ValueError):
     """Input the integerisation cannot take; the message starts with the S4 error code."""
 
 
+@dataclass(frozen=True, slots=True)
 class Integerised:
     """Per zone (flat, in input order): q, T, b, r, R of its pair, rank, count."""
 
-    __slots__ = ("zone_indexes", "targets", "base_counts", "residuals", "remainders", "ranks", "counts")
-
-    def __init__(self, zone_indexes, targets, base_counts, residuals, remainders, ranks, counts) -> None:
-        self.zone_indexes = zone_indexes
-        self.targets = targets
-        self.base_counts = base_counts
-        self.residuals = residuals
-        self.remainders = remainders
-        self.ranks = ranks
-        self.counts = counts
+    zone_indexes: np.ndarray
+    targets: np.ndarray
+    base_counts: np.ndarray
+    residuals: np.ndarray
+    remainders: np.ndarray
+    ranks: np.ndarray
+    counts: np.ndarray
 
 
 def largest_remainder(shares: np.ndarray, offsets: np.ndarray, site_counts: np.ndarray) -> Integerised:
@@ -104,8 +106,7 @@ def _ranks_within_pairs(residuals: np.ndarray, pair_of: np.ndarray, position: np
 def integerise_arrow(shares, site_counts) -> pa.ListArray:
     """One DuckDB vector of pairs in (shares list, N), one list of zone structs per pair
     out, in the input zone order."""
-    shares = shares.combine_chunks() if isinstance(shares, pa.ChunkedArray) else shares
-    site_counts = site_counts.combine_chunks() if isinstance(site_counts, pa.ChunkedArray) else site_counts
+    shares, site_counts = plain_array(shares), plain_array(site_counts)
     values = pc.list_flatten(shares)
     if shares.null_count or site_counts.null_count or values.null_count:
         raise IntegeriseUdfError(f"{E_OUTPUT_INCONSISTENT}: s3a_integerise got a NULL share list, share or site count")

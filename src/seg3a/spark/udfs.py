@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from python_udfs.arrays import plain_array
+
 # The functions the per-pair models of the Spark target call.
 SPARK_UDFS = ("s3a_hash_uniform", "s3a_dirichlet_draw", "s3a_integerise")
 
@@ -53,10 +55,6 @@ def spark_ddl(arrow_type: pa.DataType) -> str:
     raise TypeError(f"no Spark type for {arrow_type}")
 
 
-def _as_array(values) -> pa.Array:
-    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-
-
 def spark_adapter(udf):
     """(python function on Spark Arrow arrays, Spark return DDL) for one registry entry."""
     function = udf.function  # the closure holds the function only: no registry (and dbt) import in workers
@@ -64,8 +62,8 @@ def spark_adapter(udf):
     spark_return = spark_arrow_type(arrow_type_of(udf.return_type))
 
     def call(*arrays: pa.Array) -> pa.Array:
-        duck_arrays = [_as_array(a).cast(t) for a, t in zip(arrays, parameter_types)]
-        return _as_array(function(*duck_arrays)).cast(spark_return)
+        duck_arrays = [plain_array(a).cast(t) for a, t in zip(arrays, parameter_types)]
+        return plain_array(function(*duck_arrays)).cast(spark_return)
 
     call.__name__ = udf.name
     return call, spark_ddl(spark_return)

@@ -352,8 +352,9 @@ def proven_log_records(packs: SchemaPacks, anchor: str, files: list[Path]) -> in
 def judge_logs_early(ctx: RunContext) -> dict[str, bool]:
     """Judge the published RNG logs as S6 will, by content (a large log in a worker
     process at a lower priority), and remember every log proven valid
-    (int_s6__rng_logs_prejudged). Never fails and decides nothing: S6 takes a remembered verdict only for the bytes it hashes then, and judges
-    any other bytes itself. Returns, per log, whether it was remembered."""
+    (int_s6__rng_logs_prejudged). Never fails and decides nothing: S6 takes a remembered
+    verdict only for the bytes it hashes then, and judges any other bytes itself.
+    Returns, per log, whether it was remembered."""
     remembered = {}
     for log_id in RNG_LOGS:
         try:
